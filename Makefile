@@ -1,0 +1,42 @@
+# gpu-chatops — two commands matter: `make demo` and `make test`. Each installs what it needs.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test check demo eval bench lint typecheck contract clean system-deps
+
+$(STAMP): pyproject.toml
+	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip >/dev/null
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+# Debian packages the tests start for real (installed only when missing).
+system-deps:
+	@if ! command -v redis-server >/dev/null; then \
+	  echo "installing redis-server (apt-get)"; \
+	  (apt-get update -qq || sudo apt-get update -qq) && \
+	  (apt-get install -y -qq redis-server >/dev/null || sudo apt-get install -y -qq redis-server >/dev/null); \
+	fi
+
+test: $(STAMP) system-deps
+	$(PY) -m pytest -q -p no:cacheprovider
+
+check: $(STAMP)
+	$(VENV)/bin/ruff check bot handlers tests
+	$(VENV)/bin/mypy --strict bot handlers
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_import_contract.py
+
+eval: $(STAMP)
+	$(PY) -m tests.bench.nl_eval
+
+bench: $(STAMP) system-deps
+	$(PY) -m tests.bench.ack_latency
+
+demo: $(STAMP)
+	$(VENV)/bin/chatops demo
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,79 @@
+"""Lua scripts of the queue store (``queue_store.py``): each runs as one atomic step in Redis.
+
+Keys are built inside the scripts from the prefix (ARGV[1]) because some depend on what the script
+reads (the job an idempotency key points to, the current state). That is fine on a standalone Redis,
+which is what the bot uses; it would not be on Redis Cluster.
+"""
+
+from __future__ import annotations
+
+# ARGV: prefix, job key (ns/name), idempotency key, record JSON, owner, team, name, state, history entry.
+# Returns {code, record JSON}: 0 created, 1 the idempotency key was seen (that job), 2 name taken.
+SUBMIT = """
+local p, jk = ARGV[1], ARGV[2]
+local seen = redis.call('HGET', p .. 'idem', ARGV[3])
+if seen then
+  local rec = redis.call('GET', p .. 'job:' .. seen)
+  if rec then return {1, rec} end
+end
+local cur = redis.call('GET', p .. 'job:' .. jk)
+if cur then return {2, cur} end
+local seq = redis.call('INCR', p .. 'seq')
+redis.call('SET', p .. 'job:' .. jk, ARGV[4])
+redis.call('HSET', p .. 'idem', ARGV[3], jk)
+redis.call('ZADD', p .. 'idx:all', seq, jk)
+redis.call('ZADD', p .. 'idx:owner:' .. ARGV[5], seq, jk)
+redis.call('ZADD', p .. 'idx:team:' .. ARGV[6], seq, jk)
+redis.call('ZADD', p .. 'idx:name:' .. ARGV[7], seq, jk)
+redis.call('ZADD', p .. 'idx:state:' .. ARGV[8], seq, jk)
+if ARGV[8] == 'queued' then redis.call('ZADD', p .. 'queue', seq, jk) end
+redis.call('RPUSH', p .. 'hist:' .. jk, ARGV[9])
+return {0, ARGV[4]}
+"""
+
+# Compare-and-swap of a whole record. The caller merged the fields in Python (cjson would turn
+# [] into {} and round floats to 14 digits); this writes only if the record is still exactly the
+# one the merge started from, and keeps the state index, the queue and the history in step.
+# ARGV: prefix, job key, expected JSON, new JSON, old state, new state, history entry ('' = none).
+# Returns 1 when written, 0 when the record changed (or vanished) meanwhile.
+APPLY = """
+local p, jk = ARGV[1], ARGV[2]
+local key = p .. 'job:' .. jk
+if redis.call('GET', key) ~= ARGV[3] then return 0 end
+redis.call('SET', key, ARGV[4])
+local old, new = ARGV[5], ARGV[6]
+if old ~= new then
+  local seq = redis.call('ZSCORE', p .. 'idx:all', jk)
+  redis.call('ZREM', p .. 'idx:state:' .. old, jk)
+  redis.call('ZADD', p .. 'idx:state:' .. new, seq, jk)
+  if old == 'queued' then redis.call('ZREM', p .. 'queue', jk) end
+  -- back in the queue at its submit sequence: a preempted job keeps its place
+  if new == 'queued' then redis.call('ZADD', p .. 'queue', 'NX', seq, jk) end
+end
+if ARGV[7] ~= '' then redis.call('RPUSH', p .. 'hist:' .. jk, ARGV[7]) end
+return 1
+"""
+
+# KEYS: lease, fencing counter. ARGV: holder, ttl ms. Returns the fencing token or nil.
+ACQUIRE_LEASE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return redis.call('INCR', KEYS[2])
+end
+return false
+"""
+
+# KEYS: lease. ARGV: holder, ttl ms. Returns 1 when renewed (still the holder), else 0.
+RENEW_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+# KEYS: lease. ARGV: holder. Deletes only the caller's own lease.
+RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""

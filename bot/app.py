@@ -1,0 +1,95 @@
+"""The composition root: settings + policy → adapters → services → bolt app, HTTP server, dispatcher."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_bolt import App
+
+from bot.adapters import redis_client
+from bot.adapters.kube import KubeCluster
+from bot.adapters.preview_store import PreviewStore
+from bot.adapters.queue_store import QueueStore
+from bot.adapters.slack_web import SlackCards, make_client
+from bot.core.config import Policy
+from bot.core.errors import BackendError, ConfigError
+from bot.http_server import ChatopsHTTPServer
+from bot.services.commands import CommandService
+from bot.services.dispatcher import Dispatcher
+from bot.services.runtime import Runtime
+from bot.settings import Settings
+from handlers import commands as command_handlers
+from handlers import events as event_handlers
+from handlers import interactions as interaction_handlers
+
+log = logging.getLogger(__name__)
+
+
+def build_runtime(settings: Settings, policy: Policy, cluster: KubeCluster | None = None) -> Runtime:
+    client = redis_client.connect(Settings.reveal(settings.redis_url))
+    if cluster is None:
+        cluster = KubeCluster.from_env(policy.gpu_types, settings.kubeconfig)
+    web = make_client(Settings.reveal(settings.slack_bot_token), settings.slack_api_url)
+    return Runtime(
+        policy=policy,
+        store=QueueStore(client, policy.redis_prefix),
+        previews=PreviewStore(client, policy.redis_prefix),
+        cluster=cluster,
+        cards=SlackCards(web),
+    )
+
+
+def build_bolt_app(settings: Settings, rt: Runtime, commands: CommandService, *, http: bool) -> App:
+    secret = Settings.reveal(settings.slack_signing_secret)
+    if http and not secret:
+        raise ConfigError(["SLACK_SIGNING_SECRET: required in HTTP mode to verify Slack's requests; set it"])
+    app = App(
+        client=rt.cards.client,
+        signing_secret=secret or "socket-mode-has-no-signing-secret",
+        request_verification_enabled=http,
+        token_verification_enabled=False,  # no network call at start; a bad token shows on first use
+        process_before_response=False,
+    )
+    command_handlers.register(app, commands)
+    interaction_handlers.register(app, commands)
+    event_handlers.register(app, commands)
+    return app
+
+
+@dataclass
+class Bot:
+    """The running bot: its app, its HTTP server and its dispatcher."""
+
+    runtime: Runtime
+    commands: CommandService
+    app: App
+    dispatcher: Dispatcher
+    http: ChatopsHTTPServer
+
+    @classmethod
+    def create(cls, settings: Settings, policy: Policy, *, host: str = "0.0.0.0", port: int = 8080,
+               http_mode: bool = True, cluster: KubeCluster | None = None,
+               safety_interval_s: float = 5.0) -> Bot:
+        rt = build_runtime(settings, policy, cluster)
+        commands = CommandService(rt)
+        app = build_bolt_app(settings, rt, commands, http=http_mode)
+        dispatcher = Dispatcher(rt, safety_interval_s=safety_interval_s)
+        server = ChatopsHTTPServer(host, port, app if http_mode else None, ready=lambda: _ready(rt))
+        return cls(rt, commands, app, dispatcher, server)
+
+    def start(self) -> None:
+        self.http.start()
+        self.dispatcher.start()
+        self.dispatcher.wake()  # reconcile Redis with the cluster right away
+
+    def stop(self) -> None:
+        self.http.stop()
+        self.dispatcher.stop()
+
+
+def _ready(rt: Runtime) -> bool:
+    try:
+        return rt.store.ping()
+    except BackendError:
+        return False

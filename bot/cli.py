@@ -1,0 +1,124 @@
+"""``chatops``: run the bot, the simulated cluster, the console; parse text; check a policy file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from bot.core.actions import to_dict
+from bot.core.config import load_policy
+from bot.core.errors import ConfigError, ParseError
+from bot.core.parsing import parse
+from bot.settings import Settings
+
+
+def _parse(args: argparse.Namespace) -> int:
+    text = " ".join(args.text)
+    try:
+        action = parse(text)
+    except ParseError as err:
+        print(json.dumps({"error": err.why, "fix": err.fix}) if args.json else f"error: {err.why}\nfix: {err.fix}")
+        return 2
+    out = to_dict(action)
+    print(json.dumps(out) if args.json else json.dumps(out, indent=2))
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    try:
+        policy = load_policy(args.file)
+    except ConfigError as err:
+        print(f"{args.file}: {len(err.problems)} problem(s)", file=sys.stderr)
+        for problem in err.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    print(f"{args.file}: ok ({len(policy.teams)} teams, {len(policy.gpu_types)} GPU types, "
+          f"{len(policy.templates)} templates)")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.app import Bot
+
+    settings = Settings.from_env()
+    if not settings.chatops_config:
+        print("CHATOPS_CONFIG is not set: point it at the policy file (see deploy/ and the README)", file=sys.stderr)
+        return 2
+    try:
+        policy = load_policy(settings.chatops_config)
+    except ConfigError as err:
+        print("\n".join(err.problems), file=sys.stderr)
+        return 2
+    socket_mode = settings.slack_app_token is not None and not args.http
+    bot = Bot.create(settings, policy, port=args.port, http_mode=not socket_mode)
+    bot.start()
+    handler = None
+    if socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        handler = SocketModeHandler(bot.app, Settings.reveal(settings.slack_app_token))
+        handler.connect()
+    logging.getLogger(__name__).info("chatops running (%s mode, port %d)", "socket" if socket_mode else "http",
+                                     bot.http.port)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    done.wait()
+    if handler is not None:
+        handler.close()
+    bot.stop()
+    return 0
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from bot.sim import cli as sim_cli
+
+    return sim_cli.run(args)
+
+
+def _not_yet(args: argparse.Namespace) -> int:
+    print(f"chatops {args.command}: not yet — it comes with the simulated-cluster and console issue.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chatops", description="gpu-chatops: the GPU cluster's Slack bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the bot (Socket Mode when SLACK_APP_TOKEN is set)")
+    run.add_argument("--http", action="store_true", help="serve HTTP mode (POST /slack/events)")
+    run.add_argument("--port", type=int, default=8080)
+    run.set_defaults(func=_run)
+    parse = sub.add_parser("parse", help="print the action TEXT becomes")
+    parse.add_argument("text", nargs="+")
+    parse.add_argument("--json", action="store_true")
+    parse.set_defaults(func=_parse)
+    check = sub.add_parser("check-config", help="validate a policy file")
+    check.add_argument("file")
+    check.set_defaults(func=_check_config)
+    sim = sub.add_parser("sim", help="a simulated GPU cluster speaking the Kubernetes API")
+    try:
+        from bot.sim import cli as sim_cli
+
+        sim_cli.add_arguments(sim)
+        sim.set_defaults(func=_sim)
+    except ImportError:
+        sim.set_defaults(func=_not_yet)
+    for name in ("console", "demo"):
+        sub.add_parser(name, help=f"{name} (terminal chat with the bot)").set_defaults(func=_not_yet)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""The project's exception tree.
+
+Everything the bot raises on purpose is a ``ChatopsError``. Two families matter to callers:
+
+* ``Refusal`` — the request was understood and judged, and the answer is no. It carries
+  what was wrong (``why``) and, where one exists, the exact command that would work (``fix``).
+  Shown to the user ephemerally; never retried.
+* ``BackendError`` — an outside system failed. ``retryable`` says whether trying again may help.
+"""
+
+from __future__ import annotations
+
+
+class ChatopsError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+# --- the user's request was judged and refused --------------------------------------------------
+
+
+class Refusal(ChatopsError):
+    """A request that will not be carried out, with why and what to type instead."""
+
+    def __init__(self, why: str, fix: str | None = None) -> None:
+        super().__init__(why)
+        self.why = why
+        self.fix = fix
+
+
+class ParseError(Refusal):
+    """The text does not follow the ``/gpu`` grammar (unknown flag, bad number, bad duration...)."""
+
+
+class ValidationError(Refusal):
+    """The action is well formed but a field has an invalid value (name, image reference...)."""
+
+
+class PolicyError(Refusal):
+    """The policy file forbids the action (image not allowed, over a limit, not a member...)."""
+
+
+class ClusterFactError(Refusal):
+    """The cluster cannot run the action (unknown GPU type, GPUs per node do not fit...)."""
+
+
+class NotFoundError(Refusal):
+    """The job (or other object) the user named does not exist where they may see it."""
+
+
+class ForbiddenError(Refusal):
+    """The user may not act on that object (someone else's job, an expired confirmation...)."""
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+
+class ConfigError(ChatopsError):
+    """The policy file or environment is invalid; ``problems`` name each key and its fix."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+# --- outside systems ----------------------------------------------------------------------------
+
+
+class BackendError(ChatopsError):
+    """An outside system (Kubernetes, Redis, Slack, Prometheus...) failed."""
+
+    retryable: bool = False
+
+
+class TransientBackendError(BackendError):
+    """A failure that may go away: a timeout, a 5xx, a lost connection, a 429."""
+
+    retryable = True
+
+
+class PermanentBackendError(BackendError):
+    """A failure that trying again will not cure: a 4xx the bot did not expect, bad credentials."""
+
+    retryable = False

@@ -1,0 +1,104 @@
+"""Which of the contract's actions a sentence asks for, by ordered keyword rules.
+
+Order matters and encodes the tie-breaks: "when will my job start" is about the queue, not a
+launch; "kill all my queued jobs" is a stop, not a list; "show gpu utilization" is not a list.
+"""
+
+from __future__ import annotations
+
+import re
+
+Intent = str  # one of: danger, help, logs, stop, launch, queue, gpus, status, list, none
+
+# Asks the bot must never act on: cluster administration, RBAC, secrets, raw kubectl.
+_DANGER = re.compile(
+    r"\b(?:cluster[\s-]?admin|rbac|role\s*binding|clusterrole|privilege[sd]?|escalat\w+|root\s+access|"
+    r"admin\s+(?:access|rights|role|permissions?)|permissions?|credentials?|passwords?|api\s+keys?|tokens?|"
+    r"secrets?|kubeconfig|kubectl|exec\s+into|shell\s+into|ssh|drain|cordon|taint|"
+    r"(?:delete|remove|wipe|destroy|drop|nuke|purge)\s+(?:the\s+)?(?:whole\s+|entire\s+|all\s+(?:the\s+)?)?"
+    r"(?:namespaces?|cluster|nodes?|pods?|deployments?|database|everything|pvcs?|volumes?|data)|"
+    r"namespaces?|rm\s+-rf|sudo|bitcoin|crypto\s*mining|mine\s+crypto)\b"
+)
+_HELP_STRONG = re.compile(
+    r"^\s*(?:help|usage|\?|commands?|menu)\s*[.!?]*\s*$|\bwhat\s+(?:can|do)\s+you\s+do\b|\bhow\s+do\s+i\s+use\b|"
+    r"\bwhat\s+(?:are\s+)?(?:the\s+|your\s+)?commands\b|\bhow\s+does\s+(?:this|it)\s+(?:bot\s+)?work\b|"
+    r"\bwho\s+are\s+you\b|\bwhat\s+are\s+you\b|\bshow\s+(?:me\s+)?(?:the\s+)?help\b|\bhelp\s+(?:me\s*)?[.!?]*$"
+)
+_HELP_WEAK = re.compile(r"\b(?:help|usage|how\s+do\s+i|how\s+to|what\s+commands|documentation|docs)\b")
+_LOGS = re.compile(
+    r"\b(?:logs?|output|stdout|stderr|traceback|stack\s*trace|tail\s*-?f?|lines|print(?:ed|s)?|"
+    r"error\s+messages?)\b|\bwhy\s+(?:did|does|is|has)\b.*\b(?:crash\w*|fail\w*|die|died|dying|break|broke|"
+    r"oom\w*|error\w*|stuck)\b|\bwhat\s+went\s+wrong\b"
+)
+_STOP = re.compile(
+    r"\b(?:stop|cancel|kill|terminate|abort|halt|delete|remove|shut\s*down|tear\s+down|end|preempt|"
+    r"evict|scrap|dequeue|unqueue)\b"
+)
+_LAUNCH_STRONG = re.compile(
+    r"\b(?:launch|kick\s*(?:off|start)|kickoff|submit|fine[\s-]?tune|finetune|train|pre[\s-]?train|"
+    r"spin\s+up|queue\s+up|enqueue|schedule|start\s+(?:a|an|the|my|new|training)\b)"
+)
+_QUEUE = re.compile(
+    r"\bqueue\b|\bwhen\s+(?:will|does|do|is|should|can)\b.*\b(?:start|run|begin|scheduled|get\s+gpus)\b|"
+    r"\bhow\s+long\b.*\b(?:wait|until|before|queue)\b|\bposition\b|\bwait(?:ing)?\s+time\b|\beta\b|"
+    r"\bwhy\s+is\b.*\b(?:pending|waiting|not\s+(?:starting|running))\b|\bline\s+up\b|\bahead\s+of\s+me\b"
+)
+_GPU_WORD = (
+    r"(?:gpus?|cards?|accelerators?|capacity|a100s?|h100s?|h200s?|b200s?|l40s|a10gs?|l4s?|t4s?|v100s?)"
+)
+_GPUS = re.compile(
+    rf"\b(?:free|available|idle|unused|spare|open)\b.*\b{_GPU_WORD}\b|\b{_GPU_WORD}\b.*\b(?:free|available|"
+    rf"idle|unused|spare|in\s+use|left|busy)\b|\butili[sz](?:ation|ed)\b|\bcapacity\b|\bhow\s+many\s+{_GPU_WORD}|"
+    rf"\b(?:gpu|cluster)\s+(?:usage|load|stats|status|availability)\b|\bhow\s+busy\b|\bany\s+{_GPU_WORD}\b"
+)
+_STATUS = re.compile(
+    r"\b(?:status|state|progress|doing|going|how(?:'s|\s+is|\s+are)|check\s+on|update\s+on)\b"
+)
+_STATUS_Q = re.compile(
+    r"\b(?:is\b.*\b(?:still\s+)?(?:running|queued|"
+    r"pending|done|finished|alive|up|dead|stuck|ok)|did\b.*\b(?:finish|succeed|complete|fail|crash|start|"
+    r"work|pass)|has\b.*\b(?:finished|started|completed|failed|crashed))\b"
+)
+_LIST = re.compile(
+    r"\b(?:list|jobs|what(?:'s|\s+is|\s+are)?\b.*\brunning|which\b|what\s+(?:is|are)\b.*\b(?:running|"
+    r"queued)|show\s+(?:me\s+)?(?:my|our|all|the|everything)|anything\s+running)\b"
+)
+_LAUNCH_WEAK = re.compile(
+    r"\b(?:start|run|need|want|give\s+me|get\s+me|can\s+i\s+(?:get|have|use)|allocate|reserve|book|create|"
+    r"i'd\s+like|use|new\s+job|go)\b"
+)
+
+
+def detect(low: str, has_launch_detail: bool, has_names: bool) -> Intent:
+    """The intent of ``low`` (normalised, lower-case text)."""
+    if _DANGER.search(low):
+        return "danger"
+    if _HELP_STRONG.search(low):
+        return "help"
+    if _LOGS.search(low):
+        return "logs"
+    if _STOP.search(low):
+        return "stop"
+    if _LAUNCH_STRONG.search(low) and not _QUEUE_ONLY.search(low):
+        return "launch"
+    if _QUEUE.search(low):
+        return "queue"
+    if _GPUS.search(low) and (_QUESTION.search(low) or not (_LAUNCH_WEAK.search(low) and has_launch_detail)):
+        return "gpus"
+    if (_STATUS.search(low) and (has_names or not re.search(r"\bjobs\b", low))) or (
+        has_names and _STATUS_Q.search(low)
+    ):
+        return "status"
+    if _LIST.search(low):
+        return "list"
+    if _LAUNCH_WEAK.search(low):
+        return "launch"
+    if _HELP_WEAK.search(low):
+        return "help"
+    if has_launch_detail:
+        return "launch"  # "8 h100s for 6 hours" is a launch without a verb
+    return "none"
+
+
+_QUESTION = re.compile(r"^\s*(?:how|are|is|what|which|any|do|does)\b|\?\s*$")
+_QUEUE_ONLY = re.compile(r"\bwhen\s+(?:will|does|do|can)\b|\bin\s+the\s+queue\b|\bqueue\s+position\b")

@@ -1,0 +1,91 @@
+"""One entry for every request: text (slash command or sentence) → action → the reply.
+
+Refusals become ephemeral replies with why and the fix; outside-system failures become an
+honest "try again"; nothing a user types can raise out of here.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.core import messages as msg
+from bot.core import rendering
+from bot.core.actions import Action, Clarify, Gpus, Help, Launch, ListJobs, Logs, Queue, Status, Stop
+from bot.core.errors import BackendError, Refusal
+from bot.core.parsing import parse
+from bot.services.jobs import JobsService
+from bot.services.launch import LaunchService, preview_token
+from bot.services.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request as the signed Slack payload gives it: identity never comes from the text."""
+
+    user_id: str
+    channel_id: str
+    text: str
+    request_key: str  # trigger_id or event id: the same for a Slack retry of the same request
+
+
+class CommandService:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.launches = LaunchService(rt)
+        self.jobs = JobsService(rt)
+
+    def handle(self, req: Request) -> rendering.Reply:
+        return guarded(lambda: self._route(parse(req.text), req))
+
+    def _route(self, action: Action, req: Request) -> rendering.Reply:
+        user = req.user_id
+        match action:
+            case Launch():
+                token = preview_token(user, req.channel_id, req.request_key, req.text)
+                return self.launches.preview(action, user, req.channel_id, token)
+            case Status():
+                return self.jobs.status(action, user)
+            case ListJobs():
+                return self.jobs.list(action, user)
+            case Logs():
+                return self.jobs.logs(action, user)
+            case Stop():
+                return self.jobs.request_stop(action, user, req.request_key)
+            case Queue():
+                return self.jobs.queue(user)
+            case Gpus():
+                return self.jobs.gpus()
+            case Help():
+                return rendering.text_reply(msg.help_text(action.topic))
+            case Clarify():
+                return rendering.text_reply(action.question)
+        raise AssertionError(f"unhandled action {action!r}")
+
+
+def guarded(work: Callable[[], rendering.Reply]) -> rendering.Reply:
+    """Run a use case; every failure becomes a reply a person can act on."""
+    try:
+        return work()
+    except Refusal as err:
+        return rendering.refusal(err)
+    except BackendError as err:
+        log.warning("backend failure: %s", err)
+        return rendering.text_reply(msg.backend_unavailable(_which(err)))
+    except Exception:
+        request_id = uuid.uuid4().hex[:8]
+        log.exception("request %s failed", request_id)
+        return rendering.text_reply(msg.internal_error(request_id))
+
+
+def _which(err: BackendError) -> str:
+    text = str(err)
+    for name in ("Kubernetes", "Redis", "Slack", "Prometheus", "Alertmanager"):
+        if name in text:
+            return f"The {name} backend" if name != "Kubernetes" else "The Kubernetes API"
+    return "A backend"
+

@@ -1,0 +1,183 @@
+"""Looking at and stopping jobs: status, list, logs, queue, GPUs, stop (with confirmation)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from bot.core import messages as msg
+from bot.core import rendering
+from bot.core.actions import JOB_STATES, ListJobs, Logs, Status, Stop
+from bot.core.errors import ForbiddenError, NotFoundError, Refusal
+from bot.core.jobs import ACTIVE_STATES, JobRecord
+from bot.core.policy import Identity, check_stop, identify, may_see
+from bot.services.cards import publish_card
+from bot.services.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class JobsService:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    # --- finding jobs ----------------------------------------------------------------------------
+
+    def _mine(self, ident: Identity) -> list[JobRecord]:
+        return self.rt.store.list(owner=ident.user_id, limit=20)
+
+    def find(self, ident: Identity, name: str) -> JobRecord:
+        """The job called ``name`` that the asker may see: their namespace first, then (admins) any."""
+        record = self.rt.store.get(ident.namespace, name)
+        if record is None and ident.is_admin:
+            found = self.rt.store.find(name)
+            record = found[0] if found else None
+        if record is None or not may_see(ident, record):
+            mine = [r.name for r in self._mine(ident) if r.state in ACTIVE_STATES][:8]
+            raise NotFoundError(msg.job_not_found(name, mine), "/gpu list")
+        return record
+
+    def _latest(self, ident: Identity) -> JobRecord:
+        mine = self._mine(ident)
+        if not mine:
+            raise NotFoundError(msg.no_jobs_yet(), "/gpu launch --help")
+        return mine[0]
+
+    def _position(self, r: JobRecord) -> int | None:
+        return self.rt.store.position(r.namespace, r.name) if r.state == "queued" else None
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def status(self, action: Status, user_id: str) -> rendering.Reply:
+        ident = identify(self.rt.policy, user_id)
+        r = self.find(ident, action.job) if action.job else self._latest(ident)
+        pods = []
+        if r.state in ("admitted", "running"):
+            for pod in self.rt.cluster.job_pods(r.namespace, r.name):
+                phase = pod.get("status", {}).get("phase", "?")
+                node = pod.get("spec", {}).get("nodeName") or "not scheduled"
+                pods.append(f"`{pod['metadata']['name']}` · {phase} · {node}")
+        return rendering.status(r, self._position(r), pods)
+
+    def list(self, action: ListJobs, user_id: str) -> rendering.Reply:
+        ident = identify(self.rt.policy, user_id)
+        states = [action.state] if action.state else None
+        if action.state == "running":
+            states = ["admitted", "running"]
+        if action.scope == "mine":
+            records, title = self.rt.store.list(owner=ident.user_id, states=states), "Your jobs"
+        elif action.scope == "team":
+            records, title = self.rt.store.list(team=ident.team, states=states), f"Team {ident.team}'s jobs"
+        else:
+            records, title = self.rt.store.list(states=states), "All jobs"
+        if action.state:
+            title += f" ({action.state})"
+        return rendering.job_list(title, [(r, self._position(r)) for r in records])
+
+    def logs(self, action: Logs, user_id: str) -> rendering.Reply:
+        ident = identify(self.rt.policy, user_id)
+        r = self.find(ident, action.job) if action.job else self._latest(ident)
+        pods = sorted(self.rt.cluster.job_pods(r.namespace, r.name), key=lambda p: str(p["metadata"]["name"]))
+        if not pods:
+            return rendering.text_reply(f"`{r.name}` has no pods yet (state: {r.state}).")
+        parts = []
+        for pod in pods:
+            text = self.rt.cluster.pod_log(r.namespace, pod["metadata"]["name"], action.tail)
+            label = pod["metadata"].get("labels", {}).get("batch.kubernetes.io/job-completion-index")
+            header = f"--- rank {label} ({pod['metadata']['name']})" if label is not None else ""
+            parts.append(f"{header}\n{text}" if header else text)
+        return rendering.code_block(f"Last {action.tail} lines of {r.name}", "\n".join(parts).strip())
+
+    def queue(self, user_id: str) -> rendering.Reply:
+        queued = self.rt.store.queued()
+        if not queued:
+            return rendering.text_reply(msg.queue_empty())
+        return rendering.job_list("The queue, in order", [(r, i + 1) for i, r in enumerate(queued)])
+
+    def gpus(self) -> rendering.Reply:
+        facts = self.rt.cluster.snapshot().facts
+        rows = []
+        for gpu_type in self.rt.policy.gpu_types:
+            cap = facts.capacity(gpu_type)
+            if cap:
+                free = facts.free(gpu_type)
+                rows.append((gpu_type, cap, cap - free, free))
+        return rendering.gpus_table(rows)
+
+    # --- stopping --------------------------------------------------------------------------------
+
+    def _targets(self, action: Stop, ident: Identity) -> list[JobRecord]:
+        if action.jobs:
+            return [self.find(ident, name) for name in action.jobs]
+        states = [action.state] if action.state else sorted(ACTIVE_STATES)
+        if action.state == "running":
+            states = ["admitted", "running"]
+        scope = action.scope or "mine"
+        if scope == "mine":
+            return self.rt.store.list(owner=ident.user_id, states=states)
+        if scope == "team":
+            return self.rt.store.list(team=ident.team, states=states)
+        return self.rt.store.list(states=states)
+
+    def request_stop(self, action: Stop, user_id: str, request_key: str) -> rendering.Reply:
+        """Stop now when it is one job of one's own; otherwise ask for a confirmation first."""
+        ident = identify(self.rt.policy, user_id)
+        targets = [r for r in self._targets(action, ident) if r.state in ACTIVE_STATES]
+        if not targets:
+            raise NotFoundError(msg.nothing_to_stop(), "/gpu list")
+        for r in targets:
+            check_stop(ident, r)
+        if len(targets) == 1 and targets[0].owner == ident.user_id:
+            return rendering.text_reply(msg.stopped(self.stop(targets, ident)))
+        token = hashlib.sha256(f"stop\0{user_id}\0{request_key}".encode()).hexdigest()[:20]
+        self.rt.previews.put(token, {"kind": "stop", "keys": [r.key for r in targets], "requester": user_id})
+        return rendering.stop_confirm([r.name for r in targets], token)
+
+    def confirm_stop(self, token: str, clicker: str) -> rendering.Reply:
+        data = self.rt.previews.take(token)
+        if data is None or data.get("kind") != "stop":
+            raise ForbiddenError(msg.preview_expired(), None)
+        if data["requester"] != clicker:
+            self.rt.previews.put(token, data)  # not theirs to answer: leave it for the requester
+            raise ForbiddenError(msg.not_your_preview(data["requester"]), None)
+        ident = identify(self.rt.policy, clicker)
+        records = [r for key in data["keys"] if (r := self.rt.store.get(*key.split("/", 1)))]
+        for r in records:
+            check_stop(ident, r)
+        return rendering.text_reply(msg.stopped(self.stop(records, ident)))
+
+    def stop_key(self, key: str, user_id: str) -> rendering.Reply:
+        """The [Stop] button on a card (Slack already asked the clicker to confirm)."""
+        ident = identify(self.rt.policy, user_id)
+        namespace, _, name = key.partition("/")
+        record = self.rt.store.get(namespace, name)
+        if record is None or not may_see(ident, record):
+            raise NotFoundError(msg.job_not_found(name, []), "/gpu list")
+        check_stop(ident, record)
+        return rendering.text_reply(msg.stopped(self.stop([record], ident)))
+
+    def stop(self, records: list[JobRecord], ident: Identity) -> list[str]:
+        stopped = []
+        for r in records:
+            done = self.rt.store.transition(
+                r.namespace, r.name, ["queued"], "stopped", finished_at=self.rt.clock(), stopped_by=ident.user_id,
+                reason=msg.stopped_by(ident.user_id),
+            )
+            if done is None and r.state in ("admitted", "running"):
+                self.rt.cluster.delete_job(r.namespace, r.name)
+                done = self.rt.store.transition(
+                    r.namespace, r.name, ["admitted", "running"], "stopped", finished_at=self.rt.clock(),
+                    stopped_by=ident.user_id, reason=msg.stopped_by(ident.user_id),
+                )
+            if done is not None:
+                stopped.append(done.name)
+                publish_card(self.rt, done)
+        self.rt.wake_dispatcher()
+        return stopped
+
+
+def state_valid(state: str) -> bool:
+    return state in JOB_STATES
+
+
+__all__ = ["JobsService", "Refusal"]

@@ -1,0 +1,148 @@
+"""Launching: a preview to confirm, then one idempotent submit per confirmation."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from bot.adapters.kube import DryRunRejected
+from bot.core import messages as msg
+from bot.core import rendering
+from bot.core.actions import Launch, to_dict
+from bot.core.errors import ForbiddenError, ValidationError
+from bot.core.grammar import to_command
+from bot.core.jobs import JobRecord
+from bot.core.manifests import render_job, render_service
+from bot.core.names import suggest_job_name
+from bot.core.policy import Identity, check_launch, identify, judge_launch
+from bot.services.cards import publish_card
+from bot.services.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def preview_token(user_id: str, channel: str, request_key: str, text: str) -> str:
+    """Deterministic per request: a retried Slack request gets the same preview and the same job."""
+    digest = hashlib.sha256(f"{user_id}\0{channel}\0{request_key}\0{text}".encode()).hexdigest()
+    return digest[:20]
+
+
+def launch_from_dict(data: dict[str, Any]) -> Launch:
+    return Launch(
+        name=data.get("name"),
+        template=data.get("template"),
+        image=data.get("image"),
+        gpus=int(data.get("gpus", 1)),
+        gpu_type=data.get("gpu_type"),
+        nodes=int(data.get("nodes", 1)),
+        time_limit_s=data.get("time_limit_s"),
+        priority=data.get("priority", "normal"),
+        command=tuple(data["command"]) if data.get("command") else None,
+        env=tuple(sorted((data.get("env") or {}).items())),
+        given=frozenset(data.get("given", [])),
+    )
+
+
+@dataclass(frozen=True)
+class Submitted:
+    record: JobRecord
+    created: bool
+
+
+class LaunchService:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def _record(self, a: Launch, ident: Identity, name: str, token: str, channel: str | None) -> JobRecord:
+        assert a.image is not None and a.gpu_type is not None and a.time_limit_s is not None
+        return JobRecord(
+            name=name,
+            namespace=ident.namespace,
+            team=ident.team,
+            owner=ident.user_id,
+            image=a.image,
+            gpus=a.gpus,
+            gpu_type=a.gpu_type,
+            nodes=a.nodes,
+            time_limit_s=a.time_limit_s,
+            priority=a.priority,
+            command=list(a.command) if a.command else None,
+            env=dict(a.env),
+            template=a.template,
+            submitted_at=self.rt.clock(),
+            idempotency_key=token,
+            channel=channel,
+        )
+
+    def _name(self, a: Launch, ident: Identity, token: str) -> str:
+        if a.name is not None:
+            if self.rt.store.name_taken(ident.namespace, a.name):
+                free = self.rt.store.free_name(ident.namespace, a.name)
+                raise ValidationError(msg.name_taken(a.name), to_command(_renamed(a, free)))
+            return a.name
+        base = a.template or (a.image or "job").rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+        return self.rt.store.free_name(ident.namespace, suggest_job_name(f"{base}-{token[:5]}"))
+
+    def preview(self, action: Launch, user_id: str, channel: str, token: str) -> rendering.Reply:
+        """Judge the launch (schema, policy, cluster facts, dry-run) and show what it will do."""
+        existing = self.rt.store.get_by_idempotency_key(token)
+        if existing is not None:  # a retried request whose launch was already confirmed
+            return rendering.text_reply(msg.launch_submitted(existing.name, existing.channel))
+        ident = identify(self.rt.policy, user_id)
+        snapshot = self.rt.cluster.snapshot()
+        a = judge_launch(self.rt.policy, ident, action, snapshot.facts)
+        name = self._name(a, ident, token)
+        record = self._record(a, ident, name, token, channel)
+        self._dry_run(record, a)
+        self.rt.previews.put(
+            token, {"kind": "launch", "action": to_dict(action), "requester": user_id, "channel": channel,
+                    "name": name}
+        )
+        return rendering.preview(record, token)
+
+    def _dry_run(self, record: JobRecord, a: Launch) -> None:
+        manifests = [render_job(record, self.rt.policy)]
+        service = render_service(record, self.rt.policy)
+        if service is not None:
+            manifests.append(service)
+        try:
+            self.rt.cluster.dry_run(manifests)
+        except DryRunRejected as err:
+            raise ValidationError(msg.dry_run_rejected(str(err)), to_command(a)) from err
+
+    def confirm(self, token: str, clicker: str) -> Submitted:
+        """The [Launch] click: re-check who clicks and the policy, then submit exactly once."""
+        existing = self.rt.store.get_by_idempotency_key(token)
+        if existing is not None:
+            return Submitted(existing, created=False)
+        data = self.rt.previews.get(token)
+        if data is None or data.get("kind") != "launch":
+            raise ForbiddenError(msg.preview_expired(), None)
+        if data["requester"] != clicker:
+            raise ForbiddenError(msg.not_your_preview(data["requester"]), None)
+        ident = identify(self.rt.policy, clicker)
+        action = launch_from_dict(data["action"])
+        a = check_launch(self.rt.policy, ident, action, self.rt.cluster.snapshot().facts)
+        record = self._record(a, ident, data["name"], token, data.get("channel"))
+        result = self.rt.store.submit(record)
+        if result.conflict:
+            free = self.rt.store.free_name(ident.namespace, record.name)
+            raise ValidationError(msg.name_taken(record.name), to_command(_renamed(a, free)))
+        if result.created:
+            publish_card(self.rt, result.record)
+            self.rt.wake_dispatcher()
+        return Submitted(result.record, result.created)
+
+    def cancel(self, token: str, clicker: str) -> None:
+        data = self.rt.previews.get(token)
+        if data is not None and data["requester"] != clicker:
+            raise ForbiddenError(msg.not_your_preview(data["requester"]), None)
+        self.rt.previews.take(token)
+
+
+def _renamed(a: Launch, name: str) -> Launch:
+    import dataclasses
+
+    return dataclasses.replace(a, name=name)

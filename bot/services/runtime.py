@@ -1,0 +1,25 @@
+"""The services' shared handles: the policy and the adapters, built once by the composition root."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.adapters.kube import KubeCluster
+from bot.adapters.preview_store import PreviewStore
+from bot.adapters.queue_store import QueueStore
+from bot.adapters.slack_web import SlackCards
+from bot.core.config import Policy
+
+
+@dataclass
+class Runtime:
+    policy: Policy
+    store: QueueStore
+    previews: PreviewStore
+    cluster: KubeCluster
+    cards: SlackCards
+    clock: Callable[[], float] = time.time
+    # Set by the dispatcher: wakes it after a submit or a stop instead of waiting for its next pass.
+    wake_dispatcher: Callable[[], None] = field(default=lambda: None)

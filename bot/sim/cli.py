@@ -1,0 +1,52 @@
+"""``chatops sim``: serve a simulated GPU cluster until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from types import FrameType
+
+from bot.sim.apiserver import SimServer
+from bot.sim.cluster import SimCluster, node_specs, parse_gpu_type_arg
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one and prints it")
+    parser.add_argument("--nodes", type=int, default=4, help="nodes per plain --gpu-type (default 4)")
+    parser.add_argument("--gpus-per-node", type=int, default=8, help="GPUs per node (default 8)")
+    parser.add_argument("--gpu-type", action="append", default=None, metavar="TYPE",
+                        help="h100, or COUNTxGPUS:TYPE such as 4x8:h100; repeat for a mixed cluster")
+    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    parser.add_argument("--kubeconfig-out", default=None, metavar="FILE", help="write a kubeconfig here")
+
+
+def run(args: argparse.Namespace) -> int:
+    groups = []
+    try:
+        for text in args.gpu_type or ["h100"]:
+            groups += parse_gpu_type_arg(text, args.nodes, args.gpus_per_node)
+        cluster = SimCluster(node_specs(groups), speed=args.speed)
+    except ValueError as e:
+        print(f"chatops sim: {e}")
+        return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with SimServer(cluster, host=args.host, port=args.port) as srv:
+            if args.kubeconfig_out:
+                srv.write_kubeconfig(args.kubeconfig_out)
+                print(f"kubeconfig written to {args.kubeconfig_out}")
+            summary = ", ".join(f"{n}x{g} {p}" for n, g, p in groups)
+            print(f"simulated cluster ({summary}, speed {args.speed:g}x) listening on {srv.url}", flush=True)
+            stop.wait()
+            print("stopping", flush=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

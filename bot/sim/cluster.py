@@ -1,0 +1,140 @@
+"""``SimCluster``: the store, simulated clock and controller behind one facade, plus node specs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.sim.clock import SimClock
+from bot.sim.controller import Controller
+from bot.sim.store import Store
+
+Obj = dict[str, Any]
+
+PRODUCTS: dict[str, str] = {
+    "h100": "NVIDIA-H100-80GB-HBM3",
+    "a100": "NVIDIA-A100-SXM4-80GB",
+    "l40s": "NVIDIA-L40S",
+    "t4": "Tesla-T4",
+    "h200": "NVIDIA-H200",
+    "b200": "NVIDIA-B200",
+    "a10g": "NVIDIA-A10G",
+    "l4": "NVIDIA-L4",
+    "v100": "Tesla-V100-SXM2-16GB",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    name: str
+    gpus: int
+    product: str  # the nvidia.com/gpu.product label value, e.g. NVIDIA-H100-80GB-HBM3
+
+
+def product_for(gpu_type: str) -> str:
+    """``h100`` → ``NVIDIA-H100-80GB-HBM3``; an unknown name is taken as a literal product label."""
+    return PRODUCTS.get(gpu_type.strip().lower(), gpu_type.strip())
+
+
+def parse_gpu_type_arg(text: str, nodes: int = 1, gpus_per_node: int = 8) -> list[tuple[int, int, str]]:
+    """``"h100"`` → ``[(nodes, gpus_per_node, product)]``; ``"4x8:h100"`` → ``[(4, 8, product)]``."""
+    m = re.fullmatch(r"\s*(?:(\d+)x(\d+):)?([A-Za-z0-9._-]+)\s*", text)
+    if not m:
+        raise ValueError(f"'{text}' is not a GPU type; write e.g. h100 or 4x8:h100")
+    if m.group(1):
+        nodes, gpus_per_node = int(m.group(1)), int(m.group(2))
+    if nodes < 0 or gpus_per_node < 0:
+        raise ValueError(f"'{text}': counts must not be negative")
+    return [(nodes, gpus_per_node, product_for(m.group(3)))]
+
+
+def node_specs(groups: list[tuple[int, int, str]]) -> list[NodeSpec]:
+    """Named ``gpu-<short product>-<n>`` per group, numbered across the cluster."""
+    specs: list[NodeSpec] = []
+    for count, gpus, product in groups:
+        short = next(
+            (k for k, v in PRODUCTS.items() if v == product), re.sub(r"[^a-z0-9]+", "-", product.lower())
+        )
+        for _ in range(count):
+            specs.append(NodeSpec(f"gpu-{short}-{len(specs)}", gpus, product))
+    return specs
+
+
+def node_object(spec: NodeSpec, now: str) -> Obj:
+    alloc = {
+        "nvidia.com/gpu": str(spec.gpus),
+        "cpu": "96",
+        "memory": "1056Gi",
+        "pods": "110",
+        "ephemeral-storage": "3Ti",
+    }
+    return {
+        "kind": "Node",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": spec.name,
+            "labels": {
+                "kubernetes.io/hostname": spec.name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "nvidia.com/gpu.product": spec.product,
+                "nvidia.com/gpu.count": str(spec.gpus),
+                "nvidia.com/gpu.present": "true",
+            },
+        },
+        "spec": {"podCIDR": "10.244.0.0/24"},
+        "status": {
+            "capacity": dict(alloc),
+            "allocatable": alloc,
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "KubeletReady",
+                    "message": "kubelet is posting ready status",
+                    "lastHeartbeatTime": now,
+                    "lastTransitionTime": now,
+                }
+            ],
+            "addresses": [{"type": "Hostname", "address": spec.name}],
+        },
+    }
+
+
+class SimCluster:
+    """A simulated GPU cluster. ``speed`` 60 means one real second is one simulated minute."""
+
+    def __init__(
+        self, node_specs: list[NodeSpec] | None = None, speed: float = 1.0, history_limit: int = 10_000
+    ) -> None:
+        self.clock = SimClock(speed)
+        self.store = Store(history_limit=history_limit, now=self.clock.iso)
+        self.controller = Controller(self.store, self.clock)
+        for spec in node_specs or []:
+            self.add_node(spec)
+
+    @property
+    def speed(self) -> float:
+        return self.clock.speed
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def add_node(self, spec: NodeSpec) -> None:
+        self.controller.add_node(node_object(spec, self.clock.iso()))
+
+    def remove_node(self, name: str) -> list[str]:
+        """Delete the node; its pods fail with reason NodeLost. Returns the lost pods' names."""
+        return self.controller.remove_node(name)
+
+    def read_log(self, namespace: str, name: str, container: str | None, tail: int | None) -> str:
+        return self.controller.read_log(namespace, name, container, tail)
+
+    def free_gpus(self) -> dict[str, int]:
+        """GPUs not held by bound pods, per node (for tests and the demo)."""
+        with self.controller.lock:
+            return {n.name: n.free for n in self.controller.scheduler.nodes.values()}

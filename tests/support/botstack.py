@@ -1,0 +1,109 @@
+"""The whole bot in HTTP mode against real parts: redis-server, the simulated cluster over HTTP,
+and the fake Slack Web API. Slack requests are signed and posted to ``/slack/events``."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from bot.adapters.kube import KubeCluster
+from bot.app import Bot
+from bot.core.config import Policy, load_policy
+from bot.sim.apiserver import SimServer
+from bot.sim.cluster import NodeSpec, SimCluster
+from bot.settings import Settings
+from tests.support import slack_requests as sr
+from tests.support.fake_slack import Call, FakeSlack
+
+POLICY_FILE = Path(__file__).resolve().parents[1] / "chatops.example.yaml"
+SECRET = "test-signing-secret"
+_ids = itertools.count(1)
+
+H100 = "NVIDIA-H100-80GB-HBM3"
+L40S = "NVIDIA-L40S"
+
+
+def default_nodes() -> list[NodeSpec]:
+    return [NodeSpec("h100-0", 8, H100), NodeSpec("h100-1", 8, H100), NodeSpec("l40s-0", 4, L40S)]
+
+
+@dataclass
+class BotStack:
+    bot: Bot
+    slack: FakeSlack
+    sim: SimServer
+    policy: Policy
+
+    @property
+    def events_url(self) -> str:
+        return f"http://127.0.0.1:{self.bot.http.port}/slack/events"
+
+    def slash(self, text: str, user: str, channel: str = "CRESEARCH1", trigger_id: str | None = None,
+              ) -> tuple[int, str]:
+        """Send ``/gpu text``; returns (HTTP status, response_url id where the answer will go)."""
+        rid = f"cmd{next(_ids)}"
+        body = sr.slash_command_body(text, user, channel, response_url=self.slack.response_url(rid),
+                                     trigger_id=trigger_id)
+        status, _, _ = sr.send(self.events_url, body, SECRET)
+        return status, rid
+
+    def click(self, action_id: str, value: str, user: str, channel: str = "CRESEARCH1") -> tuple[int, str]:
+        rid = f"click{next(_ids)}"
+        body = sr.block_actions_body(action_id, value, user, channel, response_url=self.slack.response_url(rid))
+        status, _, _ = sr.send(self.events_url, body, SECRET)
+        return status, rid
+
+    def answer(self, rid: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The body the bot posted to the response_url ``rid``."""
+        call = self.slack.wait_for(lambda c: c.method == "response_url" and c.args.get("_id") == rid, timeout)
+        return call.args
+
+    def ask(self, text: str, user: str, **kw: Any) -> dict[str, Any]:
+        status, rid = self.slash(text, user, **kw)
+        assert status == 200
+        return self.answer(rid)
+
+    def cards(self, name: str) -> list[Call]:
+        """Every chat.postMessage / chat.update of the card of job ``name``."""
+        return [c for c in self.slack.calls() if c.method in ("chat.postMessage", "chat.update")
+                and name in json.dumps(c.args.get("blocks", ""))]
+
+
+def button_value(answer: dict[str, Any], action_id: str) -> str:
+    for block in answer.get("blocks", []):
+        for el in block.get("elements", []) or []:
+            if el.get("action_id") == action_id:
+                return str(el["value"])
+    raise AssertionError(f"no button {action_id} in {json.dumps(answer)[:500]}")
+
+
+def text_of(answer: dict[str, Any]) -> str:
+    return json.dumps(answer, ensure_ascii=False)
+
+
+@contextmanager
+def bot_stack(redis_url: str, nodes: list[NodeSpec] | None = None, speed: float = 60.0,
+              safety_interval_s: float = 0.2) -> Iterator[BotStack]:
+    policy = load_policy(POLICY_FILE)
+    cluster = SimCluster(nodes or default_nodes(), speed=speed)
+    with FakeSlack() as slack, SimServer(cluster) as sim:
+        settings = Settings(
+            slack_bot_token=SecretStr("xoxb-test"), slack_signing_secret=SecretStr(SECRET),
+            slack_api_url=slack.url, redis_url=SecretStr(redis_url),
+        )
+        kube = KubeCluster.from_url(sim.url, policy.gpu_types)
+        bot = Bot.create(settings, policy, host="127.0.0.1", port=0, cluster=kube,
+                         safety_interval_s=safety_interval_s)
+        bot.start()
+        try:
+            yield BotStack(bot, slack, sim, policy)
+        finally:
+            bot.stop()
+            kube.close()
