@@ -62,7 +62,7 @@ def _run(args: argparse.Namespace) -> int:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         handler = SocketModeHandler(bot.app, Settings.reveal(settings.slack_app_token))
-        handler.connect()
+        handler.connect()  # type: ignore[no-untyped-call]
     logging.getLogger(__name__).info("chatops running (%s mode, port %d)", "socket" if socket_mode else "http",
                                      bot.http.port)
     done = threading.Event()
@@ -70,7 +70,7 @@ def _run(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: done.set())
     done.wait()
     if handler is not None:
-        handler.close()
+        handler.close()  # type: ignore[no-untyped-call]
     bot.stop()
     return 0
 

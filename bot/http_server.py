@@ -50,7 +50,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: ChatopsHTTPServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         log.debug("http %s", format % args)
 
     def _send(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8",

@@ -36,8 +36,8 @@ def test_launch_given_only_explicit() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "model"),
-    [("H100", "h100"), ("NVIDIA H100", "h100"), ("h100-80gb", "h100"), ("a100-80gb", "a100"), ("A100s", "a100"),  # noqa: E501
-     ("L40S", "l40s"), ("l4", "l4"), ("a10g", "a10g"), ("T4s", "t4"), ("mi300x", "mi300x"), ("h100_sxm", "h100")],  # noqa: E501
+    [("H100", "h100"), ("NVIDIA H100", "h100"), ("h100-80gb", "h100"), ("a100-80gb", "a100"), ("A100s", "a100"),
+     ("L40S", "l40s"), ("l4", "l4"), ("a10g", "a10g"), ("T4s", "t4"), ("mi300x", "mi300x"), ("h100_sxm", "h100")],
 )  # fmt: skip
 def test_gpu_type_normalised(raw: str, model: str) -> None:
     assert normalize_gpu_type(raw) == model
@@ -101,7 +101,7 @@ def test_subcommands(text: str, action: object) -> None:
         ("launch x --priority urgent", "not one of low, normal, high", "/gpu launch x --priority high"),
         ("launch x --priority hihg", "not one of low, normal, high", "/gpu launch x --priority high"),
         ("launch x --priority zzz", "not one of low, normal, high", None),
-        ("list --state done", "not one of queued, running, succeeded, failed, stopped", "/gpu list --state succeeded"),  # noqa: E501
+        ("list --state done", "not one of queued, running, succeeded, failed, stopped", "/gpu list --state succeeded"),
         ("stop --mine --state runing", "not one of", "/gpu stop --mine --state running"),
         ("launch x --env FOO", "is not of the form NAME=VALUE", None),
         ("launch x --env 1X=2", "not a valid environment variable name", "/gpu launch x --env _1X=2"),
@@ -120,7 +120,7 @@ def test_subcommands(text: str, action: object) -> None:
         ("queue now", "takes no arguments", "/gpu queue"),
         ("help lunch", "no help topic", "/gpu help launch"),
         ("launch x --gpus 2 --gpus 4", "cannot be used together", "/gpu launch x --gpus 4"),
-        ("launch x --image ghcr.io/Acme/t:1", "not a valid image reference", "/gpu launch x --image ghcr.io/acme/t:1"),  # noqa: E501
+        ("launch x --image ghcr.io/Acme/t:1", "not a valid image reference", "/gpu launch x --image ghcr.io/acme/t:1"),
         ("launch 'x", "check the quotes", None),
     ],
 )  # fmt: skip
@@ -140,7 +140,7 @@ def test_slash_errors_propagate_through_parse() -> None:
 
 @pytest.mark.parametrize(
     "action",
-    [Status(), Status(job="a"), ListJobs(scope="team", state="failed"), Logs(job="a", tail=10), Stop(jobs=("a", "b")),  # noqa: E501
+    [Status(), Status(job="a"), ListJobs(scope="team", state="failed"), Logs(job="a", tail=10), Stop(jobs=("a", "b")),
      Stop(scope="all", state="queued"), Queue(), Gpus(), Help(), Help(topic="stop")],
 )  # fmt: skip
 def test_to_command_round_trip_other(action: object) -> None:

@@ -77,8 +77,8 @@ def test_nl_rules_never_raise(text: str) -> None:
 
 
 _pieces = st.sampled_from(
-    ["/gpu", "launch", "stop", "logs", "status", "list", "help", "queue", "--gpus", "--time", "--env", "--", "=",  # noqa: E501
-     "8", "eight", "h100", "`", "'", '"', "“", "<@U1>", "<http://a|b>", "x-1", "--tail", "-5", "--state", "nodes",  # noqa: E501
+    ["/gpu", "launch", "stop", "logs", "status", "list", "help", "queue", "--gpus", "--time", "--env", "--", "=",
+     "8", "eight", "h100", "`", "'", '"', "“", "<@U1>", "<http://a|b>", "x-1", "--tail", "-5", "--state", "nodes",
      "all", "my", "K=V", " ", "\n", "ghcr.io/a/b:1"]
 )  # fmt: skip
 

@@ -14,7 +14,7 @@ from typing import Any
 import urllib3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 from bot.core.errors import PermanentBackendError, TransientBackendError
 from bot.core.manifests import MANAGED_BY_SELECTOR
@@ -86,10 +86,14 @@ class KubeCluster:
         try:
             if kubeconfig:
                 configuration = k8s.Configuration()
-                k8s_config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+                k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+                    config_file=kubeconfig, client_configuration=configuration
+                )
             else:
                 configuration = k8s.Configuration()
-                k8s_config.load_incluster_config(client_configuration=configuration)
+                k8s_config.load_incluster_config(  # type: ignore[no-untyped-call]
+                    client_configuration=configuration
+                )
         except (k8s_config.ConfigException, OSError) as err:
             raise PermanentBackendError(f"cannot configure the Kubernetes client: {err}") from err
         return cls(k8s.ApiClient(configuration), gpu_types)
@@ -100,7 +104,7 @@ class KubeCluster:
         return cls(k8s.ApiClient(configuration), gpu_types)
 
     def close(self) -> None:
-        self.api_client.close()
+        self.api_client.close()  # type: ignore[no-untyped-call]
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -177,7 +181,7 @@ class KubeCluster:
 
     def pod_log(self, namespace: str, pod: str, tail: int) -> str:
         try:
-            resp = self.core.read_namespaced_pod_log(
+            resp: Any = self.core.read_namespaced_pod_log(
                 pod, namespace, tail_lines=tail, _preload_content=False, _request_timeout=30
             )
             return bytes(resp.data).decode("utf-8", errors="replace")
@@ -219,10 +223,11 @@ class KubeCluster:
         kwargs: dict[str, Any] = {"_preload_content": False, "_request_timeout": 30}
         if dry_run:
             kwargs["dry_run"] = "All"
+        body: Any = obj  # the client sends plain dicts as they are; its model types are only hints
         if obj["kind"] == "Job":
-            self.batch.create_namespaced_job(ns, obj, **kwargs)
+            self.batch.create_namespaced_job(ns, body, **kwargs)
         elif obj["kind"] == "Service":
-            self.core.create_namespaced_service(ns, obj, **kwargs)
+            self.core.create_namespaced_service(ns, body, **kwargs)
         else:
             raise PermanentBackendError(f"the bot does not create {obj['kind']} objects")
 

@@ -14,9 +14,9 @@ from bot.core import messages as msg
 from bot.core.actions import Launch, Priority
 from bot.core.config import Policy
 from bot.core.errors import ClusterFactError, ForbiddenError, PolicyError, Refusal, ValidationError
-from bot.core.jobs import JobRecord
 from bot.core.grammar import parse as parse_command
 from bot.core.grammar import to_command
+from bot.core.jobs import JobRecord
 from bot.core.names import image_problem, job_name_problem
 from bot.core.scheduling import ClusterFacts
 
@@ -129,7 +129,10 @@ def check_launch(policy: Policy, ident: Identity, action: Launch, facts: Cluster
         )
     # --- policy ---
     if not image_allowed(policy, a.image):
-        raise PolicyError(msg.image_not_allowed(a.image, policy.images.allowed), to_command(_with(a, image=suggest_image(policy, a.image))))
+        raise PolicyError(
+            msg.image_not_allowed(a.image, policy.images.allowed),
+            to_command(_with(a, image=suggest_image(policy, a.image))),
+        )
     lim = policy.limits
     if a.gpus > lim.max_gpus_per_job:
         raise PolicyError(

@@ -149,7 +149,11 @@ def job_card(r: JobRecord, position: int | None = None, now: float | None = None
                 ]
             )
         )
-    blocks.append(ContextBlock(elements=[_md(f"{r.namespace}/{r.name} · submitted <!date^{int(r.submitted_at)}^{{date_short_pretty}} {{time}}|{time.strftime('%Y-%m-%d %H:%M', time.gmtime(r.submitted_at))}>")]))
+    submitted = int(r.submitted_at)
+    fallback = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(submitted))
+    # Slack renders <!date^...> in the reader's own time zone; the fallback is UTC
+    when = f"<!date^{submitted}^{{date_short_pretty}} {{time}}|{fallback}>"
+    blocks.append(ContextBlock(elements=[_md(f"{r.namespace}/{r.name} · submitted {when}")]))
     return Reply(text=f"{r.name}: {r.state}", blocks=blocks)
 
 

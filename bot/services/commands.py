@@ -51,7 +51,7 @@ class CommandService:
             case Status():
                 return self.jobs.status(action, user)
             case ListJobs():
-                return self.jobs.list(action, user)
+                return self.jobs.list_jobs(action, user)
             case Logs():
                 return self.jobs.logs(action, user)
             case Stop():

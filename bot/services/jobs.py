@@ -7,8 +7,8 @@ import logging
 
 from bot.core import messages as msg
 from bot.core import rendering
-from bot.core.actions import JOB_STATES, ListJobs, Logs, Status, Stop
-from bot.core.errors import ForbiddenError, NotFoundError, Refusal
+from bot.core.actions import ListJobs, Logs, Status, Stop
+from bot.core.errors import ForbiddenError, NotFoundError
 from bot.core.jobs import ACTIVE_STATES, JobRecord
 from bot.core.policy import Identity, check_stop, identify, may_see
 from bot.services.cards import publish_card
@@ -59,9 +59,9 @@ class JobsService:
                 pods.append(f"`{pod['metadata']['name']}` · {phase} · {node}")
         return rendering.status(r, self._position(r), pods)
 
-    def list(self, action: ListJobs, user_id: str) -> rendering.Reply:
+    def list_jobs(self, action: ListJobs, user_id: str) -> rendering.Reply:
         ident = identify(self.rt.policy, user_id)
-        states = [action.state] if action.state else None
+        states: list[str] | None = [action.state] if action.state else None
         if action.state == "running":
             states = ["admitted", "running"]
         if action.scope == "mine":
@@ -109,7 +109,7 @@ class JobsService:
     def _targets(self, action: Stop, ident: Identity) -> list[JobRecord]:
         if action.jobs:
             return [self.find(ident, name) for name in action.jobs]
-        states = [action.state] if action.state else sorted(ACTIVE_STATES)
+        states: list[str] = [action.state] if action.state else sorted(ACTIVE_STATES)
         if action.state == "running":
             states = ["admitted", "running"]
         scope = action.scope or "mine"
@@ -175,9 +175,3 @@ class JobsService:
         self.rt.wake_dispatcher()
         return stopped
 
-
-def state_valid(state: str) -> bool:
-    return state in JOB_STATES
-
-
-__all__ = ["JobsService", "Refusal"]

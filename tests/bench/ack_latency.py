@@ -25,7 +25,7 @@ TEXT = "launch llama-ft --image ghcr.io/acme/train:1.4 --gpus 8 --gpu-type h100 
 
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def _measure(url: str, n: int, response_url: str) -> list[float]:

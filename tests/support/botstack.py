@@ -16,9 +16,9 @@ from pydantic import SecretStr
 from bot.adapters.kube import KubeCluster
 from bot.app import Bot
 from bot.core.config import Policy, load_policy
+from bot.settings import Settings
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
-from bot.settings import Settings
 from tests.support import slack_requests as sr
 from tests.support.fake_slack import Call, FakeSlack
 
