@@ -9,10 +9,22 @@ from typing import Any, Literal
 
 from bot.core.actions import Priority
 
-# queued → admitted (Kubernetes Job being created/started) → running → succeeded | failed | stopped
-RecordState = Literal["queued", "admitted", "running", "succeeded", "failed", "stopped"]
-ACTIVE_STATES: frozenset[str] = frozenset({"queued", "admitted", "running"})
-FINAL_STATES: frozenset[str] = frozenset({"succeeded", "failed", "stopped"})
+# queued → admitted (the bot creates the Kubernetes Job) → pending (pods not scheduled yet) → running
+#        → succeeded | failed | stopped | timedout. A preempted job goes back to queued at its old place.
+RecordState = Literal["queued", "admitted", "pending", "running", "succeeded", "failed", "stopped", "timedout"]
+# Holding GPUs (or about to): what quotas and capacity count.
+RUNNING_STATES: tuple[str, ...] = ("admitted", "pending", "running")
+ACTIVE_STATES: frozenset[str] = frozenset({"queued", *RUNNING_STATES})
+FINAL_STATES: frozenset[str] = frozenset({"succeeded", "failed", "stopped", "timedout"})
+
+# The contract's list/stop states (ACTIONS.md) → the record states they cover.
+CONTRACT_STATES: dict[str, tuple[str, ...]] = {
+    "queued": ("queued",),
+    "running": RUNNING_STATES,
+    "succeeded": ("succeeded",),
+    "failed": ("failed", "timedout"),
+    "stopped": ("stopped",),
+}
 
 
 @dataclass
@@ -40,6 +52,13 @@ class JobRecord:
     channel: str | None = None  # where the job card lives
     card_ts: str | None = None  # the card's message ts, for chat.update
     stopped_by: str | None = None
+    # filled by the scheduler: estimated start (epoch s) while queued; admitted beyond the team quota
+    eta: float | None = None
+    over_quota: bool = False
+    preemptions: int = 0
+    # filled by the watcher: where the pods run, and the failure explained in plain words
+    node_names: list[str] = field(default_factory=list)
+    diagnosis: str | None = None
 
     @property
     def key(self) -> str:

@@ -312,10 +312,12 @@ def internal_error(request_id: str) -> str:
 STATE_EMOJI = {
     "queued": ":hourglass_flowing_sand:",
     "admitted": ":rocket:",
+    "pending": ":hourglass:",
     "running": ":large_green_circle:",
     "succeeded": ":white_check_mark:",
     "failed": ":x:",
     "stopped": ":black_square_for_stop:",
+    "timedout": ":alarm_clock:",
 }
 
 

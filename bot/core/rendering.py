@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
 from bot.core import messages as msg
 from bot.core.durations import format_duration, humanize
 from bot.core.errors import Refusal
-from bot.core.jobs import JobRecord
+from bot.core.jobs import ACTIVE_STATES, RUNNING_STATES, JobRecord
 
 # action_ids the handlers listen to
 LAUNCH_CONFIRM = "launch_confirm"
@@ -115,7 +115,7 @@ def _state_line(r: JobRecord, position: int | None, now: float) -> str:
     line = f"{emoji} *{r.state.capitalize()}*"
     if r.state == "queued" and position is not None:
         line += f" · position {position} in the queue"
-    if r.state in ("admitted", "running") and r.started_at:
+    if r.state in RUNNING_STATES and r.started_at:
         line += f" · running for {humanize(now - r.started_at)} of {format_duration(r.time_limit_s)}"
     if r.finished_at and r.started_at:
         line += f" · ran {humanize(r.finished_at - r.started_at)}"
@@ -131,7 +131,7 @@ def job_card(r: JobRecord, position: int | None = None, now: float | None = None
         _section(_state_line(r, position, now)),
         SectionBlock(fields=_job_fields(r)[:6]),
     ]
-    if r.state in ("queued", "admitted", "running"):
+    if r.state in ACTIVE_STATES:
         blocks.append(
             ActionsBlock(
                 elements=[

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from bot.adapters.kube import JobPhase, Snapshot
 from bot.core import messages as msg
 from bot.core.errors import BackendError
-from bot.core.jobs import JobRecord
+from bot.core.jobs import RUNNING_STATES, JobRecord
 from bot.core.manifests import render_job, render_service
 from bot.core.scheduling import Demand, admit_in_order, place_gang, reserve
 from bot.services.cards import publish_card
@@ -56,7 +56,7 @@ class Dispatcher:
             return result
 
     def _sync(self, jobs: dict[str, JobPhase], result: PassResult) -> None:
-        for r in self.rt.store.list(states=["admitted", "running"], limit=100_000):
+        for r in self.rt.store.list(states=RUNNING_STATES, limit=100_000):
             phase = jobs.get(r.key)
             if r.state == "admitted" and phase is None:
                 self._create(r)  # a crash between admit and create: finish what was started
@@ -64,15 +64,15 @@ class Dispatcher:
             elif phase is not None and phase.finished:
                 reason = None if phase.finished == "succeeded" else phase.reason
                 done = self.rt.store.transition(
-                    r.namespace, r.name, ["admitted", "running"], phase.finished, finished_at=self.rt.clock(),
+                    r.namespace, r.name, RUNNING_STATES, phase.finished, finished_at=self.rt.clock(),
                     reason=reason,
                 )
                 if done is not None:
                     result.finished.append(r.key)
                     publish_card(self.rt, done)
-            elif phase is None and r.state == "running":
+            elif phase is None and r.state != "admitted":
                 done = self.rt.store.transition(
-                    r.namespace, r.name, ["running"], "failed", finished_at=self.rt.clock(),
+                    r.namespace, r.name, ["pending", "running"], "failed", finished_at=self.rt.clock(),
                     reason="the Kubernetes Job disappeared (deleted outside the bot)",
                 )
                 if done is not None:
@@ -80,7 +80,7 @@ class Dispatcher:
                     publish_card(self.rt, done)
 
     def _admit(self, snap: Snapshot, result: PassResult) -> None:
-        active = self.rt.store.list(states=["admitted", "running"], limit=100_000)
+        active = self.rt.store.list(states=RUNNING_STATES, limit=100_000)
         free = {t: snap.facts.free_by_node(t) for t in self.rt.policy.gpu_types}
         # Jobs admitted but whose pods are not bound yet still hold their GPUs in our books.
         for r in active:

@@ -9,7 +9,7 @@ from bot.core import messages as msg
 from bot.core import rendering
 from bot.core.actions import ListJobs, Logs, Status, Stop
 from bot.core.errors import ForbiddenError, NotFoundError
-from bot.core.jobs import ACTIVE_STATES, JobRecord
+from bot.core.jobs import ACTIVE_STATES, CONTRACT_STATES, RUNNING_STATES, JobRecord
 from bot.core.policy import Identity, check_stop, identify, may_see
 from bot.services.cards import publish_card
 from bot.services.runtime import Runtime
@@ -52,7 +52,7 @@ class JobsService:
         ident = identify(self.rt.policy, user_id)
         r = self.find(ident, action.job) if action.job else self._latest(ident)
         pods = []
-        if r.state in ("admitted", "running"):
+        if r.state in RUNNING_STATES:
             for pod in self.rt.cluster.job_pods(r.namespace, r.name):
                 phase = pod.get("status", {}).get("phase", "?")
                 node = pod.get("spec", {}).get("nodeName") or "not scheduled"
@@ -61,9 +61,7 @@ class JobsService:
 
     def list_jobs(self, action: ListJobs, user_id: str) -> rendering.Reply:
         ident = identify(self.rt.policy, user_id)
-        states: list[str] | None = [action.state] if action.state else None
-        if action.state == "running":
-            states = ["admitted", "running"]
+        states = CONTRACT_STATES[action.state] if action.state else None
         if action.scope == "mine":
             records, title = self.rt.store.list(owner=ident.user_id, states=states), "Your jobs"
         elif action.scope == "team":
@@ -109,9 +107,7 @@ class JobsService:
     def _targets(self, action: Stop, ident: Identity) -> list[JobRecord]:
         if action.jobs:
             return [self.find(ident, name) for name in action.jobs]
-        states: list[str] = [action.state] if action.state else sorted(ACTIVE_STATES)
-        if action.state == "running":
-            states = ["admitted", "running"]
+        states = CONTRACT_STATES[action.state] if action.state else tuple(sorted(ACTIVE_STATES))
         scope = action.scope or "mine"
         if scope == "mine":
             return self.rt.store.list(owner=ident.user_id, states=states)
@@ -163,10 +159,10 @@ class JobsService:
                 r.namespace, r.name, ["queued"], "stopped", finished_at=self.rt.clock(), stopped_by=ident.user_id,
                 reason=msg.stopped_by(ident.user_id),
             )
-            if done is None and r.state in ("admitted", "running"):
+            if done is None and r.state in RUNNING_STATES:
                 self.rt.cluster.delete_job(r.namespace, r.name)
                 done = self.rt.store.transition(
-                    r.namespace, r.name, ["admitted", "running"], "stopped", finished_at=self.rt.clock(),
+                    r.namespace, r.name, RUNNING_STATES, "stopped", finished_at=self.rt.clock(),
                     stopped_by=ident.user_id, reason=msg.stopped_by(ident.user_id),
                 )
             if done is not None:
