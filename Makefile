@@ -20,6 +20,19 @@ system-deps:
 	  (apt-get update -qq || sudo apt-get update -qq) && \
 	  (apt-get install -y -qq redis-server >/dev/null || sudo apt-get install -y -qq redis-server >/dev/null); \
 	fi
+	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null \
+	    || ! command -v prometheus-alertmanager >/dev/null; then \
+	  echo "installing prometheus prometheus-alertmanager (apt-get)"; \
+	  (apt-get update -qq || sudo apt-get update -qq) && \
+	  (apt-get install -y -qq prometheus prometheus-alertmanager >/dev/null \
+	    || sudo apt-get install -y -qq prometheus prometheus-alertmanager >/dev/null); \
+	fi
+	@if ! command -v kubectl >/dev/null; then \
+	  echo "installing kubectl (apt-get)"; \
+	  apt-get update -qq; \
+	  apt-get install -y -qq kubectl-cli-bin >/dev/null 2>&1 || apt-get install -y -qq kubectl >/dev/null 2>&1 \
+	    || { echo "kubectl could not be installed: the deploy tests need it"; exit 1; }; \
+	fi
 
 test: $(STAMP) system-deps
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -10,17 +10,23 @@ from slack_bolt import App
 from bot.adapters import redis_client
 from bot.adapters.kube import KubeCluster
 from bot.adapters.preview_store import PreviewStore
+from bot.adapters.prometheus import PrometheusGpu
 from bot.adapters.queue_store import QueueStore
 from bot.adapters.slack_web import SlackCards, make_client
 from bot.core.config import Policy
 from bot.core.errors import BackendError, ConfigError
 from bot.http_server import ChatopsHTTPServer
+from bot.services.alerting import AlertPipeline, alert_actions
 from bot.services.commands import CommandService
 from bot.services.dispatcher import Dispatcher
 from bot.services.runtime import Runtime
+from bot.services.understanding import build_understanding
+from bot.services.watcher import Watcher
 from bot.settings import Settings
+from handlers import alerts as alert_handlers
 from handlers import commands as command_handlers
 from handlers import events as event_handlers
+from handlers import home as home_handlers
 from handlers import interactions as interaction_handlers
 
 log = logging.getLogger(__name__)
@@ -37,6 +43,7 @@ def build_runtime(settings: Settings, policy: Policy, cluster: KubeCluster | Non
         previews=PreviewStore(client, policy.redis_prefix),
         cluster=cluster,
         cards=SlackCards(web),
+        prometheus=PrometheusGpu(settings.prometheus_url) if settings.prometheus_url else None,
     )
 
 
@@ -54,6 +61,8 @@ def build_bolt_app(settings: Settings, rt: Runtime, commands: CommandService, *,
     command_handlers.register(app, commands)
     interaction_handlers.register(app, commands)
     event_handlers.register(app, commands)
+    alert_handlers.register(app, alert_actions(settings, rt, commands.jobs))
+    home_handlers.register(app, commands)
     return app
 
 
@@ -66,26 +75,39 @@ class Bot:
     app: App
     dispatcher: Dispatcher
     http: ChatopsHTTPServer
+    watcher: Watcher | None = None  # the job watcher: cards follow the cluster
+    alerts: AlertPipeline | None = None  # Alertmanager webhooks → Slack, idle nudges
 
     @classmethod
     def create(cls, settings: Settings, policy: Policy, *, host: str = "0.0.0.0", port: int = 8080,
                http_mode: bool = True, cluster: KubeCluster | None = None,
                safety_interval_s: float = 5.0) -> Bot:
         rt = build_runtime(settings, policy, cluster)
-        commands = CommandService(rt)
+        commands = CommandService(rt, build_understanding(rt, settings.chatops_llm, settings.chatops_llm_base_url))
         app = build_bolt_app(settings, rt, commands, http=http_mode)
         dispatcher = Dispatcher(rt, safety_interval_s=safety_interval_s)
         server = ChatopsHTTPServer(host, port, app if http_mode else None, ready=lambda: _ready(rt))
-        return cls(rt, commands, app, dispatcher, server)
+        alerts = AlertPipeline.create(settings, rt)
+        server.alerts = alerts.receiver.receive  # the alert route is served in every mode, like /healthz
+        return cls(rt, commands, app, dispatcher, server, Watcher(rt), alerts=alerts)
 
     def start(self) -> None:
         self.http.start()
         self.dispatcher.start()
+        if self.alerts is not None:
+            self.alerts.start()
+        if self.watcher is not None:
+            self.watcher.start()
         self.dispatcher.wake()  # reconcile Redis with the cluster right away
 
     def stop(self) -> None:
         self.http.stop()
+        if self.alerts is not None:
+            self.alerts.stop()
         self.dispatcher.stop()
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.runtime.cards.close(timeout=5.0)  # send what is queued: final card states first of all
 
 
 def _ready(rt: Runtime) -> bool:

@@ -9,12 +9,17 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from bot.core.actions import to_dict
 from bot.core.config import load_policy
-from bot.core.errors import ConfigError, ParseError
+from bot.core.errors import BackendError, ConfigError, ParseError
 from bot.core.parsing import parse
 from bot.settings import Settings
+
+if TYPE_CHECKING:  # the console is imported when used: `chatops parse` stays quick
+    from bot.console.session import Console
 
 
 def _parse(args: argparse.Namespace) -> int:
@@ -81,6 +86,70 @@ def _sim(args: argparse.Namespace) -> int:
     return sim_cli.run(args)
 
 
+# --- console and demo ----------------------------------------------------------------------------
+
+
+def _console_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--user", default="URES0001", help="the Slack user ID you chat as (default URES0001)")
+    parser.add_argument("--channel", default="CRESEARCH1", help="the channel you type in (a D… ID for a DM)")
+    parser.add_argument("--verbose", action="store_true", help="show the bot's INFO logs on stderr")
+
+
+def _console_session(args: argparse.Namespace) -> Console | None:
+    from bot.console.session import CHANNEL_ID, USER_ID, Console
+
+    if not USER_ID.fullmatch(args.user) or not CHANNEL_ID.fullmatch(args.channel):
+        print(f"chatops {args.command}: --user takes a Slack user ID (URES0001), --channel a channel ID "
+              "(CRESEARCH1)", file=sys.stderr)
+        return None
+    if not args.verbose:  # the bot's INFO lines would bury the conversation
+        logging.getLogger().setLevel(logging.WARNING)
+
+    session = Console(sys.stdin, sys.stdout, user=args.user, channel=args.channel)
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        session.request_stop()  # Ctrl-C and SIGTERM end the console cleanly, exit 0
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, interrupt)
+    return session
+
+
+def _console(args: argparse.Namespace) -> int:
+    from bot.console import demo
+    from bot.core.messages import console_no_cluster
+
+    if (session := _console_session(args)) is None:
+        return 2
+    settings = Settings.from_env()
+    path = args.config or settings.chatops_config
+    try:
+        policy = load_policy(path) if path else demo.example_policy()
+        return demo.run_console(session, policy, settings)
+    except ConfigError as err:
+        print("\n".join(err.problems), file=sys.stderr)
+        return 2
+    except BackendError as err:
+        print(console_no_cluster(str(err)), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.console import demo
+
+    if (session := _console_session(args)) is None:
+        return 2
+    try:
+        return demo.run_demo(session, Settings.from_env(), speed=args.speed)
+    except KeyboardInterrupt:  # Ctrl-C while starting or stopping: everything is closed by then
+        return 0
+
+
+# --- end console and demo ------------------------------------------------------------------------
+
+
 def _not_yet(args: argparse.Namespace) -> int:
     print(f"chatops {args.command}: not yet — it comes with the simulated-cluster and console issue.")
     return 0
@@ -108,8 +177,15 @@ def build_parser() -> argparse.ArgumentParser:
         sim.set_defaults(func=_sim)
     except ImportError:
         sim.set_defaults(func=_not_yet)
-    for name in ("console", "demo"):
-        sub.add_parser(name, help=f"{name} (terminal chat with the bot)").set_defaults(func=_not_yet)
+    console = sub.add_parser("console", help="chat with the bot in the terminal, as a Slack user would")
+    _console_arguments(console)
+    console.add_argument("--config", default=None, metavar="FILE",
+                         help="policy file (default: CHATOPS_CONFIG, else the bundled example policy)")
+    console.set_defaults(func=_console)
+    demo = sub.add_parser("demo", help="simulated cluster + embedded store + the bot + the console")
+    _console_arguments(demo)
+    demo.add_argument("--speed", type=float, default=30.0, help="simulated seconds per real second (default 30)")
+    demo.set_defaults(func=_demo)
     return parser
 
 

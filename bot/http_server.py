@@ -24,6 +24,9 @@ MAX_BODY = 1 << 20  # Slack payloads are far smaller; a larger body is refused, 
 
 class ChatopsHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default 5 drops SYNs in a webhook burst: clients then wait 1 s to retry
+    # POST /alerts/alertmanager: (Authorization header, body) → (status, text); set by the composition root
+    alerts: Callable[[str | None, str], tuple[int, str]] | None = None
 
     def __init__(self, host: str, port: int, app: App | None, ready: Callable[[], bool]) -> None:
         self.app = app
@@ -90,8 +93,12 @@ class _Handler(BaseHTTPRequestHandler):
             content_type = headers.pop("content-type", "text/plain; charset=utf-8")
             self._send(resp.status, resp.body.encode(), content_type, headers)
             metrics.REQUESTS.labels("slack", str(resp.status)).inc()
+        elif path == "/alerts/alertmanager" and self.server.alerts is not None:
+            status, text = self.server.alerts(self.headers.get("Authorization"), body)
+            self._send(status, text.encode())
+            metrics.REQUESTS.labels("alertmanager", str(status)).inc()
         else:
             self._send(404, b"not found\n")
-        metrics.HTTP_LATENCY.labels(path if path == "/slack/events" else "other").observe(
+        metrics.HTTP_LATENCY.labels(path if path in ("/slack/events", "/alerts/alertmanager") else "other").observe(
             time.perf_counter() - started
         )

@@ -17,7 +17,10 @@ def register(app: App, commands: CommandService) -> None:
         ev: MessageEvent | None = parse_or_none(MessageEvent, event)
         if ev is None or ev.bot_id or ev.subtype:
             return  # the bot's own messages, edits and joins are not requests
-        reply = commands.handle(Request(ev.user, ev.channel, ev.text, ev.ts))
+        # A thread is one conversation; a DM outside threads is one conversation too.
+        thread = ev.thread_ts or (None if dm else ev.ts)
+        key = f"{ev.channel}:{thread}" if thread else ev.channel
+        reply = commands.handle(Request(ev.user, ev.channel, ev.text, ev.ts, thread_key=key))
         if dm:
             cards.post(ev.channel, reply)
         else:  # previews and refusals are for the asker only

@@ -10,16 +10,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # library → the only modules (path prefixes) allowed to import it
 ADAPTER_ONLY = {
-    "kubernetes": ("bot/adapters/kube.py", "bot/sim/"),
-    "redis": ("bot/adapters/queue_store.py", "bot/adapters/preview_store.py", "bot/adapters/redis_client.py"),
+    "kubernetes": ("bot/adapters/kube.py", "bot/sim/", "bot/adapters/kube_watch.py"),
+    "redis": ("bot/adapters/queue_store.py", "bot/adapters/preview_store.py", "bot/adapters/redis_client.py",
+              "bot/adapters/conversation_store.py", "bot/adapters/notice_store.py", "bot/adapters/alert_store.py"),
     "fakeredis": ("bot/adapters/queue_store.py", "bot/adapters/redis_client.py"),
     "langchain": ("bot/adapters/llm.py",),
     "langchain_core": ("bot/adapters/llm.py",),
     "langchain_openai": ("bot/adapters/llm.py",),
     "prometheus_api_client": ("bot/adapters/prometheus.py",),
-    "slack_sdk": ("bot/adapters/slack_web.py", "bot/core/rendering.py"),
+    "slack_sdk": ("bot/adapters/slack_web.py", "bot/core/rendering.py", "bot/adapters/slack_outbound.py",
+                  "bot/core/cards_render.py", "bot/core/home_render.py", "bot/core/alert_render.py",
+                  "bot/core/queue_render.py"),
     "slack_bolt": ("bot/app.py", "bot/cli.py", "bot/http_server.py", "handlers/"),
-    "urllib3": ("bot/adapters/kube.py",),
+    "urllib3": ("bot/adapters/kube.py", "bot/adapters/kube_watch.py"),
 }
 # slack_sdk.models is plain data (Block Kit builders): the core may build blocks with it, nothing else
 CORE_ALLOWED_SLACK = ("slack_sdk.models",)

@@ -43,12 +43,15 @@ class JobPhase:
     finished: str | None  # "succeeded" | "failed" | None while active
     reason: str | None
     suspended: bool
+    deleting: bool = False  # deletionTimestamp set: its pods are in their termination grace period
 
 
 @dataclass
 class Snapshot:
     facts: ClusterFacts
     bound_pods: dict[str, int] = field(default_factory=dict)  # "ns/job" → pods bound to a node
+    # "ns/job" → node → GPUs its live pods hold there (where a job's GPUs come back when it ends)
+    pods: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _quantity(value: Any) -> int:
@@ -136,6 +139,7 @@ class KubeCluster:
                 )
             )
         bound: dict[str, int] = {}
+        held: dict[str, dict[str, int]] = {}
         for pod in pods:
             spec, status = pod.get("spec", {}), pod.get("status", {})
             node_name = spec.get("nodeName")
@@ -150,7 +154,9 @@ class KubeCluster:
             if job and labels.get("app.kubernetes.io/managed-by") == "gpu-chatops":
                 key = f"{pod['metadata']['namespace']}/{job}"
                 bound[key] = bound.get(key, 0) + 1
-        return Snapshot(facts, bound)
+                on_node = held.setdefault(key, {})
+                on_node[node_name] = on_node.get(node_name, 0) + gpus
+        return Snapshot(facts, bound, held)
 
     def managed_jobs(self) -> dict[str, JobPhase]:
         """Every bot-managed Job in the cluster, keyed ``namespace/name``."""
@@ -170,7 +176,8 @@ class KubeCluster:
                     finished, reason = "failed", cond.get("reason") or cond.get("message")
             key = f"{meta['namespace']}/{meta['name']}"
             suspended = bool(job.get("spec", {}).get("suspend"))
-            out[key] = JobPhase(meta["namespace"], meta["name"], finished, reason, suspended)
+            deleting = bool(meta.get("deletionTimestamp"))
+            out[key] = JobPhase(meta["namespace"], meta["name"], finished, reason, suspended, deleting)
         return out
 
     def job_pods(self, namespace: str, name: str) -> list[dict[str, Any]]:
@@ -258,4 +265,25 @@ class KubeCluster:
         except ApiException as err:
             if err.status != 404:
                 raise _wrap(err, "delete service") from err
+        return True
+
+    def preempt_job(self, namespace: str, name: str, grace_period_s: int) -> bool:
+        """Delete a Job so that its pods get ``grace_period_s`` to checkpoint (SIGTERM, then SIGKILL).
+
+        Deleted rather than suspended: the re-queued job is created afresh when it is admitted again,
+        so the one admission path (create) serves first starts and restarts alike. The Service of a
+        multi-node job stays: the next create finds it with the same idempotency key. False when
+        the Job was already gone.
+        """
+        try:
+            self.batch.delete_namespaced_job(
+                name, namespace, grace_period_seconds=grace_period_s, propagation_policy="Background",
+                _preload_content=False, _request_timeout=30,
+            )
+        except ApiException as err:
+            if err.status == 404:
+                return False
+            raise _wrap(err, "preempt job") from err
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise _wrap(err, "preempt job") from err
         return True

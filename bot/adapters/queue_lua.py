@@ -34,10 +34,14 @@ return {0, ARGV[4]}
 # Compare-and-swap of a whole record. The caller merged the fields in Python (cjson would turn
 # [] into {} and round floats to 14 digits); this writes only if the record is still exactly the
 # one the merge started from, and keeps the state index, the queue and the history in step.
-# ARGV: prefix, job key, expected JSON, new JSON, old state, new state, history entry ('' = none).
-# Returns 1 when written, 0 when the record changed (or vanished) meanwhile.
+# ARGV: prefix, job key, expected JSON, new JSON, old state, new state, history entry ('' = none),
+# and optionally a lease name and holder: then the write happens only while that holder owns the
+# lease (the fencing check, in the same atomic step as the write: a dispatcher that lost its lease
+# while paused cannot admit).
+# Returns 1 when written, 0 when the record changed (or vanished) meanwhile, -1 when fenced off.
 APPLY = """
 local p, jk = ARGV[1], ARGV[2]
+if ARGV[8] and ARGV[8] ~= '' and redis.call('GET', p .. 'lease:' .. ARGV[8]) ~= ARGV[9] then return -1 end
 local key = p .. 'job:' .. jk
 if redis.call('GET', key) ~= ARGV[3] then return 0 end
 redis.call('SET', key, ARGV[4])
@@ -76,4 +80,12 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
+"""
+
+# Fair-share usage: one hash field per team, "gpu_hours at". KEYS: usage hash. ARGV: lease key (''
+# = unfenced), holder, then team, value pairs. Returns 1 when written, -1 when fenced off.
+SAVE_USAGE = """
+if ARGV[1] ~= '' and redis.call('GET', ARGV[1]) ~= ARGV[2] then return -1 end
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
 """

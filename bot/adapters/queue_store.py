@@ -8,7 +8,8 @@ changed meanwhile (cjson in Redis would turn [] into {} and round floats to 14 d
 Keys, all under ``prefix``: ``job:{ns}/{name}`` (record JSON), ``seq`` (submit counter), ``idem``
 (hash idempotency key -> ns/name), ``queue`` (zset, score = submit seq), ``idx:all``,
 ``idx:owner:{o}``, ``idx:team:{t}``, ``idx:name:{name}``, ``idx:state:{s}`` (zsets of ns/name, score
-= submit seq), ``hist:{ns}/{name}`` (list of "state time"), ``lease:{name}``, ``fence:{name}``.
+= submit seq), ``hist:{ns}/{name}`` (list of "state time"), ``lease:{name}``, ``fence:{name}``,
+``usage`` (hash team -> "decayed GPU-hours, as-of time" for fair share).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from redis.retry import Retry
 
 from bot.adapters import queue_lua
 from bot.core.errors import PermanentBackendError, TransientBackendError
+from bot.core.fair_share import Usage
 from bot.core.jobs import JobRecord, RecordState
 from bot.core.names import MAX_JOB_NAME
 
@@ -38,6 +40,10 @@ _FIELDS = frozenset(f.name for f in dataclasses.fields(JobRecord))
 _FIXED = frozenset({"name", "namespace", "owner", "team", "idempotency_key", "state"})
 _CHUNK = 500
 _CAS_ATTEMPTS = 50
+
+
+class LeaseLost(TransientBackendError):
+    """A fenced write was refused: the caller no longer holds the lease it named."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,7 @@ class QueueStore:
         self._acquire = client.register_script(queue_lua.ACQUIRE_LEASE)
         self._renew = client.register_script(queue_lua.RENEW_LEASE)
         self._release = client.register_script(queue_lua.RELEASE_LEASE)
+        self._save_usage = client.register_script(queue_lua.SAVE_USAGE)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "chatops:") -> QueueStore:
@@ -152,6 +159,13 @@ class QueueStore:
         with self._backend("queue"):
             jks = self._r.zrange(self._k("queue"), 0, -1)
         return self._load(jks)
+
+    def queued_with_seq(self) -> builtins.list[tuple[JobRecord, int]]:
+        """The queue with each job's submit sequence (its place, kept when it is re-queued)."""
+        with self._backend("queue"):
+            rows: Any = self._r.zrange(self._k("queue"), 0, -1, withscores=True)
+        seqs = {_s(jk): int(score) for jk, score in rows}
+        return [(r, seqs[r.key]) for r in self._load(jk for jk, _ in rows)]
 
     def position(self, namespace: str, name: str) -> int | None:
         """1-based place in the queue, or None when the job is not queued."""
@@ -257,19 +271,29 @@ class QueueStore:
         return SubmitResult(JobRecord.from_json(raw), created=int(code) == 0, conflict=int(code) == 2)
 
     def transition(
-        self, namespace: str, name: str, from_states: Collection[str], to_state: str, **fields: Any
+        self,
+        namespace: str,
+        name: str,
+        from_states: Collection[str],
+        to_state: str,
+        *,
+        lease: tuple[str, str] | None = None,
+        **fields: Any,
     ) -> JobRecord | None:
         """Compare-and-set: move to ``to_state`` (and set ``fields``) only if the state is in
-        ``from_states``. Returns the new record, or None if the job is missing or in another state."""
+        ``from_states``. Returns the new record, or None if the job is missing or in another state.
+        With ``lease=(name, holder)`` the write is fenced: ``LeaseLost`` when holder lost it."""
         if to_state not in STATES:
             raise ValueError(f"unknown state {to_state!r}")
         self._check_fields(fields)
-        return self._cas(namespace, name, frozenset(from_states), to_state, fields)
+        return self._cas(namespace, name, frozenset(from_states), to_state, fields, lease)
 
-    def update(self, namespace: str, name: str, **fields: Any) -> JobRecord | None:
+    def update(
+        self, namespace: str, name: str, *, lease: tuple[str, str] | None = None, **fields: Any
+    ) -> JobRecord | None:
         """Set non-state fields (card_ts, channel, reason...). None if the job does not exist."""
         self._check_fields(fields)
-        return self._cas(namespace, name, None, None, fields)
+        return self._cas(namespace, name, None, None, fields, lease)
 
     @staticmethod
     def _check_fields(fields: dict[str, Any]) -> None:
@@ -287,8 +311,10 @@ class QueueStore:
         from_states: frozenset[str] | None,
         to_state: str | None,
         fields: dict[str, Any],
+        lease: tuple[str, str] | None = None,
     ) -> JobRecord | None:
         jk = f"{namespace}/{name}"
+        fence = list(lease) if lease is not None else []
         for _ in range(_CAS_ATTEMPTS):
             with self._backend("read"):
                 raw = self._r.get(self._k("job:" + jk))
@@ -301,10 +327,13 @@ class QueueStore:
             if to_state is not None:
                 new.state = to_state  # type: ignore[assignment]  # checked against STATES
             entry = f"{new.state} {self._clock()!r}" if to_state is not None else ""
-            args = [self.prefix, jk, raw, new.to_json(), old.state, new.state, entry]
+            args = [self.prefix, jk, raw, new.to_json(), old.state, new.state, entry, *fence]
             with self._backend("write"):
-                if int(self._apply(args=args)) == 1:
-                    return new
+                code = int(self._apply(args=args))
+            if code == 1:
+                return new
+            if code == -1:
+                raise LeaseLost(f"the {lease[0] if lease else ''} lease is no longer held; {jk} left as it was")
         raise TransientBackendError(f"job {jk} kept changing under {_CAS_ATTEMPTS} attempts; try again")
 
     @staticmethod
@@ -327,3 +356,26 @@ class QueueStore:
     def release_lease(self, name: str, holder: str) -> None:
         with self._backend("lease"):
             self._release(keys=[self._k(f"lease:{name}")], args=[holder])
+
+    # --- fair-share usage ------------------------------------------------------------------------
+
+    def load_usage(self) -> dict[str, Usage]:
+        """Each team's decayed GPU-hours and the time they were computed at."""
+        with self._backend("usage"):
+            raw = self._r.hgetall(self._k("usage"))
+        out: dict[str, Usage] = {}
+        for team, value in raw.items():
+            hours, _, at = _s(value).partition(" ")
+            out[_s(team)] = Usage(float(hours), float(at) if at and at != "None" else None)
+        return out
+
+    def save_usage(self, usage: dict[str, Usage], *, lease: tuple[str, str] | None = None) -> None:
+        """Store usage in one atomic step; fenced like ``transition`` when ``lease`` is given."""
+        if not usage:
+            return
+        pairs = [v for team, u in usage.items() for v in (team, f"{u.gpu_hours!r} {u.at!r}")]
+        fence = [self._k(f"lease:{lease[0]}"), lease[1]] if lease else ["", ""]
+        with self._backend("usage"):
+            code = int(self._save_usage(keys=[self._k("usage")], args=[*fence, *pairs]))
+        if code == -1:
+            raise LeaseLost("the lease is no longer held; usage not saved")

@@ -1,68 +1,86 @@
-"""Slack Web API outbound: the only module that imports ``slack_sdk``'s client.
+"""Slack Web API outbound: the only modules that import ``slack_sdk``'s client are this and ``slack_outbound``.
 
-Every post and update of a card goes through ``SlackCards``; it retries 429s (honouring
-Retry-After), connection errors and 5xx, and never lets a Slack failure break a job's flow.
+``SlackCards`` is what services use: every call goes through one ``Outbound`` (pacing, coalescing,
+429 Retry-After, retries). A new message waits for its turn and returns its ``ts`` (a card's ts
+must be stored); updates of a card and Home tab views are coalesced and sent in the background.
+A Slack failure never breaks a job's flow.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 
+from bot.adapters.slack_outbound import Outbound
 from bot.core.rendering import Reply
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
+POST_TIMEOUT_S = 120.0  # a new card waits behind at most this much of its channel's backlog
 
 
 def make_client(token: str | None, base_url: str | None) -> WebClient:
     url = base_url or DEFAULT_API_URL
     if not url.endswith("/"):
         url += "/"
-    return WebClient(
-        token=token,
-        base_url=url,
-        timeout=10,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=5),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
+    # No retry handlers: Outbound owns retries, so no call sleeps inside the client past its turn.
+    return WebClient(token=token, base_url=url, timeout=10, retry_handlers=[])
 
 
 class SlackCards:
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, outbound: Outbound | None = None) -> None:
         self.client = client
+        self.outbound = outbound or Outbound(client)
 
-    def post(self, channel: str, reply: Reply) -> str | None:
-        """Post a message; its ``ts`` or None when Slack refused it."""
-        try:
-            resp = self.client.chat_postMessage(channel=channel, text=reply.text, blocks=reply.blocks_json())
-        except SlackApiError as err:
-            log.warning("chat.postMessage to %s failed: %s", channel, err.response.get("error"))
-            return None
-        ts = resp.get("ts")
+    def post(self, channel: str, reply: Reply, thread_ts: str | None = None) -> str | None:
+        """Post a message at the channel's next turn; its ``ts`` or None when Slack refused it."""
+        extra = {"thread_ts": thread_ts} if thread_ts else {}
+        resp = self.outbound.call("chat_postMessage", channel, paced=True, timeout=POST_TIMEOUT_S,
+                                  channel=channel, text=reply.text, blocks=reply.blocks_json(), **extra)
+        ts = (resp or {}).get("ts")
         return str(ts) if ts else None
 
-    def update(self, channel: str, ts: str, reply: Reply) -> bool:
-        try:
-            self.client.chat_update(channel=channel, ts=ts, text=reply.text, blocks=reply.blocks_json())
-        except SlackApiError as err:
-            log.warning("chat.update of %s/%s failed: %s", channel, ts, err.response.get("error"))
-            return False
+    def update(self, channel: str, ts: str, reply: Reply, origin: float | None = None) -> bool:
+        """Queue the card's new content; only the newest content of a card is sent."""
+        self.outbound.coalesce("chat_update", channel, ("update", channel, ts), origin,
+                               channel=channel, ts=ts, text=reply.text, blocks=reply.blocks_json())
         return True
 
+    def reply_in_thread(self, channel: str, thread_ts: str, reply: Reply) -> None:
+        self.outbound.send("chat_postMessage", channel, paced=True, channel=channel, thread_ts=thread_ts,
+                           text=reply.text, blocks=reply.blocks_json())
+
+    def dm(self, user: str, reply: Reply) -> None:
+        """A direct message: posting to a user ID lands in the app's DM with them."""
+        self.outbound.send("chat_postMessage", f"dm:{user}", paced=True, channel=user, text=reply.text,
+                           blocks=reply.blocks_json())
+
     def ephemeral(self, channel: str, user: str, reply: Reply) -> None:
-        try:
-            self.client.chat_postEphemeral(channel=channel, user=user, text=reply.text, blocks=reply.blocks_json())
-        except SlackApiError as err:
-            log.warning("chat.postEphemeral failed: %s", err.response.get("error"))
+        self.outbound.send("chat_postEphemeral", channel, paced=False, channel=channel, user=user,
+                           text=reply.text, blocks=reply.blocks_json())
+
+    def upload(self, channel: str, filename: str, content: str, title: str, comment: str | None = None) -> bool:
+        """Share a text file in ``channel`` (a user ID: their DM), waiting for it; False when it failed."""
+        extra = {"initial_comment": comment} if comment else {}
+        resp = self.outbound.call("files_upload_v2", channel, paced=True, timeout=POST_TIMEOUT_S,
+                                  channel=channel, filename=filename, content=content, title=title, **extra)
+        return resp is not None
+
+    def dm_channel(self, user: str) -> str | None:
+        """The ID of the app's DM with ``user`` (files need a conversation ID, not a user ID)."""
+        resp = self.outbound.call("conversations_open", f"dm:{user}", paced=False, timeout=30.0, users=user)
+        channel = ((resp or {}).get("channel") or {}).get("id")
+        return str(channel) if channel else None
+
+    def publish_view(self, user: str, view: dict[str, Any]) -> None:
+        """The user's Home tab; only the newest view of a user is sent."""
+        self.outbound.coalesce("views_publish", f"view:{user}", ("view", user), user_id=user, view=view)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        return self.outbound.flush(timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        self.outbound.close(timeout)

@@ -91,7 +91,15 @@ class Clarify:
     action = "clarify"
 
 
-Action: TypeAlias = Launch | Status | ListJobs | Logs | Stop | Queue | Gpus | Help | Clarify
+@dataclass(frozen=True)
+class Usage:
+    """`/gpu usage [6h|24h|7d]`: a chart of cluster GPU utilization and allocation by type."""
+
+    window_s: int = 6 * 3600
+    action = "usage"
+
+
+Action: TypeAlias = Launch | Status | ListJobs | Logs | Stop | Queue | Gpus | Help | Clarify | Usage
 
 MUTATING: tuple[type, ...] = (Launch, Stop)
 

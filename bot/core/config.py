@@ -113,6 +113,18 @@ class JobDefaults(_Strict):
     termination_grace_period_s: int = Field(default=120, ge=0)
 
 
+class Scheduler(_Strict):
+    """Tuning of the queue (every key optional): fair-share memory, backfill depth, ETA horizon."""
+
+    fair_share_half_life: int = 24 * 3600
+    backfill_depth: PositiveInt = 1000
+    eta_horizon: int = 7 * 86400
+
+    _durations = field_validator("fair_share_half_life", "eta_horizon", mode="before")(
+        lambda cls, v: _duration(v)
+    )
+
+
 class Policy(_Strict):
     admins: list[str] = Field(default_factory=list)
     teams: dict[str, Team]
@@ -122,6 +134,7 @@ class Policy(_Strict):
     templates: dict[str, Template] = Field(default_factory=dict)
     alerts: Alerts = Field(default_factory=Alerts)
     job_defaults: JobDefaults = Field(default_factory=JobDefaults)
+    scheduler: Scheduler = Field(default_factory=Scheduler)
     redis_prefix: str = "chatops:"
 
     @model_validator(mode="after")
@@ -164,6 +177,7 @@ _KNOWN_KEYS = {
     "images": set(Images.model_fields),
     "alerts": set(Alerts.model_fields),
     "job_defaults": set(JobDefaults.model_fields),
+    "scheduler": set(Scheduler.model_fields),
 }
 
 

@@ -7,6 +7,7 @@ can be derived, so the user can copy it as it is.
 from __future__ import annotations
 
 import difflib
+import html
 import re
 import shlex
 from dataclasses import dataclass
@@ -27,13 +28,14 @@ from bot.core.actions import (
     Scope,
     Status,
     Stop,
+    Usage,
 )
 from bot.core.durations import format_duration
 from bot.core.errors import ParseError
 from bot.core.grammar_values import STATE_WORDS, clean_slack_text, strip_mentions, word_to_int
 from bot.core.names import job_name_problem, suggest_job_name
 
-SUBCOMMANDS: tuple[str, ...] = ("launch", "status", "list", "logs", "stop", "queue", "gpus", "help")
+SUBCOMMANDS: tuple[str, ...] = ("launch", "status", "list", "logs", "stop", "queue", "gpus", "usage", "help")
 
 # flag → True when it takes a value
 FLAGS: dict[str, dict[str, bool]] = {
@@ -47,6 +49,7 @@ FLAGS: dict[str, dict[str, bool]] = {
     "stop": {"--mine": False, "--team": False, "--all": False, "--state": True},
     "queue": {},
     "gpus": {},
+    "usage": {},
     "help": {},
 }  # fmt: skip
 
@@ -97,23 +100,24 @@ class _Scan:
         out: list[str] = [self.sub]
         for i, tok in enumerate(self.args):
             out.extend(edits.get(i, [tok]))
-        return "/gpu " + shlex.join(out)
+        return "/gpu " + html.escape(shlex.join(out), quote=False)  # as Slack sends it, see to_command
 
     def opt_fix(self, opt: _Opt, value: str) -> str:
         return self.fix(span=(opt.start, opt.end), new=[opt.flag, value])
 
 
-def tokenize(text: str) -> list[str]:
-    s = strip_mentions(clean_slack_text(text))
+def tokenize(text: str, *, cleaned: bool = False) -> list[str]:
+    # Clean once only: cleaning twice would read an unescaped "<...>" as Slack markup.
+    s = text if cleaned else strip_mentions(clean_slack_text(text))
     try:
         return shlex.split(s)
     except ValueError as e:
         raise ParseError(msg.parse_bad_quoting(str(e)), None) from None
 
 
-def parse_command(text: str) -> Action:
+def parse_command(text: str, *, cleaned: bool = False) -> Action:
     """Parse ``[/gpu] SUBCOMMAND ARGS...``. Raises ``ParseError`` for anything off-grammar."""
-    toks = tokenize(text)
+    toks = tokenize(text, cleaned=cleaned)
     if toks and toks[0] == "/gpu":
         toks = toks[1:]
     if not toks:
@@ -315,7 +319,21 @@ def _help(scan: _Scan) -> Action:
     return Help(topic=topic)
 
 
+USAGE_WINDOWS: dict[str, int] = {"6h": 6 * 3600, "24h": 24 * 3600, "1d": 24 * 3600, "7d": 7 * 86400}
+
+
+def _usage(scan: _Scan) -> Action:
+    pos = _at_most_one(scan)
+    if pos is None:
+        return Usage()
+    window = pos[1].lower()
+    if window not in USAGE_WINDOWS:
+        raise ParseError(msg.parse_bad_usage_window(pos[1]), scan.fix({pos[0]: ["24h"]}))
+    return Usage(window_s=USAGE_WINDOWS[window])
+
+
 _BUILDERS = {
+    "usage": _usage,
     "status": _status,
     "list": _list,
     "logs": _logs,
@@ -346,13 +364,17 @@ def to_command(action: Action) -> str:
         if not action.jobs:
             out.append("--" + (action.scope or "mine"))
         out += ["--state", action.state] if action.state else []
+    elif isinstance(action, Usage):
+        out = ["usage", format_duration(action.window_s)]
     elif isinstance(action, Help):
         out = ["help", *([action.topic] if action.topic else [])]
     elif isinstance(action, Clarify):
         out = ["help"]
     else:
         out = [action.action]
-    return "/gpu " + shlex.join(out)
+    # Written as Slack sends text: a literal &, < or > arrives as an entity, so the line parses back
+    # to the same action and renders as the plain character in a Slack message.
+    return "/gpu " + html.escape(shlex.join(out), quote=False)
 
 
 __all__ = ["FLAGS", "SUBCOMMANDS", "format_duration", "parse", "parse_command", "to_command", "tokenize"]

@@ -25,8 +25,9 @@ def _link_text(m: re.Match[str]) -> str:
 
 def clean_slack_text(text: str) -> str:
     """Undo Slack's formatting: entities, smart quotes, link wrappers, a whole-command code span."""
-    s = html.unescape(text.translate(_SMART)).translate(_SMART)
-    s = _SLACK_LINK.sub(_link_text, s)
+    # Links first, entities after: Slack escapes a typed "<" as "&lt;", so only raw "<...>" is markup.
+    s = _SLACK_LINK.sub(_link_text, text.translate(_SMART))
+    s = html.unescape(s).translate(_SMART)
     s = s.strip()
     for fence in ("```", "`"):
         # Only a span around the *whole* text is formatting; inner spans are commands.

@@ -72,12 +72,12 @@ def _parse(text: str) -> Action:
     if "`" in body and not flags:
         sentence = True
     if flags or not sentence:
-        return parse_command(body)
+        return parse_command(body, cleaned=True)
     action = parse_sentence(body)
     if slash and isinstance(action, Clarify):
         # `/gpu launch something` is still a well-formed command: the user chose the grammar.
         try:
-            return parse_command(body)
+            return parse_command(body, cleaned=True)
         except ParseError:
             return action
     return action

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,18 +12,15 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ConfirmObject,
-    ContextBlock,
-    HeaderBlock,
     MarkdownTextObject,
-    PlainTextObject,
     SectionBlock,
 )
 
+from bot.core import cards_render
 from bot.core import messages as msg
-from bot.core.durations import format_duration, humanize
+from bot.core.durations import format_duration
 from bot.core.errors import Refusal
-from bot.core.jobs import ACTIVE_STATES, RUNNING_STATES, JobRecord
+from bot.core.jobs import JobRecord
 
 # action_ids the handlers listen to
 LAUNCH_CONFIRM = "launch_confirm"
@@ -110,51 +106,10 @@ def preview(r: JobRecord, token: str) -> Reply:
     )
 
 
-def _state_line(r: JobRecord, position: int | None, now: float) -> str:
-    emoji = msg.STATE_EMOJI.get(r.state, "")
-    line = f"{emoji} *{r.state.capitalize()}*"
-    if r.state == "queued" and position is not None:
-        line += f" · position {position} in the queue"
-    if r.state in RUNNING_STATES and r.started_at:
-        line += f" · running for {humanize(now - r.started_at)} of {format_duration(r.time_limit_s)}"
-    if r.finished_at and r.started_at:
-        line += f" · ran {humanize(r.finished_at - r.started_at)}"
-    if r.reason:
-        line += f"\n{r.reason}"
-    return line
-
-
 def job_card(r: JobRecord, position: int | None = None, now: float | None = None) -> Reply:
-    now = time.time() if now is None else now
-    blocks: list[Block] = [
-        HeaderBlock(text=PlainTextObject(text=f"{r.name}"[:150])),
-        _section(_state_line(r, position, now)),
-        SectionBlock(fields=_job_fields(r)[:6]),
-    ]
-    if r.state in ACTIVE_STATES:
-        blocks.append(
-            ActionsBlock(
-                elements=[
-                    ButtonElement(text="Logs", action_id=JOB_LOGS, value=r.key),
-                    ButtonElement(
-                        text="Stop",
-                        action_id=JOB_STOP,
-                        value=r.key,
-                        style="danger",
-                        confirm=ConfirmObject(
-                            title="Stop this job?", text=f"Stop {r.name}? Its pods are deleted.", confirm="Stop",
-                            deny="Keep it",
-                        ),
-                    ),
-                ]
-            )
-        )
-    submitted = int(r.submitted_at)
-    fallback = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(submitted))
-    # Slack renders <!date^...> in the reader's own time zone; the fallback is UTC
-    when = f"<!date^{submitted}^{{date_short_pretty}} {{time}}|{fallback}>"
-    blocks.append(ContextBlock(elements=[_md(f"{r.namespace}/{r.name} · submitted {when}")]))
-    return Reply(text=f"{r.name}: {r.state}", blocks=blocks)
+    """The living job card; built in ``cards_render`` (owned with the watcher)."""
+    text, blocks = cards_render.job_card(r, position, now)
+    return Reply(text=text, blocks=blocks)
 
 
 def job_line(r: JobRecord, position: int | None = None) -> str:

@@ -1,13 +1,17 @@
-"""Scheduling math: GPUs per node, what is free, and whether a job fits now.
+"""Scheduling math: GPUs per node, what is free, the scheduler's state and its order.
 
-Pure: the dispatcher hands in a snapshot (nodes, GPUs held) and gets decisions back.
-GPUs are counted per node: a gang of N nodes needs N distinct nodes with enough free GPUs each.
+Pure: the dispatcher hands in a snapshot (nodes, GPUs held, running jobs, the queue) and gets
+decisions back. GPUs are counted per node: a gang of N nodes needs N distinct nodes with enough
+free GPUs each. The rest of the scheduler: ``admission`` (who starts now: quota, EASY backfill,
+over-quota), ``preemption``, ``eta`` (estimated starts), ``fair_share`` (decayed usage).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Literal, NamedTuple
 
 
 @dataclass(frozen=True)
@@ -67,48 +71,138 @@ def reserve(free_by_node: dict[str, int], placement: Iterable[str], gpus_per_nod
         free_by_node[name] -= gpus_per_node
 
 
+# --- the scheduler: priority, quota, EASY backfill, over-quota ------------------------------------
+
+PRIORITY_RANK: dict[str, int] = {"high": 0, "normal": 1, "low": 2}
+
+
 @dataclass(frozen=True)
-class Demand:
-    """GPUs a job needs, for fit checks."""
+class QueuedJob:
+    """A queued job as the scheduler sees it; ``seq`` is its submit order (kept across preemptions)."""
 
     key: str
     team: str
     gpu_type: str
     nodes: int
     gpus_per_node: int
+    time_limit_s: float
+    priority: str = "normal"
+    seq: int = 0
 
     @property
     def gpus(self) -> int:
         return self.nodes * self.gpus_per_node
 
 
-def admit_in_order(
-    queue: Iterable[Demand],
-    free: Mapping[str, dict[str, int]],
-    team_used: Mapping[str, int],
-    team_quota: Mapping[str, int],
-) -> list[tuple[Demand, list[str]]]:
-    """Which queued jobs start now, in queue order, each with its nodes.
+@dataclass(frozen=True)
+class RunningJob:
+    """A job holding GPUs: where (node → GPUs) and until when at the latest (start + time limit)."""
 
-    A job starts when its GPU type has a gang placement and its team stays within quota.
-    A job that cannot start blocks later jobs of the same GPU type (strict order per type;
-    backfill comes with the scheduler).
+    key: str
+    team: str
+    gpu_type: str
+    placement: tuple[tuple[str, int], ...]
+    end_at: float
+    priority: str = "normal"
+    over_quota: bool = False
+    started_at: float = 0.0
+
+    @property
+    def gpus(self) -> int:
+        return sum(g for _, g in self.placement)
+
+
+@dataclass
+class SchedState:
+    """One snapshot for a decision: now, free GPUs per type and node, who runs, the queue in order."""
+
+    now: float
+    free: dict[str, dict[str, int]]
+    running: list[RunningJob]
+    queue: list[QueuedJob]  # in scheduling order (see order_queue)
+    quotas: dict[str, int]
+    # GPUs still held by pods of jobs the bot preempted or stopped: free within ``drain_s``.
+    draining: dict[str, dict[str, int]] = field(default_factory=dict)
+    drain_s: float = 120.0
+    # How many jobs past the first blocked one are tried for backfill (Slurm's bf_max_job_test).
+    backfill_depth: int = 1000
+
+
+WhyKind = Literal["capacity", "quota", "behind", "idle_only", "draining", "preempting"]
+
+
+class Why(NamedTuple):
+    """Why a queued job did not start, as data; ``queue_render.why_text`` says it in words.
+
+    A NamedTuple: thousands are made per explanation pass, and frozen dataclasses are slow to build.
     """
-    free_now = {t: dict(by_node) for t, by_node in free.items()}
-    used = dict(team_used)
-    blocked: set[str] = set()
-    admitted: list[tuple[Demand, list[str]]] = []
-    for d in queue:
-        if d.gpu_type in blocked:
-            continue
-        if used.get(d.team, 0) + d.gpus > team_quota.get(d.team, 0):
-            continue  # the team's quota is full: others may still start
-        by_node = free_now.get(d.gpu_type, {})
-        placement = place_gang(by_node, d.nodes, d.gpus_per_node)
-        if placement is None:
-            blocked.add(d.gpu_type)
-            continue
-        reserve(by_node, placement, d.gpus_per_node)
-        used[d.team] = used.get(d.team, 0) + d.gpus
-        admitted.append((d, placement))
-    return admitted
+
+    kind: WhyKind
+    gpus: int = 0
+    gpu_type: str = ""
+    free: int = 0
+    used: int = 0
+    quota: int = 0
+    team: str = ""
+    ahead: int = 0
+    ahead_priority: str | None = None  # the priority of the jobs ahead when higher than the job's own
+
+
+@dataclass(frozen=True)
+class Start:
+    job: QueuedJob
+    nodes: list[str]
+    over_quota: bool = False
+
+
+@dataclass
+class Head:
+    """The first in-quota job of a type that cannot start: it alone holds a reservation (EASY)."""
+
+    key: str
+    shadow: float | None  # when it fits by running jobs' limits; None = never (then it protects nothing)
+    extra: dict[str, int]  # GPUs per node still free at the shadow time beyond what the head takes
+    job: QueuedJob | None = None
+
+
+@dataclass
+class Plan:
+    starts: list[Start] = field(default_factory=list)
+    waits: dict[str, Why] = field(default_factory=dict)
+    heads: dict[str, Head] = field(default_factory=dict)
+    free_after: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def order_queue(queue: Sequence[QueuedJob], ratios: Mapping[str, float]) -> list[QueuedJob]:
+    """Priority, then the team's fair-share ratio (lower first), then submit order.
+
+    Linear rather than a 10,000-key sort: jobs are grouped by (priority, team) in one pass, groups
+    are ranked by (priority, ratio), and groups of equal rank (teams with the very same ratio) are
+    merged by submit order (Timsort on already sorted runs).
+    """
+    groups: dict[tuple[str, str], list[QueuedJob]] = {}
+    for j in queue:
+        k = (j.priority, j.team)
+        g = groups.get(k)
+        if g is None:
+            groups[k] = [j]
+        else:
+            g.append(j)
+    ranked: dict[tuple[int, float], list[QueuedJob]] = {}
+    for (priority, team), g in groups.items():
+        ranked.setdefault((PRIORITY_RANK.get(priority, 1), ratios.get(team, 0.0)), []).extend(g)
+    out: list[QueuedJob] = []
+    for key in sorted(ranked):
+        out += sorted(ranked[key], key=_SEQ)
+    return out
+
+
+_SEQ = attrgetter("seq")
+
+
+def in_quota_use(running: Iterable[RunningJob]) -> dict[str, int]:
+    used: dict[str, int] = {}
+    for r in running:
+        if not r.over_quota:
+            used[r.team] = used.get(r.team, 0) + r.gpus
+    return used

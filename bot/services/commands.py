@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 from bot.core import messages as msg
 from bot.core import rendering
-from bot.core.actions import Action, Clarify, Gpus, Help, Launch, ListJobs, Logs, Queue, Status, Stop
+from bot.core.actions import Action, Clarify, Gpus, Help, Launch, ListJobs, Logs, Queue, Status, Stop, Usage
 from bot.core.errors import BackendError, Refusal
-from bot.core.parsing import parse
+from bot.services.gpu_views import GpuViews
 from bot.services.jobs import JobsService
 from bot.services.launch import LaunchService, preview_token
 from bot.services.runtime import Runtime
+from bot.services.understanding import Understanding, build_understanding
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +32,24 @@ class Request:
     channel_id: str
     text: str
     request_key: str  # trigger_id or event id: the same for a Slack retry of the same request
+    # The conversation (channel + thread ts, or a DM): follow-ups refer to its last action.
+    thread_key: str | None = None
 
 
 class CommandService:
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, understanding: Understanding | None = None) -> None:
         self.rt = rt
+        self.understanding = understanding or build_understanding(rt)
         self.launches = LaunchService(rt)
         self.jobs = JobsService(rt)
+        self.gpu_views = GpuViews(rt, self.jobs, rt.prometheus)
 
     def handle(self, req: Request) -> rendering.Reply:
-        return guarded(lambda: self._route(parse(req.text), req))
+        def work() -> rendering.Reply:
+            got = self.understanding.understand(req.user_id, req.channel_id, req.text, req.thread_key)
+            return self._route(got.action, req) if got.action is not None else rendering.text_reply(got.reply)
+
+        return guarded(work)
 
     def _route(self, action: Action, req: Request) -> rendering.Reply:
         user = req.user_id
@@ -59,7 +68,9 @@ class CommandService:
             case Queue():
                 return self.jobs.queue(user)
             case Gpus():
-                return self.jobs.gpus()
+                return self.gpu_views.gpus()  # the cluster table, with utilization when Prometheus is known
+            case Usage():
+                return self.gpu_views.usage(action, req.channel_id)
             case Help():
                 return rendering.text_reply(msg.help_text(action.topic))
             case Clarify():

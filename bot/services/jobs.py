@@ -6,12 +6,14 @@ import hashlib
 import logging
 
 from bot.core import messages as msg
-from bot.core import rendering
+from bot.core import queue_render, rendering
 from bot.core.actions import ListJobs, Logs, Status, Stop
 from bot.core.errors import ForbiddenError, NotFoundError
 from bot.core.jobs import ACTIVE_STATES, CONTRACT_STATES, RUNNING_STATES, JobRecord
 from bot.core.policy import Identity, check_stop, identify, may_see
 from bot.services.cards import publish_card
+from bot.services.dispatcher import ordered_queue
+from bot.services.logs import logs_reply
 from bot.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -75,22 +77,11 @@ class JobsService:
     def logs(self, action: Logs, user_id: str) -> rendering.Reply:
         ident = identify(self.rt.policy, user_id)
         r = self.find(ident, action.job) if action.job else self._latest(ident)
-        pods = sorted(self.rt.cluster.job_pods(r.namespace, r.name), key=lambda p: str(p["metadata"]["name"]))
-        if not pods:
-            return rendering.text_reply(f"`{r.name}` has no pods yet (state: {r.state}).")
-        parts = []
-        for pod in pods:
-            text = self.rt.cluster.pod_log(r.namespace, pod["metadata"]["name"], action.tail)
-            label = pod["metadata"].get("labels", {}).get("batch.kubernetes.io/job-completion-index")
-            header = f"--- rank {label} ({pod['metadata']['name']})" if label is not None else ""
-            parts.append(f"{header}\n{text}" if header else text)
-        return rendering.code_block(f"Last {action.tail} lines of {r.name}", "\n".join(parts).strip())
+        return logs_reply(self.rt, r, action.tail, user_id)
 
     def queue(self, user_id: str) -> rendering.Reply:
-        queued = self.rt.store.queued()
-        if not queued:
-            return rendering.text_reply(msg.queue_empty())
-        return rendering.job_list("The queue, in order", [(r, i + 1) for i, r in enumerate(queued)])
+        """The queue in the scheduler's order, with ETA and reason; the asker's jobs highlighted."""
+        return queue_render.queue_reply(ordered_queue(self.rt), user_id, self.rt.clock())
 
     def gpus(self) -> rendering.Reply:
         facts = self.rt.cluster.snapshot().facts

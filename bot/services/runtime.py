@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from bot.adapters.kube import KubeCluster
 from bot.adapters.preview_store import PreviewStore
+from bot.adapters.prometheus import PrometheusGpu
 from bot.adapters.queue_store import QueueStore
 from bot.adapters.slack_web import SlackCards
 from bot.core.config import Policy
@@ -21,5 +22,6 @@ class Runtime:
     cluster: KubeCluster
     cards: SlackCards
     clock: Callable[[], float] = time.time
+    prometheus: PrometheusGpu | None = None  # PROMETHEUS_URL set: GPU views, idle nudges
     # Set by the dispatcher: wakes it after a submit or a stop instead of waiting for its next pass.
     wake_dispatcher: Callable[[], None] = field(default=lambda: None)

@@ -90,9 +90,9 @@ def text_of(answer: dict[str, Any]) -> str:
 
 @contextmanager
 def bot_stack(redis_url: str, nodes: list[NodeSpec] | None = None, speed: float = 60.0,
-              safety_interval_s: float = 0.2) -> Iterator[BotStack]:
+              safety_interval_s: float = 0.2, history_limit: int = 10_000) -> Iterator[BotStack]:
     policy = load_policy(POLICY_FILE)
-    cluster = SimCluster(nodes or default_nodes(), speed=speed)
+    cluster = SimCluster(nodes or default_nodes(), speed=speed, history_limit=history_limit)
     with FakeSlack() as slack, SimServer(cluster) as sim:
         settings = Settings(
             slack_bot_token=SecretStr("xoxb-test"), slack_signing_secret=SecretStr(SECRET),

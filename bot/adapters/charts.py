@@ -1,0 +1,36 @@
+"""PNG charts with matplotlib's Agg backend (no display, thread-safe use through the OO API)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot's first import anywhere: a server has no display
+
+from matplotlib.dates import DateFormatter
+from matplotlib.figure import Figure
+
+Series = list[tuple[float, float]]
+
+
+def usage_png(util: dict[str, Series], alloc: dict[str, Series], title: str, labels: dict[str, str]) -> bytes:
+    """Two panels (utilization %, allocation %) with one line per GPU type; ``labels`` names the types."""
+    fig = Figure(figsize=(9, 5.5), dpi=100)  # Figure, not pyplot: no global state shared by threads
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    for ax, data, ylabel in ((top, util, "utilization %"), (bottom, alloc, "allocated %")):
+        for model, points in sorted(data.items()):
+            if points:
+                xs = [dt.datetime.fromtimestamp(t, dt.UTC) for t, _ in points]
+                ax.plot(xs, [v for _, v in points], label=labels.get(model, model))
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(0, 105)
+        ax.grid(True, alpha=0.3)
+    top.set_title(title)
+    top.legend(loc="upper left", fontsize="small")
+    bottom.xaxis.set_major_formatter(DateFormatter("%m-%d %H:%M"))  # type: ignore[no-untyped-call]
+    fig.autofmt_xdate()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()

@@ -1,0 +1,294 @@
+"""The one road out to the Slack Web API: pacing, coalescing, 429 Retry-After and retries, in one place.
+
+Rules it keeps:
+- at most one new message (``chat.postMessage``, a file shared in a channel) per ``post_interval`` per
+  channel: Slack allows ~1 message/s/channel (1.05 s by default: network jitter must not make two
+  arrive closer than 1 s);
+- ``chat.update`` and ``views.publish`` are coalesced by key ((channel, ts) or the user): only the
+  newest payload is kept while one waits or is in flight, and one key is sent at most once per
+  ``update_interval`` — a card that changes five times in a second costs one call, never a stale one;
+- a 429 blocks its lane (the channel, or the user's view) for Retry-After seconds, then the same call
+  is retried; 5xx and connection errors are retried with backoff. A final card state is newest, so
+  coalescing never drops it, and retries give up only after ``max_attempts`` (logged).
+
+Worker threads take ready tasks from one shared schedule under one condition variable. The
+``WebClient`` is built without retry handlers: a handler sleeping inside a worker would hold a call
+past its turn and the pacing would no longer be ours.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+
+log = logging.getLogger(__name__)
+
+PAUSE_CAP_S = 30.0
+
+
+@dataclass
+class Task:
+    method: str  # WebClient method name: chat_postMessage, chat_update, views_publish, files_upload_v2...
+    kwargs: dict[str, Any]
+    lane: str  # what a 429 blocks: the channel, or "view:<user>"
+    paced: bool  # a new message: counts against the per-channel pacing
+    key: tuple[str, ...] | None = None  # coalescing key
+    future: Future[dict[str, Any] | None] | None = None
+    origin: float | None = None  # monotonic time of the change this call shows (lag measurement)
+    attempts: int = 0
+    not_before: float = 0.0
+
+
+@dataclass
+class Stats:
+    calls: dict[str, int] = field(default_factory=dict)
+    coalesced: int = 0
+    rate_limited: int = 0
+    retried: int = 0
+    dropped: int = 0
+    lags: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+
+
+class Outbound:
+    def __init__(self, client: WebClient, *, post_interval: float = 1.05, update_interval: float = 1.0,
+                 workers: int = 4, max_attempts: int = 8, clock: Callable[[], float] = time.monotonic) -> None:
+        self.client = client
+        self.post_interval = post_interval
+        self.update_interval = update_interval
+        self.max_attempts = max_attempts
+        self.stats = Stats()
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._posts: dict[str, deque[Task]] = {}  # lane → paced tasks, FIFO
+        self._plain: deque[Task] = deque()  # neither paced nor coalesced (ephemeral, conversations.open)
+        self._keyed: OrderedDict[tuple[str, ...], Task] = OrderedDict()  # newest payload per key
+        self._next_post: dict[str, float] = {}  # lane → earliest next new message
+        self._next_key: dict[tuple[str, ...], float] = {}  # key → earliest next send
+        self._blocked: dict[str, float] = {}  # lane → 429 until
+        self._busy_lanes: set[str] = set()  # a paced call in flight holds its lane
+        self._busy_keys: set[tuple[str, ...]] = set()
+        self._inflight = 0
+        self._closed = False
+        self._threads = [threading.Thread(target=self._work, name=f"slack-out-{i}", daemon=True)
+                         for i in range(workers)]
+        for t in self._threads:
+            t.start()
+
+    # --- enqueueing ------------------------------------------------------------------------------
+
+    def call(self, method: str, lane: str, *, paced: bool, timeout: float | None = None,
+             **kwargs: Any) -> dict[str, Any] | None:
+        """Send now-or-at-our-turn and wait for Slack's answer (None when Slack refused or gave up)."""
+        fut: Future[dict[str, Any] | None] = Future()
+        self._add(Task(method, kwargs, lane, paced, future=fut))
+        try:
+            return fut.result(timeout)
+        except TimeoutError:
+            log.warning("%s to %s still queued after %s s; it is sent later", method, lane, timeout)
+            return None
+
+    def send(self, method: str, lane: str, *, paced: bool, **kwargs: Any) -> None:
+        """Fire and forget (a thread reply, a DM, an ephemeral)."""
+        self._add(Task(method, kwargs, lane, paced))
+
+    def coalesce(self, method: str, lane: str, key: tuple[str, ...], origin: float | None = None,
+                 **kwargs: Any) -> None:
+        """Send the newest ``kwargs`` for ``key``; a pending older payload is replaced."""
+        with self._cond:
+            old = self._keyed.pop(key, None)
+            if old is not None:
+                self.stats.coalesced += 1
+                # the lag of a coalesced call counts from the oldest change it carries
+                origin = old.origin if old.origin is not None else origin
+            self._keyed[key] = Task(method, kwargs, lane, False, key=key, origin=origin)
+            self._cond.notify()
+
+    def _add(self, task: Task) -> None:
+        with self._cond:
+            if task.paced:
+                self._posts.setdefault(task.lane, deque()).append(task)
+            else:
+                self._plain.append(task)
+            self._cond.notify()
+
+    # --- scheduling ------------------------------------------------------------------------------
+
+    def _pending(self) -> int:
+        return sum(len(q) for q in self._posts.values()) + len(self._plain) + len(self._keyed)
+
+    def _take(self, now: float) -> tuple[Task | None, float]:
+        """A task whose turn has come, or None and how long until the next one may be."""
+        wake = now + 5.0
+        for task in self._plain:
+            if self._blocked.get(task.lane, 0.0) <= now and task.not_before <= now:
+                self._plain.remove(task)
+                return task, now
+            wake = min(wake, max(self._blocked.get(task.lane, 0.0), task.not_before))
+        for lane, queue in self._posts.items():
+            if not queue or lane in self._busy_lanes:
+                continue
+            at = max(self._next_post.get(lane, 0.0), self._blocked.get(lane, 0.0), queue[0].not_before)
+            if at <= now:
+                self._busy_lanes.add(lane)
+                return queue.popleft(), now
+            wake = min(wake, at)
+        for key, task in self._keyed.items():
+            if key in self._busy_keys:
+                continue
+            at = max(self._next_key.get(key, 0.0), self._blocked.get(task.lane, 0.0), task.not_before)
+            if at <= now:
+                del self._keyed[key]
+                self._busy_keys.add(key)
+                return task, now
+            wake = min(wake, at)
+        return None, wake
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    if self._closed and not self._pending():
+                        return
+                    now = self._clock()
+                    task, wake = self._take(now)
+                    if task is not None:
+                        break
+                    self._cond.wait(max(0.001, wake - now))
+                self._inflight += 1
+                if task.paced:  # the turn is taken when the call leaves, so arrival spacing holds
+                    self._next_post[task.lane] = now + self.post_interval
+            try:
+                self._run(task)
+            finally:
+                with self._cond:
+                    self._inflight -= 1
+                    if task.paced:
+                        self._busy_lanes.discard(task.lane)
+                    if task.key is not None:
+                        self._busy_keys.discard(task.key)
+                        self._next_key[task.key] = self._clock() + self.update_interval
+                    self._cond.notify_all()
+
+    # --- one call --------------------------------------------------------------------------------
+
+    def _run(self, task: Task) -> None:
+        task.attempts += 1
+        sent_at = self._clock()
+        try:
+            resp = self._invoke(task.method, task.kwargs)
+        except SlackApiError as err:
+            self._failed(task, err.response.status_code, err.response.headers, str(err.response.get("error")))
+            return
+        except (URLError, OSError, TimeoutError) as err:
+            self._failed(task, None, {}, type(err).__name__)
+            return
+        except Exception:  # a bug or a client-side refusal: never let it kill a worker thread
+            log.exception("Slack %s on %s could not be sent", task.method, task.lane)
+            self._failed(task, 400, {}, "client error")
+            return
+        with self._cond:
+            self.stats.calls[task.method] = self.stats.calls.get(task.method, 0) + 1
+            if task.origin is not None:
+                self.stats.lags.append(sent_at - task.origin)
+        if task.future is not None:
+            task.future.set_result(dict(resp.data) if isinstance(resp.data, dict) else {})
+
+    def _invoke(self, method: str, kw: dict[str, Any]) -> SlackResponse:
+        """The Web API methods the bot uses, spelled out (the app manifest's scopes are checked against them)."""
+        c = self.client
+        match method:
+            case "chat_postMessage":
+                return c.chat_postMessage(**kw)
+            case "chat_update":
+                return c.chat_update(**kw)
+            case "chat_postEphemeral":
+                return c.chat_postEphemeral(**kw)
+            case "views_publish":
+                return c.views_publish(**kw)
+            case "files_upload_v2":
+                return c.files_upload_v2(**kw)
+            case "conversations_open":
+                return c.conversations_open(**kw)
+        raise ValueError(f"the outbound layer does not send {method}")
+
+    def _failed(self, task: Task, status: int | None, headers: Any, error: str) -> None:
+        now = self._clock()
+        transient = status is None or status == 429 or status >= 500
+        if not transient or task.attempts >= self.max_attempts:
+            with self._cond:
+                self.stats.dropped += 1
+            log.warning("Slack %s on %s failed for good (%s, HTTP %s)", task.method, task.lane, error, status)
+            if task.future is not None:
+                task.future.set_result(None)
+            return
+        with self._cond:
+            if status == 429:
+                self.stats.rate_limited += 1
+                pause = _retry_after(headers)
+                self._blocked[task.lane] = max(self._blocked.get(task.lane, 0.0), now + pause)
+            else:
+                self.stats.retried += 1
+                task.not_before = now + min(PAUSE_CAP_S, 0.2 * 2 ** (task.attempts - 1))
+            self._requeue(task)
+            self._cond.notify_all()
+
+    def _requeue(self, task: Task) -> None:
+        """Back at the front of its queue; a newer payload for the same key wins over the retry."""
+        if task.key is not None:
+            if task.key not in self._keyed:
+                self._keyed[task.key] = task
+                self._keyed.move_to_end(task.key, last=False)
+        elif task.paced:
+            self._posts.setdefault(task.lane, deque()).appendleft(task)
+        else:
+            self._plain.appendleft(task)
+
+    def pending_updates(self) -> int:
+        """Coalesced payloads waiting or in flight."""
+        with self._cond:
+            return len(self._keyed) + len(self._busy_keys)
+
+    def pending_posts(self) -> int:
+        """New messages waiting for their channel's turn."""
+        with self._cond:
+            return sum(len(q) for q in self._posts.values())
+
+    # --- draining --------------------------------------------------------------------------------
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued call was sent (or given up); False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._pending() or self._inflight:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.1))
+            return True
+
+    def close(self, timeout: float = 10.0) -> None:
+        self.flush(timeout)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        for t in self._threads:
+            t.join(timeout=1.0)
+
+
+def _retry_after(headers: Any) -> float:
+    try:
+        value = headers.get("Retry-After") or headers.get("retry-after")
+        return min(PAUSE_CAP_S, max(0.0, float(value)))
+    except (TypeError, ValueError, AttributeError):
+        return 1.0

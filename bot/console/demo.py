@@ -1,0 +1,101 @@
+"""Wiring for ``chatops console`` and ``chatops demo``: the bot in this process, its Slack replaced
+by the console's surface, and (for the demo) a simulated cluster and the example policy.
+
+The bot is the production one (``bot.app.Bot``) in HTTP mode: the console signs its requests with
+a secret made for this run, and the bot verifies them as it verifies Slack's.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+
+from pydantic import SecretStr
+
+from bot.adapters.kube import KubeCluster
+from bot.app import Bot
+from bot.console.payloads import BotLink
+from bot.console.session import Console
+from bot.console.slack_surface import SlackSurface
+from bot.core import messages as msg
+from bot.core.config import Policy, load_policy
+from bot.settings import Settings
+from bot.sim.apiserver import SimServer
+from bot.sim.cluster import SimCluster, node_specs, product_for
+
+# A mixed cluster, so that GPU types, fitting and queueing all show: 4 × 8 H100 and 2 × 4 L40S.
+DEMO_GROUPS = ((4, 8, "h100"), (2, 4, "l40s"))
+DEMO_SPEED = 30.0  # simulated seconds per real second: the smoke template's 5 minutes take 10 s
+# The dispatcher notices finished jobs on its passes; a short interval keeps the demo lively.
+DEMO_SAFETY_INTERVAL_S = 1.0
+CONSOLE_SAFETY_INTERVAL_S = 5.0
+
+
+def example_policy() -> Policy:
+    """The example policy shipped inside the package (a copy of examples/chatops.yaml)."""
+    with resources.as_file(resources.files("bot.console").joinpath("demo_policy.yaml")) as path:
+        return load_policy(path)
+
+
+def cluster_summary() -> str:
+    return ", ".join(f"{n} × {g} {t.upper()}" for n, g, t in DEMO_GROUPS)
+
+
+@contextmanager
+def console_bot(console: Console, policy: Policy, base: Settings, cluster: KubeCluster | None,
+                safety_interval_s: float) -> Iterator[Bot]:
+    """The bot, serving on loopback, with its Web API calls going to the console's surface."""
+    secret = secrets.token_urlsafe(32)
+    with SlackSurface(console.receive) as surface:
+        settings = base.model_copy(update={
+            "slack_bot_token": SecretStr("xoxb-console"),
+            "slack_app_token": None,
+            "slack_signing_secret": SecretStr(secret),
+            "slack_api_url": surface.url,
+        })
+        bot = Bot.create(settings, policy, host="127.0.0.1", port=0, http_mode=True, cluster=cluster,
+                         safety_interval_s=safety_interval_s)
+        bot.start()
+        try:
+            console.attach(BotLink(f"http://127.0.0.1:{bot.http.port}/slack/events", secret), surface)
+            yield bot
+        finally:
+            bot.stop()
+
+
+def run_console(console: Console, policy: Policy, base: Settings) -> int:
+    """``chatops console``: the cluster from ``KUBECONFIG`` (or in-cluster), Redis from ``REDIS_URL``."""
+    kube = KubeCluster.from_env(policy.gpu_types, base.kubeconfig)  # before anything starts: fails fast
+    try:
+        with console_bot(console, policy, base, kube, CONSOLE_SAFETY_INTERVAL_S):
+            code = console.run(msg.console_banner(console.user, console.channel, None))
+    finally:
+        kube.close()  # after the bot stopped: its last dispatcher pass may still use it
+    console.say(msg.console_bye())
+    return code
+
+
+@contextmanager
+def demo_cluster(speed: float) -> Iterator[SimServer]:
+    groups = [(n, g, product_for(t)) for n, g, t in DEMO_GROUPS]
+    with SimServer(SimCluster(node_specs(groups), speed=speed), host="127.0.0.1", port=0) as sim:
+        yield sim
+
+
+def run_demo(console: Console, base: Settings, speed: float = DEMO_SPEED) -> int:
+    """``chatops demo``: the simulated cluster, the embedded store (unless ``REDIS_URL``), the bot, the console."""
+    console.say(msg.demo_starting(cluster_summary(), speed))
+    policy = example_policy()
+    # The demo's cluster is the simulated one, whatever KUBECONFIG says.
+    base = base.model_copy(update={"kubeconfig": None})
+    with demo_cluster(speed) as sim:
+        kube = KubeCluster.from_url(sim.url, policy.gpu_types)
+        try:
+            with console_bot(console, policy, base, kube, DEMO_SAFETY_INTERVAL_S):
+                code = console.run(msg.console_banner(console.user, console.channel, cluster_summary()))
+        finally:
+            kube.close()
+    console.say(msg.console_bye())
+    return code

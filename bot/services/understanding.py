@@ -1,0 +1,228 @@
+"""Text → action for every request: grammar, follow-ups, the LLM or the rules, and the context.
+
+Order, cheapest and most certain first:
+1. `/gpu` grammar commands are parsed by the grammar (never sent to a model);
+2. a short reply in a conversation is a follow-up of its last action (pure rules, no model);
+3. a sentence goes to the LLM when one is configured (cached; at most one call), and to the
+   rule-based parser when there is none or it fails, times out or proposes nothing valid.
+Requests the rules see as out of bounds ("give me cluster-admin") never reach the model. What
+comes out is only a proposal: policy and the confirmation cards judge it like any command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.adapters.conversation_store import ConversationStore
+from bot.core import messages as msg
+from bot.core.actions import Action, Clarify, Launch, Logs, Status, Stop, to_dict
+from bot.core.errors import BackendError, ConfigError, ParseError
+from bot.core.followups import follow_up, is_confirmation, resolve_pronoun
+from bot.core.grammar import SUBCOMMANDS, parse_command
+from bot.core.grammar_values import clean_slack_text, strip_mentions
+from bot.core.jobs import ACTIVE_STATES
+from bot.core.parsing import parse
+from bot.services.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+_REMEMBERED = (Launch, Stop, Status, Logs)  # actions a follow-up can refer back to
+
+
+class ContextStore(Protocol):
+    """Where each conversation's last action lives (``bot.adapters.conversation_store``)."""
+
+    def get(self, conversation: str) -> dict[str, Any] | None: ...
+
+    def put(self, conversation: str, action: dict[str, Any]) -> None: ...
+
+    def clear(self, conversation: str) -> None: ...
+
+
+class SentenceModel(Protocol):
+    """An LLM parser (``bot.adapters.llm.LLMParser``): raises on any failure."""
+
+    model_id: str
+
+    def propose(self, text: str, context: Mapping[str, Any] | None = None) -> Action: ...
+
+
+@dataclass(frozen=True)
+class Understood:
+    action: Action | None  # None: nothing to do, ``reply`` says so
+    reply: str = ""
+    source: str = "rules"  # grammar | followup | llm | cache | rules (for logs and tests)
+
+
+class TTLCache:
+    """A small in-process LRU whose entries also expire: same (model, context, text) → same action."""
+
+    def __init__(self, maxsize: int = 512, ttl_s: float = 600.0, clock: Callable[[], float] = time.monotonic):
+        self.maxsize, self.ttl_s, self.clock = maxsize, ttl_s, clock
+        self._data: OrderedDict[str, tuple[float, Action]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Action | None:
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is None:
+                return None
+            if self.clock() - hit[0] > self.ttl_s:
+                del self._data[key]
+                return None
+            self._data.move_to_end(key)
+            return hit[1]
+
+    def put(self, key: str, action: Action) -> None:
+        with self._lock:
+            self._data[key] = (self.clock(), action)
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+
+def cache_key(model_id: str, context: Mapping[str, Any] | None, text: str) -> str:
+    blob = json.dumps([model_id, context or None, text], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def is_command(text: str) -> bool:
+    """Whether ``parse`` reads ``text`` with the `/gpu` grammar (then no model is consulted)."""
+    body = strip_mentions(clean_slack_text(text)).strip()
+    body = body[4:].strip() if body[:4].lower() == "/gpu" else body
+    words = body.split()
+    if not words or words[0].lower() not in SUBCOMMANDS:
+        return False
+    try:
+        chosen = parse(text)
+    except ParseError:
+        return True  # a malformed command: the grammar's refusal is the answer
+    try:
+        return parse_command(body) == chosen
+    except Exception:
+        return False  # the grammar cannot read it, so parse() read it as a sentence
+
+
+def sentence_of(text: str) -> str:
+    body = strip_mentions(clean_slack_text(text)).strip()
+    return body[4:].strip() if body[:4].lower() == "/gpu" else body
+
+
+class Understanding:
+    def __init__(self, conversations: ContextStore | None, active_jobs: Callable[[str], list[str]],
+                 llm: SentenceModel | None = None, cache: TTLCache | None = None) -> None:
+        self.conversations = conversations
+        self.active_jobs = active_jobs
+        self.llm = llm
+        self.cache = cache or TTLCache()
+
+    def understand(self, user_id: str, channel_id: str, text: str, thread_key: str | None = None) -> Understood:
+        """The action ``text`` asks for. Raises only the grammar's ``ParseError`` (a refusal)."""
+        conversation = f"{thread_key or channel_id}\0{user_id}"  # per person: others' replies don't steer it
+        last = self._context(conversation)
+        if is_command(text):
+            result = Understood(parse(text), source="grammar")
+        else:
+            result = self._sentence(sentence_of(text), text, last, user_id)
+        if result.action is None:
+            self._remember(conversation, None)
+        elif isinstance(result.action, _REMEMBERED):
+            self._remember(conversation, to_dict(result.action))
+        return result
+
+    def _sentence(self, body: str, text: str, last: dict[str, Any] | None, user_id: str) -> Understood:
+        fu = follow_up(body, last)
+        if fu is not None:
+            if fu.kind == "cancel" or fu.action is None:
+                return Understood(None, msg.followup_cancelled(), "followup")
+            return Understood(fu.action, source="followup")
+        if last is None and is_confirmation(body):
+            return Understood(Clarify(msg.nothing_to_confirm()), source="followup")
+        ruled = parse(text)  # microseconds; also the fallback and the guard below
+        action, source = ruled, "rules"
+        if self.llm is not None and not _out_of_bounds(ruled):
+            action, source = self._ask_model(body, last, ruled)
+        unclear_stop = isinstance(action, Clarify) and action.question == msg.clarify_which_job("stop")
+        action = resolve_pronoun(action, body, last, unclear_stop)
+        return Understood(self._specific(action, user_id), source=source)
+
+    def _ask_model(self, body: str, last: dict[str, Any] | None, ruled: Action) -> tuple[Action, str]:
+        assert self.llm is not None
+        key = cache_key(self.llm.model_id, last, body)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached, "cache"
+        try:
+            action = self.llm.propose(body, last)
+        except Exception as err:  # any failure of the model: the rules answer, and we say so in the log
+            log.warning("LLM parser failed, using the rules: %s", err)
+            return ruled, "rules"
+        self.cache.put(key, action)
+        return action, "llm"
+
+    def _specific(self, action: Action, user_id: str) -> Action:
+        """Turn a vague "which job?" into one that names the asker's active jobs."""
+        verb = None
+        if isinstance(action, Clarify) and action.question == msg.clarify_which_job("stop"):
+            verb = "stop"
+        elif isinstance(action, Stop) and not action.jobs and action.scope is None and action.state is None:
+            verb = "stop"  # a model's stop without target: never guess which jobs
+        if verb is None:
+            return action
+        try:
+            names = self.active_jobs(user_id)
+        except BackendError:
+            return Clarify(msg.clarify_which_job(verb))
+        return Clarify(msg.clarify_which_job_of(verb, names))
+
+    def _context(self, conversation: str) -> dict[str, Any] | None:
+        if self.conversations is None:
+            return None
+        try:
+            return self.conversations.get(conversation)
+        except BackendError as err:  # without context a follow-up reads as a new request; not fatal
+            log.warning("conversation context unavailable: %s", err)
+            return None
+
+    def _remember(self, conversation: str, action: dict[str, Any] | None) -> None:
+        if self.conversations is None:
+            return
+        try:
+            if action is None:
+                self.conversations.clear(conversation)
+            else:
+                self.conversations.put(conversation, action)
+        except BackendError as err:
+            log.warning("conversation context not saved: %s", err)
+
+
+def _out_of_bounds(action: Action) -> bool:
+    return isinstance(action, Clarify) and action.question == msg.clarify_not_allowed()
+
+
+
+def build_understanding(rt: Runtime, model: str | None = None, base_url: str | None = None,
+                        llm: SentenceModel | None = None) -> Understanding:
+    """The app's understanding service: context in the runtime's Redis, the LLM when configured."""
+    if llm is None and model:
+        from bot.adapters.llm import LLMParser  # imported only when configured: langchain is slow to load
+
+        try:
+            llm = LLMParser.from_settings(model, base_url)
+        except Exception as err:
+            raise ConfigError([f"CHATOPS_LLM={model}: cannot create the chat model ({err}); "
+                               "fix the model name, install its LangChain package, or unset CHATOPS_LLM"]) from err
+
+    def active_jobs(user_id: str) -> list[str]:
+        return [r.name for r in rt.store.list(owner=user_id, states=sorted(ACTIVE_STATES), limit=20)]
+
+    conversations = ConversationStore(rt.previews.client, rt.policy.redis_prefix)
+    return Understanding(conversations, active_jobs, llm)
