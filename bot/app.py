@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from slack_bolt import App
@@ -47,7 +48,8 @@ def build_runtime(settings: Settings, policy: Policy, cluster: KubeCluster | Non
     )
 
 
-def build_bolt_app(settings: Settings, rt: Runtime, commands: CommandService, *, http: bool) -> App:
+def build_bolt_app(settings: Settings, rt: Runtime, commands: CommandService, *, http: bool,
+                   listeners: ThreadPoolExecutor | None = None) -> App:
     secret = Settings.reveal(settings.slack_signing_secret)
     if http and not secret:
         raise ConfigError(["SLACK_SIGNING_SECRET: required in HTTP mode to verify Slack's requests; set it"])
@@ -57,6 +59,8 @@ def build_bolt_app(settings: Settings, rt: Runtime, commands: CommandService, *,
         request_verification_enabled=http,
         token_verification_enabled=False,  # no network call at start; a bad token shows on first use
         process_before_response=False,
+        # Our own pool, so that a graceful stop can wait for the listeners still at work.
+        listener_executor=listeners or ThreadPoolExecutor(max_workers=10, thread_name_prefix="listener"),
     )
     command_handlers.register(app, commands)
     interaction_handlers.register(app, commands)
@@ -77,6 +81,7 @@ class Bot:
     http: ChatopsHTTPServer
     watcher: Watcher | None = None  # the job watcher: cards follow the cluster
     alerts: AlertPipeline | None = None  # Alertmanager webhooks → Slack, idle nudges
+    listeners: ThreadPoolExecutor | None = None  # bolt's listener threads (the work after each ack)
 
     @classmethod
     def create(cls, settings: Settings, policy: Policy, *, host: str = "0.0.0.0", port: int = 8080,
@@ -84,12 +89,13 @@ class Bot:
                safety_interval_s: float = 5.0) -> Bot:
         rt = build_runtime(settings, policy, cluster)
         commands = CommandService(rt, build_understanding(rt, settings.chatops_llm, settings.chatops_llm_base_url))
-        app = build_bolt_app(settings, rt, commands, http=http_mode)
+        listeners = ThreadPoolExecutor(max_workers=10, thread_name_prefix="listener")
+        app = build_bolt_app(settings, rt, commands, http=http_mode, listeners=listeners)
         dispatcher = Dispatcher(rt, safety_interval_s=safety_interval_s)
         server = ChatopsHTTPServer(host, port, app if http_mode else None, ready=lambda: _ready(rt))
         alerts = AlertPipeline.create(settings, rt)
         server.alerts = alerts.receiver.receive  # the alert route is served in every mode, like /healthz
-        return cls(rt, commands, app, dispatcher, server, Watcher(rt), alerts=alerts)
+        return cls(rt, commands, app, dispatcher, server, Watcher(rt), alerts=alerts, listeners=listeners)
 
     def start(self) -> None:
         self.http.start()
@@ -101,7 +107,10 @@ class Bot:
         self.dispatcher.wake()  # reconcile Redis with the cluster right away
 
     def stop(self) -> None:
+        """Graceful: take no new requests, finish those in flight, release the lease, flush Slack."""
         self.http.stop()
+        if self.listeners is not None:
+            self.listeners.shutdown(wait=True)  # a confirmed launch being submitted completes
         if self.alerts is not None:
             self.alerts.stop()
         self.dispatcher.stop()

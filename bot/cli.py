@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from bot import logs
 from bot.core.actions import to_dict
 from bot.core.config import load_policy
 from bot.core.errors import BackendError, ConfigError, ParseError
@@ -68,15 +69,17 @@ def _run(args: argparse.Namespace) -> int:
 
         handler = SocketModeHandler(bot.app, Settings.reveal(settings.slack_app_token))
         handler.connect()  # type: ignore[no-untyped-call]
-    logging.getLogger(__name__).info("chatops running (%s mode, port %d)", "socket" if socket_mode else "http",
-                                     bot.http.port)
+    log = logging.getLogger(__name__)
+    log.info("chatops running (%s mode, port %d)", "socket" if socket_mode else "http", bot.http.port)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
     done.wait()
+    log.info("stopping: no new requests; finishing those in flight")
     if handler is not None:
         handler.close()  # type: ignore[no-untyped-call]
     bot.stop()
+    log.info("stopped")
     return 0
 
 
@@ -190,8 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
+    # The bot and the sim are services: JSON lines for the log pipeline; people read the rest.
+    logs.configure(logging.INFO, as_json=args.command in ("run", "sim"))
     code: int = args.func(args)
     return code
 

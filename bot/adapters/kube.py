@@ -16,6 +16,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
+from bot import metrics
 from bot.core.errors import PermanentBackendError, TransientBackendError
 from bot.core.manifests import MANAGED_BY_SELECTOR
 from bot.core.scheduling import ClusterFacts, NodeFacts
@@ -62,6 +63,7 @@ def _quantity(value: Any) -> int:
 
 
 def _wrap(err: Exception, what: str) -> Exception:
+    metrics.KUBE_ERRORS.labels(what, type(err).__name__ if not isinstance(err, ApiException) else str(err.status)).inc()
     if isinstance(err, ApiException):
         if err.status is None or err.status >= 500 or err.status == 429:
             return TransientBackendError(f"Kubernetes API {what}: HTTP {err.status} {err.reason}")

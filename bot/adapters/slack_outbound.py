@@ -32,6 +32,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
+from bot import metrics
+
 log = logging.getLogger(__name__)
 
 PAUSE_CAP_S = 30.0
@@ -197,6 +199,7 @@ class Outbound:
             log.exception("Slack %s on %s could not be sent", task.method, task.lane)
             self._failed(task, 400, {}, "client error")
             return
+        metrics.SLACK_CALLS.labels(task.method, "ok").inc()
         with self._cond:
             self.stats.calls[task.method] = self.stats.calls.get(task.method, 0) + 1
             if task.origin is not None:
@@ -224,6 +227,9 @@ class Outbound:
 
     def _failed(self, task: Task, status: int | None, headers: Any, error: str) -> None:
         now = self._clock()
+        metrics.SLACK_CALLS.labels(task.method, "rate_limited" if status == 429 else "error").inc()
+        if status == 429:
+            metrics.SLACK_RATE_LIMITED.labels(task.method).inc()
         transient = status is None or status == 429 or status >= 500
         if not transient or task.attempts >= self.max_attempts:
             with self._cond:

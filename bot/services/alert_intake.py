@@ -11,6 +11,7 @@ import hmac
 import logging
 from collections.abc import Callable
 
+from bot import metrics
 from bot.adapters.alert_store import AlertStore
 from bot.core.alert_payload import GroupState, Target, Webhook, group_id, parse_webhook
 from bot.core.alert_routing import job_candidates, merge, route_channel
@@ -29,6 +30,11 @@ class AlertReceiver:
 
     def receive(self, authorization: str | None, body: str) -> tuple[int, str]:
         """(HTTP status, plain-text reason). Never raises."""
+        status, reason = self._receive(authorization, body)
+        metrics.ALERTS.labels({200: "accepted", 401: "unauthorized", 400: "invalid"}.get(status, "unavailable")).inc()
+        return status, reason
+
+    def _receive(self, authorization: str | None, body: str) -> tuple[int, str]:
         if self._expected is None:
             return 401, "ALERT_WEBHOOK_TOKEN is not set on the bot: alert webhooks are refused\n"
         given = (authorization or "").strip().encode()

@@ -7,10 +7,12 @@ honest "try again"; nothing a user types can raise out of here.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot import logs, metrics
 from bot.core import messages as msg
 from bot.core import rendering
 from bot.core.actions import Action, Clarify, Gpus, Help, Launch, ListJobs, Logs, Queue, Status, Stop, Usage
@@ -44,12 +46,27 @@ class CommandService:
         self.jobs = JobsService(rt)
         self.gpu_views = GpuViews(rt, self.jobs, rt.prometheus)
 
-    def handle(self, req: Request) -> rendering.Reply:
+    def handle(self, req: Request, kind: str = "command") -> rendering.Reply:
         def work() -> rendering.Reply:
             got = self.understanding.understand(req.user_id, req.channel_id, req.text, req.thread_key)
-            return self._route(got.action, req) if got.action is not None else rendering.text_reply(got.reply)
+            if got.action is None:
+                return rendering.text_reply(got.reply)
+            outcome = "error"
+            try:
+                reply = self._route(got.action, req)
+                outcome = "ok"
+                return reply
+            except Refusal:
+                outcome = "refused"
+                raise
+            except BackendError:
+                outcome = "backend_error"
+                raise
+            finally:
+                metrics.ACTIONS.labels(got.action.action, outcome).inc()
 
-        return guarded(work)
+        with logs.request_context(req.request_key or uuid.uuid4().hex[:12]):
+            return guarded(work, kind)
 
     def _route(self, action: Action, req: Request) -> rendering.Reply:
         user = req.user_id
@@ -78,19 +95,27 @@ class CommandService:
         raise AssertionError(f"unhandled action {action!r}")
 
 
-def guarded(work: Callable[[], rendering.Reply]) -> rendering.Reply:
-    """Run a use case; every failure becomes a reply a person can act on."""
+def guarded(work: Callable[[], rendering.Reply], kind: str = "button") -> rendering.Reply:
+    """Run a use case; every failure becomes a reply a person can act on (and is counted)."""
+    started = time.perf_counter()
+    outcome = "ok"
     try:
         return work()
     except Refusal as err:
+        outcome = "refused"
         return rendering.refusal(err)
     except BackendError as err:
+        outcome = "backend_error"
         log.warning("backend failure: %s", err)
         return rendering.text_reply(msg.backend_unavailable(_which(err)))
     except Exception:
-        request_id = uuid.uuid4().hex[:8]
+        outcome = "error"
+        request_id = logs.REQUEST_ID.get() or uuid.uuid4().hex[:8]
         log.exception("request %s failed", request_id)
         return rendering.text_reply(msg.internal_error(request_id))
+    finally:
+        metrics.COMMANDS.labels(kind, outcome).inc()
+        metrics.COMMAND_LATENCY.labels(kind).observe(time.perf_counter() - started)
 
 
 def _which(err: BackendError) -> str:

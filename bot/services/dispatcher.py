@@ -19,6 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from bot import metrics
 from bot.adapters.kube import JobPhase, Snapshot
 from bot.adapters.queue_store import LeaseLost
 from bot.core import messages as msg
@@ -104,9 +105,18 @@ class Dispatcher:
             rows = [(r, seq) for r, seq in rows if r.key not in moved]
             self._schedule(self.rt.cluster.snapshot(), jobs, rows, result)
             self.passes += 1
+            self._count_queue(rows, set(result.admitted))
             for line in result.mended:
                 log.warning("reconciled Redis with the cluster: %s", line)
             return result
+
+    def _count_queue(self, rows: list[tuple[JobRecord, int]], admitted: set[str]) -> None:
+        depth = dict.fromkeys(self.rt.policy.gpu_types, 0)
+        for r, _ in rows:
+            if r.key not in admitted:
+                depth[r.gpu_type] = depth.get(r.gpu_type, 0) + 1
+        for gpu_type, n in depth.items():
+            metrics.QUEUE_DEPTH.labels(gpu_type).set(n)
 
     def _done(self, r: JobRecord, from_states: list[str] | tuple[str, ...], to: str, reason: str | None,
               result: PassResult) -> None:
@@ -224,6 +234,7 @@ class Dispatcher:
                                                 admitted_at=self.rt.clock(), reason=None, eta=None,
                                                 over_quota=s.over_quota)
             if admitted is not None:
+                metrics.ADMISSIONS.labels(admitted.gpu_type).inc()
                 self._create(admitted)
                 result.admitted.append(r.key)
         self._promote(state, plan)
