@@ -67,6 +67,21 @@ def test_posts_are_paced_per_channel_and_return_ts(fake: FakeSlack, slack_cards:
     assert min(c2) < max(c1), "channels are paced independently"
 
 
+def test_a_waiting_thread_reply_gives_way_to_the_newest_of_its_thread(
+    fake: FakeSlack, slack_cards: SlackCards
+) -> None:
+    assert slack_cards.post("C3", text_reply("card a"))  # takes the channel's turn: what follows waits
+    slack_cards.reply_in_thread("C3", "1.0", text_reply("a started"), newest_only=True)
+    slack_cards.reply_in_thread("C3", "2.0", text_reply("b started"), newest_only=True)
+    slack_cards.reply_in_thread("C3", "1.0", text_reply("a succeeded"), newest_only=True)
+    slack_cards.reply_in_thread("C3", "1.0", text_reply("alert about a"))  # not a notice: never replaced
+    assert slack_cards.flush(10)
+    sent = [(c.args.get("thread_ts"), c.args["text"]) for c in fake.calls("chat.postMessage")][1:]
+    # a's final reply took the place of its stale one; b's reply and the alert are kept, in order
+    assert sent == [("1.0", "a succeeded"), ("2.0", "b started"), ("1.0", "alert about a")]
+    assert_paced(fake)
+
+
 def test_updates_coalesce_to_the_newest(fake: FakeSlack, slack_cards: SlackCards) -> None:
     ts = slack_cards.post("C1", text_reply("v0"))
     assert ts

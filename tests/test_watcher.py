@@ -28,7 +28,8 @@ def stack(redis_url: str) -> Iterator[BotStack]:
 
 
 def test_success_card_and_thread_and_history(stack: BotStack) -> None:
-    name = launch(stack, f"launch ok-run --image {IMAGE} --gpus 8 --gpu-type h100 --time 2h --env SIM_DURATION=5m")
+    # long enough (3 s real) for the "started" reply to get its turn in the channel before the final one
+    name = launch(stack, f"launch ok-run --image {IMAGE} --gpus 8 --gpu-type h100 --time 2h --env SIM_DURATION=30m")
     card = wait_card(stack, name, "Succeeded", "GPU-hours", "h100-")
     assert "8 × h100" in card and "Elapsed / limit" in card and "/ 2h" in card
     wait_reply(stack, name, "Started on")

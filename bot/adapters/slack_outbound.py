@@ -50,6 +50,8 @@ class Task:
     origin: float | None = None  # monotonic time of the change this call shows (lag measurement)
     attempts: int = 0
     not_before: float = 0.0
+    # a queued post with the same ``supersedes`` key is replaced in place (a job's newer thread reply)
+    supersedes: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -100,9 +102,13 @@ class Outbound:
             log.warning("%s to %s still queued after %s s; it is sent later", method, lane, timeout)
             return None
 
-    def send(self, method: str, lane: str, *, paced: bool, **kwargs: Any) -> None:
-        """Fire and forget (a thread reply, a DM, an ephemeral)."""
-        self._add(Task(method, kwargs, lane, paced))
+    def send(self, method: str, lane: str, *, paced: bool, supersedes: tuple[str, ...] | None = None,
+             **kwargs: Any) -> None:
+        """Fire and forget (a thread reply, a DM, an ephemeral).
+
+        With ``supersedes``, a post of the same key still waiting for its turn is replaced by this one,
+        at its place in the lane: in a backlog a job's "started" reply gives way to its final one."""
+        self._add(Task(method, kwargs, lane, paced, supersedes=supersedes))
 
     def coalesce(self, method: str, lane: str, key: tuple[str, ...], origin: float | None = None,
                  **kwargs: Any) -> None:
@@ -119,7 +125,15 @@ class Outbound:
     def _add(self, task: Task) -> None:
         with self._cond:
             if task.paced:
-                self._posts.setdefault(task.lane, deque()).append(task)
+                lane = self._posts.setdefault(task.lane, deque())
+                if task.supersedes is not None:
+                    for i, waiting in enumerate(lane):
+                        if waiting.supersedes == task.supersedes:
+                            lane[i] = task
+                            self.stats.coalesced += 1
+                            self._cond.notify()
+                            return
+                lane.append(task)
             else:
                 self._plain.append(task)
             self._cond.notify()

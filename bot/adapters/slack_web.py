@@ -49,9 +49,11 @@ class SlackCards:
                                channel=channel, ts=ts, text=reply.text, blocks=reply.blocks_json())
         return True
 
-    def reply_in_thread(self, channel: str, thread_ts: str, reply: Reply) -> None:
-        self.outbound.send("chat_postMessage", channel, paced=True, channel=channel, thread_ts=thread_ts,
-                           text=reply.text, blocks=reply.blocks_json())
+    def reply_in_thread(self, channel: str, thread_ts: str, reply: Reply, *, newest_only: bool = False) -> None:
+        """A reply in a card's thread; ``newest_only``: a not-yet-sent reply of the same thread gives way."""
+        key = ("thread", channel, thread_ts) if newest_only else None
+        self.outbound.send("chat_postMessage", channel, paced=True, supersedes=key, channel=channel,
+                           thread_ts=thread_ts, text=reply.text, blocks=reply.blocks_json())
 
     def dm(self, user: str, reply: Reply) -> None:
         """A direct message: posting to a user ID lands in the app's DM with them."""

@@ -44,7 +44,9 @@ class Notices:
         if not self.marks.first(r.key, event):
             return True  # told already (a replay, a reconnect, another replica)
         text, blocks = cards_render.thread_reply(r, event, self.rt.clock(), log_tail)
-        self.rt.cards.reply_in_thread(r.channel, r.card_ts, Reply(text=text, blocks=blocks))
+        # In a backlog (one post per second per channel) a job's later news makes its earlier news stale:
+        # the card already shows it, so only the newest reply of the thread waits for its turn.
+        self.rt.cards.reply_in_thread(r.channel, r.card_ts, Reply(text=text, blocks=blocks), newest_only=True)
         if event in FINAL_STATES or event == "timedout":
             self._dm(r)
         return True
