@@ -14,7 +14,7 @@ import dataclasses
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -41,18 +41,10 @@ from tests.support.prometheus_server import (
     promtool,
 )
 from tests.support.redis_server import free_port
+from tests.support.waiting import wait
 
 XID = ('DCGM_FI_DEV_XID_ERRORS{gpu="0",UUID="GPU-a",modelName="NVIDIA H100 80GB HBM3",hostname="h100-0",'
        'namespace="ml-research",pod="llama-ft-0-abcde"} 79\n')
-
-
-def wait(cond: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := cond():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_promtool_checks_and_unit_tests_the_rules() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,15 +16,7 @@ from bot.core.jobs import JobRecord
 from tests.support.alert_stack import alert_stack, alerts_url, post_webhook
 from tests.support.botstack import BotStack
 from tests.support.fake_slack import Call
-
-
-def wait(cond: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := cond():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.support.waiting import wait
 
 
 def alert(fp: str, status: str = "firing", **labels: str) -> dict[str, Any]:

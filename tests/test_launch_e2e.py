@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,21 +18,12 @@ from bot.core import rendering
 from bot.sim.cluster import NodeSpec
 from tests.support import slack_requests as sr
 from tests.support.botstack import H100, SECRET, BotStack, bot_stack, button_value, text_of
+from tests.support.waiting import wait
 
 OWNER = "URES0001"  # research, may use high priority
 OTHER = "URES0002"  # research
 ADMIN = "UADMIN01"
 IMAGE = "ghcr.io/acme/train:1.4"
-
-
-def wait(cond: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

@@ -10,11 +10,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -27,18 +24,10 @@ from tests.support import slack_requests as sr
 from tests.support.botstack import H100, POLICY_FILE, SECRET, BotStack, bot_stack, button_value
 from tests.support.fake_slack import FakeSlack
 from tests.support.redis_server import free_port
+from tests.support.waiting import wait as _wait
 
 IMAGE = "ghcr.io/acme/train:1.4"
 FAMILIES: set[str] = set()
-
-
-def _wait(cond: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := cond():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _metrics(stack: BotStack) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

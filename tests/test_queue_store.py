@@ -6,7 +6,6 @@ import dataclasses
 import itertools
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,6 +18,7 @@ from bot.adapters.queue_store import QueueStore
 from bot.core.errors import PermanentBackendError, TransientBackendError
 from bot.core.jobs import JobRecord
 from tests.support.redis_server import RedisServer, free_port
+from tests.support.waiting import wait as wait_until
 
 _ids = itertools.count(1)
 
@@ -30,16 +30,6 @@ def rec(name: str, *, ns: str = "ml-a", team: str = "a", owner: str = "U1", **kw
     return JobRecord(
         name=name, namespace=ns, team=team, owner=owner, image="ghcr.io/acme/train:1", gpu_type="h100", **kw
     )
-
-
-def wait_until(cond: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 @pytest.fixture(params=["redis", "fakeredis"])

@@ -5,10 +5,7 @@ deploy/base/rbac.yaml grants all of them and nothing more."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -16,18 +13,12 @@ from bot.core import rendering
 from bot.core.manifests import render_job, render_service
 from bot.sim.cluster import NodeSpec
 from tests.support.botstack import H100, L40S, BotStack, bot_stack, button_value
+from tests.support.waiting import wait as _wait
 
 RBAC = Path(__file__).resolve().parents[1] / "deploy/base/rbac.yaml"
 GROUPS = {"jobs": "batch"}
 IMAGE = "ghcr.io/acme/train:1.4"
 Perm = tuple[str, str, str]  # (api group, resource[/subresource], verb)
-
-
-def _wait(cond: Callable[[], Any], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def _launch(stack: BotStack, text: str) -> None:

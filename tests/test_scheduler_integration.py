@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,7 @@ from bot.services.runtime import Runtime
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
 from tests.support.redis_server import RedisServer
+from tests.support.waiting import wait
 
 H100 = "NVIDIA-H100-80GB-HBM3"
 POLICY = Path(__file__).resolve().parent / "chatops.example.yaml"
@@ -98,16 +99,6 @@ def record(name: str, team: str = "research", gpus: int = 8, duration: str = "1h
                      image="ghcr.io/acme/train:1", gpus=gpus, gpu_type="h100", time_limit_s=limit,
                      priority=priority,  # type: ignore[arg-type]
                      env={"SIM_DURATION": duration}, idempotency_key=f"it-{next(_ids)}")
-
-
-def wait(cond: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def state(s: Stack, ns: str, name: str) -> str | None:

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
-from typing import Any
 
 from bot.core import rendering
 from tests.support.botstack import BotStack, button_value
+from tests.support.waiting import wait
 
 OWNER = "URES0001"
 IMAGE = "ghcr.io/acme/train:1.4"
-
-
-def wait(cond: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll ``cond`` until truthy or the deadline passes (no fixed sleeps in the tests)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def launch(stack: BotStack, text: str, user: str = OWNER) -> str:
