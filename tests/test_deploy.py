@@ -84,6 +84,13 @@ def test_bundled_redis_is_durable() -> None:
     assert any(o["kind"] == "StatefulSet" and o["spec"]["volumeClaimTemplates"] for o in objects)
 
 
+def test_prometheus_rule_matches_the_rule_file() -> None:
+    objects = render(DEPLOY / "overlays/socket-mode-with-redis")
+    rule = next(o for o in objects if o["kind"] == "PrometheusRule")
+    assert rule["spec"]["groups"] == yaml.safe_load((DEPLOY / "prometheus/gpu-rules.yaml").read_text())["groups"]
+    assert any(o["kind"] == "ServiceMonitor" for o in objects)
+
+
 def test_dockerfile_properties() -> None:
     text = (ROOT / "Dockerfile").read_text()
     stages = re.findall(r"^FROM\s+(\S+)", text, re.M)
