@@ -19,6 +19,7 @@ from bot.sim.cluster import NodeSpec
 from tests.support import slack_requests as sr
 from tests.support.botstack import H100, SECRET, BotStack, bot_stack, button_value, text_of
 from tests.support.waiting import wait
+from tests.support.watching import launch
 
 OWNER = "URES0001"  # research, may use high priority
 OTHER = "URES0002"  # research
@@ -40,17 +41,6 @@ def k8s_jobs(stack: BotStack, namespace: str = "ml-research") -> list[dict[str, 
                                    _preload_content=False)
     items: list[dict[str, Any]] = json.loads(resp.data)["items"]
     return items
-
-
-def launch(stack: BotStack, text: str, user: str = OWNER) -> str:
-    """Preview then click [Launch]; returns the job name."""
-    preview = stack.ask(text, user)
-    token = button_value(preview, rendering.LAUNCH_CONFIRM)
-    status, rid = stack.click(rendering.LAUNCH_CONFIRM, token, user)
-    assert status == 200
-    done = stack.answer(rid)
-    assert "Submitted" in done["text"], done
-    return str(done["text"]).split("`")[1]
 
 
 def test_happy_path_preview_click_job_card(stack: BotStack) -> None:

@@ -33,7 +33,6 @@ from bot.core.preemption import PreemptionPlan, plan_preemptions
 from bot.core.queue_render import why_text
 from bot.core.scheduling import (
     Plan,
-    QueuedJob,
     RunningJob,
     SchedState,
     order_queue,
@@ -41,6 +40,7 @@ from bot.core.scheduling import (
     reserve,
 )
 from bot.services.cards import publish_card
+from bot.services.queue_view import queued_job
 from bot.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -61,20 +61,6 @@ class PassResult:
     preempted: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)  # waiting jobs whose ETA or reason changed
     decision_s: float = 0.0  # time spent deciding (plan + preemption), without I/O
-
-
-def ordered_queue(rt: Runtime) -> list[JobRecord]:
-    """The queued records in the order the scheduler considers them (what ``/gpu queue`` shows)."""
-    quotas = {name: team.gpu_quota for name, team in rt.policy.teams.items()}
-    usage = rt.store.load_usage()
-    ratios = share_ratios({t: u.gpu_hours for t, u in usage.items()}, quotas)
-    rows = rt.store.queued_with_seq()
-    by_key = {r.key: r for r, _ in rows}
-    return [by_key[j.key] for j in order_queue([_queued(r, seq) for r, seq in rows], ratios)]
-
-
-def _queued(r: JobRecord, seq: int) -> QueuedJob:
-    return QueuedJob(r.key, r.team, r.gpu_type, r.nodes, r.gpus_per_node, r.time_limit_s, r.priority, seq)
 
 
 class Dispatcher:
@@ -204,7 +190,7 @@ class Dispatcher:
         ratios = share_ratios({t: u.gpu_hours for t, u in usage.items()}, quotas)
         # a re-queued job whose old Job is still being deleted waits until it is gone
         records = {r.key: r for r, _ in rows if r.key not in jobs}
-        queue = order_queue([_queued(r, seq) for r, seq in rows if r.key in records], ratios)
+        queue = order_queue([queued_job(r, seq) for r, seq in rows if r.key in records], ratios)
         state = SchedState(now, free, running, queue, quotas, draining,
                            drain_s=float(policy.job_defaults.termination_grace_period_s),
                            backfill_depth=policy.scheduler.backfill_depth)

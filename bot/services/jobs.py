@@ -12,8 +12,8 @@ from bot.core.errors import ForbiddenError, NotFoundError
 from bot.core.jobs import ACTIVE_STATES, CONTRACT_STATES, RUNNING_STATES, JobRecord
 from bot.core.policy import Identity, check_stop, identify, may_see
 from bot.services.cards import publish_card
-from bot.services.dispatcher import ordered_queue
 from bot.services.logs import logs_reply
+from bot.services.queue_view import ordered_queue
 from bot.services.runtime import Runtime
 
 log = logging.getLogger(__name__)

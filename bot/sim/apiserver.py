@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 _DEFAULT_WATCH_SECONDS = 1800
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RequestRecord:
     """One handled request, as RBAC sees it: verb on resource (and subresource) in namespace."""
 
@@ -101,6 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
         route = parse_path(url.path)
         verb = "unknown"
         code = 200
+        rec: RequestRecord | None = None
         try:
             body = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else None
             if route is None:
@@ -110,6 +111,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(200, found)
                 return
             verb = _verb(method, route, query)
+            # logged before the answer goes out: a client that got its answer finds its request logged
+            rec = RequestRecord(method, route.res.plural, verb, route.namespace, route.name, route.sub, 0)
+            self.server.sim.record(rec)
             code = self._serve(verb, route, query, body)
         except ApiError as e:
             code = e.code
@@ -117,11 +121,11 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             code = 499
         finally:
-            if route is not None:
+            if rec is not None:
+                rec.code = code
+            elif route is not None:  # refused before its verb was known (a bad body)
                 self.server.sim.record(
-                    RequestRecord(
-                        method, route.res.plural, verb, route.namespace, route.name, route.sub, code
-                    )
+                    RequestRecord(method, route.res.plural, verb, route.namespace, route.name, route.sub, code)
                 )
 
     def _serve(self, verb: str, route: Route, query: dict[str, str], body: Any) -> int:

@@ -1,0 +1,61 @@
+"""User-facing text: cards."""
+
+from __future__ import annotations
+
+# --- cards and replies ---------------------------------------------------------------------------
+
+STATE_EMOJI = {
+    "queued": ":hourglass_flowing_sand:",
+    "admitted": ":rocket:",
+    "pending": ":hourglass:",
+    "running": ":large_green_circle:",
+    "succeeded": ":white_check_mark:",
+    "failed": ":x:",
+    "stopped": ":black_square_for_stop:",
+    "timedout": ":alarm_clock:",
+}
+
+
+def preview_title(name: str | None) -> str:
+    return f"Launch `{name}`?" if name else "Launch this job?"
+
+
+def preview_cancelled() -> str:
+    return "Cancelled; nothing was launched."
+
+
+def launch_submitted(name: str, channel: str | None) -> str:
+    where = f" in <#{channel}>" if channel else ""
+    return f"Submitted `{name}`; its card is{where} and will follow the job."
+
+
+def stop_preview(names: list[str]) -> str:
+    return f"Stop {len(names)} job(s): {', '.join(f'`{n}`' for n in names)}?"
+
+
+def stopped(names: list[str]) -> str:
+    return f"Stopped {', '.join(f'`{n}`' for n in names)}."
+
+
+def stop_cancelled() -> str:
+    return "Nothing was stopped."
+
+
+def queue_empty() -> str:
+    return "The queue is empty: every submitted job is running or finished."
+
+
+def waiting_reason(gpus: int, gpu_type: str, free: int) -> str:
+    return f"waiting for GPUs: needs {gpus} × {gpu_type}, {free} free"
+
+
+def quota_reason(team: str, used: int, quota: int) -> str:
+    return f"team quota full: {used}/{quota} GPUs in use by {team}"
+
+
+def stopped_by(user: str) -> str:
+    return f"stopped by <@{user}>"
+
+
+def bad_payload() -> str:
+    return "Slack sent a request the bot could not read; nothing was done. Try the command again."

@@ -1,0 +1,23 @@
+"""The queue as the scheduler orders it: what `/gpu queue` shows and what the dispatcher plans from."""
+
+from __future__ import annotations
+
+from bot.core.fair_share import share_ratios
+from bot.core.jobs import JobRecord
+from bot.core.scheduling import QueuedJob, order_queue
+from bot.services.runtime import Runtime
+
+
+def queued_job(r: JobRecord, seq: int) -> QueuedJob:
+    """The scheduler's view of a queued record (``seq``: its submit order)."""
+    return QueuedJob(r.key, r.team, r.gpu_type, r.nodes, r.gpus_per_node, r.time_limit_s, r.priority, seq)
+
+
+def ordered_queue(rt: Runtime) -> list[JobRecord]:
+    """The queued records in the order the scheduler considers them."""
+    quotas = {name: team.gpu_quota for name, team in rt.policy.teams.items()}
+    usage = rt.store.load_usage()
+    ratios = share_ratios({t: u.gpu_hours for t, u in usage.items()}, quotas)
+    rows = rt.store.queued_with_seq()
+    by_key = {r.key: r for r, _ in rows}
+    return [by_key[j.key] for j in order_queue([queued_job(r, seq) for r, seq in rows], ratios)]
