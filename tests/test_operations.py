@@ -3,6 +3,7 @@ middle of a launch that loses nothing (the real `chatops run` process, against t
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -100,6 +101,19 @@ def _start_bot(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[by
     return proc
 
 
+def _stopped(proc: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> int:
+    """The exit code after SIGTERM; on a hang, the threads' stacks (SIGUSR1) are in the failure."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        with contextlib.suppress(AssertionError):  # faulthandler writes the stacks to the log, briefly
+            _wait(lambda: "most recent call first" in log.read_text(), 5, "the thread dump")
+        proc.kill()
+        raise AssertionError("no exit after SIGTERM:\n" + log.read_text()[-6000:]) from None
+
+
 def test_sigterm_during_a_launch_loses_nothing(redis_url: str, tmp_path: Path) -> None:
     cluster = SimCluster([NodeSpec("h100-0", 8, H100)], speed=60)
     with FakeSlack() as slack, SimServer(cluster) as sim:
@@ -121,8 +135,7 @@ def test_sigterm_during_a_launch_loses_nothing(redis_url: str, tmp_path: Path) -
             click = sr.block_actions_body(rendering.LAUNCH_CONFIRM, token, "URES0001",
                                           response_url=slack.response_url("click"))
             assert sr.send(url, click, SECRET)[0] == 200  # acked; the submit runs after the ack
-            proc.send_signal(signal.SIGTERM)  # right away: the submit is in flight
-            assert proc.wait(timeout=30) == 0, log.read_text()[-3000:]
+            assert _stopped(proc, log) == 0, log.read_text()[-3000:]  # right away: the submit is in flight
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -142,5 +155,4 @@ def test_sigterm_during_a_launch_loses_nothing(redis_url: str, tmp_path: Path) -
             _wait(lambda: [j.metadata.name for j in api.list_namespaced_job("ml-research").items] == ["keep"],
                   30, "the Job created after the restart")
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+            assert _stopped(proc, log) == 0

@@ -196,7 +196,10 @@ def test_redis_killed_mid_run_loses_no_acknowledged_job() -> None:
             def running() -> list[str]:
                 return [r.key for r in s.rt.store.list(states=RUNNING_STATES)]
 
-            wait(lambda: len(running()) == 16, timeout=30, what=f"16 running, have {running()}")
+            # Redis counts a job as soon as it is admitted; its Job follows (at once, or by the mend
+            # of a create cut off by the crash): wait for both sides to agree
+            wait(lambda: len(running()) == 16 and len(s.kube.managed_jobs()) == 16, timeout=30,
+                 what=f"16 running and 16 Jobs, have {running()}")
             k8s = s.kube.managed_jobs()
             assert len(k8s) == 16 and set(k8s) <= submitted and set(k8s) == set(running())
             assert all(admissions(s.rt.store, n) <= 1 for n in acked)

@@ -106,7 +106,12 @@ class KindWatch:
         )
         with self._lock:
             self._resp = resp
+            # stop() sets the flag before it looks for a response to shut: a stop that came while the
+            # request was on its way finds none, so it is seen here instead of after the next event
+            stopping = self._stop.is_set()
         try:
+            if stopping:
+                return
             for line in iter_resp_lines(resp):  # type: ignore[no-untyped-call]
                 if self._stop.is_set():
                     return

@@ -84,8 +84,9 @@ class Watcher:
             w.stop()
         with self._cond:
             self._cond.notify_all()
+        deadline = time.monotonic() + 5.0  # one deadline for all threads, not 5 s each
         for t in self._threads:
-            t.join(timeout=5)
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
 
     # --- from the watch threads ------------------------------------------------------------------
 
