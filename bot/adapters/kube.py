@@ -250,6 +250,18 @@ class KubeCluster:
         annotations = existing.get("metadata", {}).get("annotations") or {}
         return bool(annotations.get(IDEMPOTENCY_ANNOTATION) == idempotency_key)
 
+    def job_exists(self, namespace: str, name: str) -> bool:
+        """A fresh look at one Job: a list taken a moment ago may predate it."""
+        try:
+            self.batch.read_namespaced_job(name, namespace, _preload_content=False, _request_timeout=30)
+        except ApiException as err:
+            if err.status == 404:
+                return False
+            raise _wrap(err, "read job") from err
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise _wrap(err, "read job") from err
+        return True
+
     def delete_job(self, namespace: str, name: str) -> bool:
         """Delete a Job and its pods; False when it was already gone."""
         try:

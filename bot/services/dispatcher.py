@@ -127,6 +127,8 @@ class Dispatcher:
                 self._done(r, RUNNING_STATES, phase.finished,
                            None if phase.finished == "succeeded" else phase.reason, result)
             elif phase is None and r.state != "admitted":
+                if self.rt.cluster.job_exists(r.namespace, r.name):
+                    continue  # created after this pass listed the Jobs (the watcher saw it first)
                 self._done(r, ["pending", "running"], "failed", msg.MENDED_GONE, result)
                 result.mended.append(msg.mended(r.key, msg.MENDED_GONE))
         # Queued in Redis but alive in Kubernetes: Redis lost a step (e.g. restored from an older
