@@ -115,9 +115,10 @@ def test_submit_admit_finish_then_the_next_starts_with_eta_and_reason(redis_url:
         assert result.admitted == ["ml-research/first"]
         second = s.rt.store.get("ml-research", "second")
         first = s.rt.store.get("ml-research", "first")
-        assert second is not None and first is not None and first.started_at is not None
+        # started_at comes with the pods running (the watcher's to record); the ETA counts from admission
+        assert second is not None and first is not None and first.admitted_at is not None
         assert second.reason == "needs 8 × h100, 0 free"
-        assert second.eta == pytest.approx(first.started_at + 600, abs=2)
+        assert second.eta == pytest.approx(first.admitted_at + 600, abs=2)
         shown = str(JobsService(s.rt).queue("URES0001").blocks_json())
         assert "`second`" in shown and "needs 8 × h100, 0 free" in shown and "(in 10 min)" in shown
         wait(lambda: "ml-research/second" in d.run_pass().admitted, what="second admitted after first")
@@ -167,7 +168,7 @@ def test_reconcile_mends_and_reports(redis_url: str) -> None:
         s.rt.store.transition("ml-research", "half", ["queued"], "admitted", admitted_at=time.time() - 60)
         result = d.run_pass()
         assert msg.mended("ml-research/half", msg.MENDED_CREATED) in result.mended
-        assert "ml-research/half" in s.kube.managed_jobs() and state(s, "ml-research", "half") == "running"
+        assert "ml-research/half" in s.kube.managed_jobs() and state(s, "ml-research", "half") == "admitted"
 
 
 def test_redis_killed_mid_run_loses_no_acknowledged_job() -> None:
@@ -226,7 +227,9 @@ def test_two_dispatchers_never_admit_at_once_and_one_takes_over(redis_url: str) 
                 s.rt.store.submit(record(f"j{i}", gpus=1))
                 b_rt.wake_dispatcher()
                 a.wake()
-            wait(lambda: all(state(s, "ml-research", f"j{i}") == "running" for i in range(12)), what="all run")
+            # admitted: the Jobs are created (no watcher here to follow their pods to running)
+            wait(lambda: all(state(s, "ml-research", f"j{i}") == "admitted" for i in range(12))
+                 and len(s.kube.managed_jobs()) == 12, what="all admitted and created")
             renewed = a.renewals
             wait(lambda: a.renewals >= renewed + 7, what="a renews, idle, for more than two TTLs")
             assert b.passes == 0 and b.fence is None
@@ -240,7 +243,8 @@ def test_two_dispatchers_never_admit_at_once_and_one_takes_over(redis_url: str) 
             assert time.monotonic() - died < 1.5 + 1.0
             b_rt.store.submit(record("after", gpus=1))
             b.wake()
-            wait(lambda: state(s, "ml-research", "after") == "running", what="b admits")
+            wait(lambda: state(s, "ml-research", "after") == "admitted"
+                 and "ml-research/after" in s.kube.managed_jobs(), what="b admits and creates")
             assert admissions(s.rt.store, "after") == 1
         finally:
             a.stop()

@@ -46,6 +46,7 @@ class JobRecord:
     reason: str | None = None  # why it waits / failed / was stopped, in plain words
     submitted_at: float = 0.0
     admitted_at: float | None = None
+    created_at: float | None = None  # when the bot's create of the Kubernetes Job succeeded
     started_at: float | None = None
     finished_at: float | None = None
     idempotency_key: str = ""

@@ -118,7 +118,7 @@ class Dispatcher:
         now = self.rt.clock()
         for r in self.rt.store.list(states=RUNNING_STATES, limit=100_000):
             phase = jobs.get(r.key)
-            if r.state == "admitted" and phase is None:
+            if phase is None and r.created_at is None:
                 if now - (r.admitted_at or 0.0) < MEND_ADMITTED_AFTER_S:
                     continue
                 self._create(r)  # a crash between admit and create: finish what was started
@@ -126,10 +126,10 @@ class Dispatcher:
             elif phase is not None and phase.finished:
                 self._done(r, RUNNING_STATES, phase.finished,
                            None if phase.finished == "succeeded" else phase.reason, result)
-            elif phase is None and r.state != "admitted":
+            elif phase is None:
                 if self.rt.cluster.job_exists(r.namespace, r.name):
                     continue  # created after this pass listed the Jobs (the watcher saw it first)
-                self._done(r, ["pending", "running"], "failed", msg.MENDED_GONE, result)
+                self._done(r, RUNNING_STATES, "failed", msg.MENDED_GONE, result)
                 result.mended.append(msg.mended(r.key, msg.MENDED_GONE))
         # Queued in Redis but alive in Kubernetes: Redis lost a step (e.g. restored from an older
         # AOF). The cluster is the truth about what runs; a Job being deleted (a preemption in its
@@ -147,6 +147,7 @@ class Dispatcher:
             now = self.rt.clock()
             running = self.rt.store.transition(r.namespace, r.name, ["queued"], "running", lease=self.fence,
                                                admitted_at=r.admitted_at or now, started_at=r.started_at or now,
+                                               created_at=r.created_at or now,
                                                eta=None, reason=None)
             if running is not None:
                 result.mended.append(msg.mended(r.key, msg.MENDED_RUNNING))
@@ -241,7 +242,7 @@ class Dispatcher:
             queued = self.rt.store.transition(
                 ns, name, RUNNING_STATES, "queued", lease=self.fence, preemptions=old.preemptions + 1,
                 reason=msg.preempted_reason(p.for_key.partition("/")[2], grace), admitted_at=None,
-                started_at=None, over_quota=False, eta=None, node_names=[],
+                created_at=None, started_at=None, over_quota=False, eta=None, node_names=[],
             )
             if queued is None:
                 continue
@@ -324,10 +325,10 @@ class Dispatcher:
             if failed is not None:
                 publish_card(self.rt, failed)
             return
-        running = self.rt.store.transition(r.namespace, r.name, ["admitted"], "running", lease=self.fence,
-                                           started_at=self.rt.clock())
-        if running is not None:
-            publish_card(self.rt, running)
+        # The Job exists; whether its pods wait (pending, with the scheduler's reason) or run is the
+        # watcher's to say, from what the cluster reports: the record stays admitted until then.
+        created = self.rt.store.update(r.namespace, r.name, lease=self.fence, created_at=self.rt.clock())
+        publish_card(self.rt, created or r)
 
     # --- the loop --------------------------------------------------------------------------------
 
