@@ -61,6 +61,11 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as err:
         print("\n".join(err.problems), file=sys.stderr)
         return 2
+    # Before anything starts: a SIGTERM that comes while the bot is starting must stop it gracefully too
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1`: every thread's stack to stderr
     socket_mode = settings.slack_app_token is not None and not args.http
     bot = Bot.create(settings, policy, port=args.port, http_mode=not socket_mode)
     bot.start()
@@ -72,10 +77,6 @@ def _run(args: argparse.Namespace) -> int:
         handler.connect()  # type: ignore[no-untyped-call]
     log = logging.getLogger(__name__)
     log.info("chatops running (%s mode, port %d)", "socket" if socket_mode else "http", bot.http.port)
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1`: every thread's stack to stderr
     done.wait()
     log.info("stopping: no new requests; finishing those in flight")
     if handler is not None:

@@ -156,3 +156,15 @@ def test_sigterm_during_a_launch_loses_nothing(redis_url: str, tmp_path: Path) -
                   30, "the Job created after the restart")
         finally:
             assert _stopped(proc, log) == 0
+
+
+def test_sigterm_right_after_start_is_graceful(redis_url: str, tmp_path: Path) -> None:
+    """The handler is in place before /healthz answers: a stop during start-up is a clean stop."""
+    with FakeSlack() as slack, SimServer(SimCluster([NodeSpec("h100-0", 8, H100)])) as sim:
+        env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
+               "SLACK_API_URL": slack.url, "REDIS_URL": redis_url,
+               "KUBECONFIG": str(sim.write_kubeconfig(tmp_path / "kubeconfig")), "CHATOPS_CONFIG": str(POLICY_FILE)}
+        env.pop("SLACK_APP_TOKEN", None)
+        log = tmp_path / "bot.log"
+        proc = _start_bot(env, free_port(), log)
+        assert _stopped(proc, log) == 0, log.read_text()[-3000:]
