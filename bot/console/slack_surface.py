@@ -242,7 +242,8 @@ def _blocks(args: dict[str, Any]) -> list[dict[str, Any]]:
     return [b for b in blocks if isinstance(b, dict)] if isinstance(blocks, list) else []
 
 
-def _parse_args(query: str, body: bytes, content_type: str) -> dict[str, Any]:
+def parse_web_api_args(query: str, body: bytes, content_type: str) -> dict[str, Any]:
+    """A Web API call's arguments, as WebClient sends them (query, form or JSON; JSON-valued fields decoded)."""
     args: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
     if body and content_type.startswith("application/json"):
         loaded = json.loads(body)
@@ -268,11 +269,11 @@ def _handler_for(surface: SlackSurface) -> type[BaseHTTPRequestHandler]:
             content_type = self.headers.get("Content-Type", "")
             try:
                 if parts.path.startswith("/api/"):
-                    args = _parse_args(parts.query, body, content_type)
+                    args = parse_web_api_args(parts.query, body, content_type)
                     self._send(200, surface.call(parts.path.removeprefix("/api/"), args))
                 elif parts.path.startswith("/response_url/"):
                     rid = parts.path.removeprefix("/response_url/")
-                    surface.respond(rid, _parse_args("", body, "application/json"))
+                    surface.respond(rid, parse_web_api_args("", body, "application/json"))
                     self._send(200, {"ok": True})
                 elif parts.path.startswith("/upload/"):
                     ok = surface.upload(parts.path.removeprefix("/upload/"), body)

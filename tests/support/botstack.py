@@ -90,13 +90,14 @@ def text_of(answer: dict[str, Any]) -> str:
 
 @contextmanager
 def bot_stack(redis_url: str, nodes: list[NodeSpec] | None = None, speed: float = 60.0,
-              safety_interval_s: float = 0.2, history_limit: int = 10_000) -> Iterator[BotStack]:
+              safety_interval_s: float = 0.2, history_limit: int = 10_000, **more: Any) -> Iterator[BotStack]:
+    """The bot in HTTP mode on real parts; ``more`` adds settings (e.g. the alert webhook token)."""
     policy = load_policy(POLICY_FILE)
     cluster = SimCluster(nodes or default_nodes(), speed=speed, history_limit=history_limit)
     with FakeSlack() as slack, SimServer(cluster) as sim:
         settings = Settings(
             slack_bot_token=SecretStr("xoxb-test"), slack_signing_secret=SecretStr(SECRET),
-            slack_api_url=slack.url, redis_url=SecretStr(redis_url),
+            slack_api_url=slack.url, redis_url=SecretStr(redis_url), **more,
         )
         kube = KubeCluster.from_url(sim.url, policy.gpu_types)
         bot = Bot.create(settings, policy, host="127.0.0.1", port=0, cluster=kube,

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
+
+from bot.console.slack_surface import parse_web_api_args
 
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "BBOT0001"
@@ -31,7 +33,6 @@ TEAM_ID = "T0001"
 RESPONSE_URL = "response_url"  # the method name recorded for posts to a response_url
 
 # Form-encoded calls carry these as JSON strings; decoded so tests compare structures, not text.
-_JSON_ARGS = frozenset({"blocks", "attachments", "view", "files", "metadata", "channels"})
 
 
 @dataclass(frozen=True)
@@ -292,20 +293,6 @@ class FakeSlack:
         return {"ok": True, "files": out}
 
 
-def _parse_args(query: str, body: bytes, content_type: str) -> dict[str, Any]:
-    args: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
-    if body and content_type.startswith("application/json"):
-        loaded = json.loads(body)
-        if isinstance(loaded, dict):
-            args.update(loaded)
-    elif body and content_type.startswith("application/x-www-form-urlencoded"):
-        args.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-    for k in _JSON_ARGS & args.keys():
-        if isinstance(args[k], str) and args[k][:1] in "[{":
-            args[k] = json.loads(args[k])
-    return args
-
-
 def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def _serve(self) -> None:
@@ -315,10 +302,10 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             path = parts.path
             if path.startswith("/api/"):
                 method = path.removeprefix("/api/")
-                args = _parse_args(parts.query, body, self.headers.get("Content-Type", ""))
+                args = parse_web_api_args(parts.query, body, self.headers.get("Content-Type", ""))
             elif path.startswith("/response_url/"):
                 method = RESPONSE_URL
-                args = _parse_args("", body, "application/json")
+                args = parse_web_api_args("", body, "application/json")
                 args["_id"] = path.removeprefix("/response_url/")
             elif path.startswith("/upload/v1/"):
                 method = "upload/v1"
