@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 from slack_bolt import App
 
-from bot.adapters import redis_client
-from bot.adapters.kube import KubeCluster
-from bot.adapters.preview_store import PreviewStore
+from bot.adapters.kube.client import KubeCluster
 from bot.adapters.prometheus import PrometheusGpu
-from bot.adapters.queue_store import QueueStore
-from bot.adapters.slack_web import SlackCards, make_client
-from bot.core.config import Policy
-from bot.core.errors import BackendError, ConfigError
+from bot.adapters.redis import client as redis_client
+from bot.adapters.redis.preview_store import PreviewStore
+from bot.adapters.redis.queue_store import QueueStore
+from bot.adapters.slack.web import SlackCards, make_client
+from bot.domain.errors import BackendError, ConfigError
+from bot.domain.policy.config import Policy
 from bot.http_server import ChatopsHTTPServer
 from bot.services.alerting import AlertPipeline, alert_actions
 from bot.services.commands import CommandService

@@ -14,10 +14,10 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from bot import logs
-from bot.core.actions import to_dict
-from bot.core.config import load_policy
-from bot.core.errors import BackendError, ConfigError, ParseError
-from bot.core.parsing import parse
+from bot.domain.actions import to_dict
+from bot.domain.errors import BackendError, ConfigError, ParseError
+from bot.domain.language.parsing import parse
+from bot.domain.policy.config import load_policy
 from bot.settings import Settings
 
 if TYPE_CHECKING:  # the console is imported when used: `chatops parse` stays quick
@@ -123,7 +123,7 @@ def _console_session(args: argparse.Namespace) -> Console | None:
 
 def _console(args: argparse.Namespace) -> int:
     from bot.console import demo
-    from bot.core.messages import console_no_cluster
+    from bot.domain.messages import console_no_cluster
 
     if (session := _console_session(args)) is None:
         return 2

@@ -6,9 +6,9 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.core import messages as msg
-from bot.core.alert_render import ALERT_EXPIRE, ALERT_SILENCE_1H, ALERT_SILENCE_4H, ALERT_STOP_JOB, SILENCE_HOURS
-from bot.core.rendering import Reply
+from bot.domain import messages as msg
+from bot.render.alerts import ALERT_EXPIRE, ALERT_SILENCE_1H, ALERT_SILENCE_4H, ALERT_STOP_JOB, SILENCE_HOURS
+from bot.render.replies import Reply
 from bot.services.alert_actions import AlertActions
 from bot.services.commands import guarded
 from handlers.payloads import BlockAction, parse_or_none

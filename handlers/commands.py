@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.core.messages import bad_payload
+from bot.domain.messages import bad_payload
 from bot.services.commands import CommandService, Request
 from handlers.payloads import SlashCommand, parse_or_none
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.core.errors import BackendError
+from bot.domain.errors import BackendError
 from bot.services.commands import CommandService
 from bot.services.home import HomeService
 

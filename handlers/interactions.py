@@ -6,9 +6,9 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.core import messages as msg
-from bot.core import rendering
-from bot.core.actions import Logs
+from bot.domain import messages as msg
+from bot.domain.actions import Logs
+from bot.render import replies as rendering
 from bot.services.commands import CommandService, guarded
 from handlers.payloads import BlockAction, parse_or_none
 

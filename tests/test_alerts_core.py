@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from bot.core import promql
-from bot.core.alert_payload import GroupState, Silence, group_id, parse_webhook
-from bot.core.alert_render import ALERT_EXPIRE, ALERT_SILENCE_1H, ALERT_STOP_JOB, render_group
-from bot.core.alert_routing import job_candidates, merge, route_channel, silence_matchers
-from bot.core.config import load_policy
+from bot.domain.alerts import promql
+from bot.domain.alerts.payload import GroupState, Silence, group_id, parse_webhook
+from bot.domain.alerts.routing import job_candidates, merge, route_channel, silence_matchers
+from bot.domain.policy.config import load_policy
+from bot.render.alerts import ALERT_EXPIRE, ALERT_SILENCE_1H, ALERT_STOP_JOB, render_group
 from tests.support.botstack import POLICY_FILE
 
 

@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.alert_store import AlertStore
 from bot.adapters.prometheus import PrometheusGpu
-from bot.adapters.queue_store import QueueStore
-from bot.core.alert_render import ALERT_EXPIRE, ALERT_SILENCE_1H
-from bot.core.jobs import JobRecord
+from bot.adapters.redis.alert_store import AlertStore
+from bot.adapters.redis.queue_store import QueueStore
+from bot.domain.jobs import JobRecord
+from bot.render.alerts import ALERT_EXPIRE, ALERT_SILENCE_1H
 from bot.services.gpu_views import GpuViews, IdleNudger
 from bot.services.jobs import JobsService
 from tests.support.alert_stack import alert_stack

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.alert_store import AlertStore
-from bot.core.jobs import JobRecord
+from bot.adapters.redis.alert_store import AlertStore
+from bot.domain.jobs import JobRecord
 from tests.support.alert_stack import alert_stack, alerts_url, post_webhook
 from tests.support.botstack import BotStack
 from tests.support.fake_slack import Call

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.console.render import Confirm, confirm_question, mrkdwn, render_blocks
-from bot.core import rendering
-from bot.core.jobs import JobRecord, RecordState
+from bot.domain.jobs import JobRecord, RecordState
+from bot.render import replies as rendering
 
 
 def test_mentions_channels_dates_links_and_entities() -> None:

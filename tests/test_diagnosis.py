@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.core.diagnosis import explain, log_cause, relaunch_command
-from bot.core.job_states import Failure
-from bot.core.jobs import JobRecord
+from bot.domain.cluster.diagnosis import explain, log_cause, relaunch_command
+from bot.domain.cluster.job_states import Failure
+from bot.domain.jobs import JobRecord
 
 R = JobRecord(name="llama", namespace="ml-research", team="research", owner="U1", image="ghcr.io/a/t:1",
               gpus=16, gpu_type="h100", nodes=2, time_limit_s=3600, command=["torchrun", "train.py"],

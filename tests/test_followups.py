@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.action_codec import CodecError, from_dict
-from bot.core.actions import Clarify, Launch, Logs, Status, Stop, to_dict
-from bot.core.followups import follow_up, is_confirmation, resolve_pronoun
-from bot.core.nl_rules import parse_sentence
-from bot.core.parsing import parse
+from bot.domain.actions import Clarify, Launch, Logs, Status, Stop, to_dict
+from bot.domain.language.codec import CodecError, from_dict
+from bot.domain.language.followups import follow_up, is_confirmation, resolve_pronoun
+from bot.domain.language.parsing import parse
+from bot.domain.language.sentences import parse_sentence
 
 FIRST = "launch llama-ft on 8 h100s with ghcr.io/acme/train:1.4"
 

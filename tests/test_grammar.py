@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.actions import Gpus, Help, Launch, ListJobs, Logs, Queue, Status, Stop
-from bot.core.errors import ParseError
-from bot.core.grammar import parse_command, to_command
-from bot.core.grammar_values import normalize_gpu_type
-from bot.core.parsing import parse
+from bot.domain.actions import Gpus, Help, Launch, ListJobs, Logs, Queue, Status, Stop
+from bot.domain.errors import ParseError
+from bot.domain.language.parsing import parse
+from bot.domain.language.slash import parse_command, to_command
+from bot.domain.language.values import normalize_gpu_type
 
 
 def test_launch_full() -> None:

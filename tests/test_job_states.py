@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.job_states import FROM_STATES, observe
+from bot.domain.cluster.job_states import FROM_STATES, observe
 
 Obj = dict[str, Any]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.core import rendering
+from bot.render import replies as rendering
 from bot.sim.cluster import NodeSpec
 from tests.support import slack_requests as sr
 from tests.support.botstack import H100, SECRET, BotStack, bot_stack, button_value, text_of

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.adapters.llm import LLMError, LLMParser
-from bot.core.actions import Launch, ListJobs, Queue
+from bot.domain.actions import Launch, ListJobs, Queue
 from bot.services.understanding import Understanding
 from tests.support.openai_stub import Answer, OpenAIStub, tool
 

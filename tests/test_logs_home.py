@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.core import rendering
+from bot.render import replies as rendering
 from bot.services.notices import dm_on_finish, set_dm_on_finish
 from tests.support import slack_requests as sr
 from tests.support.botstack import SECRET, BotStack, bot_stack

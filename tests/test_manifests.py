@@ -12,16 +12,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.config import Policy, load_policy
-from bot.core.errors import ClusterFactError
-from bot.core.jobs import JobRecord
-from bot.core.manifests import (
+from bot.domain.cluster.manifests import (
     MANAGED_BY_SELECTOR,
     job_labels,
     multiply_quantity,
     render_job,
     render_service,
 )
+from bot.domain.errors import ClusterFactError
+from bot.domain.jobs import JobRecord
+from bot.domain.policy.config import Policy, load_policy
 
 K8S_VERSION = kubernetes_validate.latest_version()
 POLICY = load_policy(Path(__file__).parent / "chatops.example.yaml")

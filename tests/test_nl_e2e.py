@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.core import messages as msg
-from bot.core import rendering
+from bot.domain import messages as msg
+from bot.render import replies as rendering
 from bot.services.understanding import build_understanding
 from tests.support import slack_requests as sr
 from tests.support.botstack import SECRET, BotStack, bot_stack, button_value, text_of

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.actions import Clarify, Launch, Stop, to_dict
-from bot.core.errors import ParseError
-from bot.core.nl_rules import parse_sentence
-from bot.core.parsing import parse
+from bot.domain.actions import Clarify, Launch, Stop, to_dict
+from bot.domain.errors import ParseError
+from bot.domain.language.parsing import parse
+from bot.domain.language.sentences import parse_sentence
 
 HERE = Path(__file__).parent
 SHARED = Path(__file__).resolve().parents[2] / "shared/nl-eval/utterances.jsonl"

@@ -17,8 +17,8 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot import logs
-from bot.adapters.queue_store import QueueStore
-from bot.core import rendering
+from bot.adapters.redis.queue_store import QueueStore
+from bot.render import replies as rendering
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
 from tests.support import slack_requests as sr

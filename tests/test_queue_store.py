@@ -14,9 +14,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from bot.adapters.queue_store import QueueStore
-from bot.core.errors import PermanentBackendError, TransientBackendError
-from bot.core.jobs import JobRecord
+from bot.adapters.redis.queue_store import QueueStore
+from bot.domain.errors import PermanentBackendError, TransientBackendError
+from bot.domain.jobs import JobRecord
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.waiting import wait as wait_until
 

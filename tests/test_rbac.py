@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.core import rendering
-from bot.core.manifests import render_job, render_service
+from bot.domain.cluster.manifests import render_job, render_service
+from bot.render import replies as rendering
 from bot.sim.cluster import NodeSpec
 from tests.support.botstack import H100, L40S, BotStack, bot_stack, button_value
 from tests.support.waiting import wait as _wait

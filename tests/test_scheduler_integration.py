@@ -16,13 +16,13 @@ import pytest
 import redis
 import yaml
 
-from bot.adapters.kube import KubeCluster
-from bot.adapters.preview_store import PreviewStore
-from bot.adapters.queue_store import LeaseLost, QueueStore
-from bot.core import messages as msg
-from bot.core.config import Policy, parse_policy
-from bot.core.errors import TransientBackendError
-from bot.core.jobs import RUNNING_STATES, JobRecord
+from bot.adapters.kube.client import KubeCluster
+from bot.adapters.redis.preview_store import PreviewStore
+from bot.adapters.redis.queue_store import LeaseLost, QueueStore
+from bot.domain import messages as msg
+from bot.domain.errors import TransientBackendError
+from bot.domain.jobs import RUNNING_STATES, JobRecord
+from bot.domain.policy.config import Policy, parse_policy
 from bot.services.dispatcher import LEASE, Dispatcher
 from bot.services.jobs import JobsService
 from bot.services.runtime import Runtime
@@ -252,7 +252,7 @@ def test_two_dispatchers_never_admit_at_once_and_one_takes_over(redis_url: str) 
 
 
 def test_gpu_queue_in_chat_shows_order_eta_and_reason(redis_url: str) -> None:
-    from bot.core import rendering
+    from bot.render import replies as rendering
     from tests.support.botstack import bot_stack, button_value, text_of
 
     image = "ghcr.io/acme/train:1.4"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.adapters.queue_store import LeaseLost, QueueStore
-from bot.core.fair_share import Usage
-from bot.core.jobs import JobRecord
+from bot.adapters.redis.queue_store import LeaseLost, QueueStore
+from bot.domain.jobs import JobRecord
+from bot.domain.scheduling.fair_share import Usage
 
 
 @pytest.fixture

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core import messages as msg
-from bot.core.admission import plan_admissions
-from bot.core.eta import changed_meaningfully, estimate
-from bot.core.fair_share import Usage, accrue, factor, share_ratios
-from bot.core.jobs import JobRecord
-from bot.core.preemption import plan_preemptions
-from bot.core.queue_render import queue_reply, why_text
-from bot.core.scheduling import QueuedJob, RunningJob, SchedState, order_queue
+from bot.domain import messages as msg
+from bot.domain.jobs import JobRecord
+from bot.domain.scheduling.admission import plan_admissions
+from bot.domain.scheduling.eta import changed_meaningfully, estimate
+from bot.domain.scheduling.fair_share import Usage, accrue, factor, share_ratios
+from bot.domain.scheduling.model import QueuedJob, RunningJob, SchedState, order_queue
+from bot.domain.scheduling.preemption import plan_preemptions
+from bot.render.queue import queue_reply, why_text
 
 H = 3600.0
 

@@ -8,12 +8,12 @@ import fakeredis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.queue_store import QueueStore
-from bot.core.admission import plan_admissions
-from bot.core.eta import estimate
-from bot.core.jobs import RUNNING_STATES, JobRecord
-from bot.core.preemption import plan_preemptions
-from bot.core.scheduling import QueuedJob, RunningJob, SchedState, in_quota_use, order_queue
+from bot.adapters.redis.queue_store import QueueStore
+from bot.domain.jobs import RUNNING_STATES, JobRecord
+from bot.domain.scheduling.admission import plan_admissions
+from bot.domain.scheduling.eta import estimate
+from bot.domain.scheduling.model import QueuedJob, RunningJob, SchedState, in_quota_use, order_queue
+from bot.domain.scheduling.preemption import plan_preemptions
 
 TEAMS = ("a", "b", "c")
 TYPES = ("h100", "l40s")

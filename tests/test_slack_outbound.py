@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 from slack_sdk import WebClient
 
-from bot.adapters.slack_outbound import Outbound
-from bot.adapters.slack_web import SlackCards, make_client
-from bot.core.rendering import text_reply
+from bot.adapters.slack.outbound import Outbound
+from bot.adapters.slack.web import SlackCards, make_client
+from bot.render.replies import text_reply
 from tests.support.botstack import bot_stack
 from tests.support.fake_slack import Call, FakeSlack
 from tests.support.watching import IMAGE, launch, wait_card

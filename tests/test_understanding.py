@@ -15,12 +15,12 @@ from langchain_core.language_models.fake_chat_models import FakeMessagesListChat
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatResult
 
-from bot.adapters.conversation_store import ConversationStore
 from bot.adapters.llm import LLMError, LLMParser
-from bot.core import messages as msg
-from bot.core.actions import Clarify, Help, Launch, ListJobs, Logs, Status, Stop
-from bot.core.errors import ParseError
-from bot.core.parsing import parse
+from bot.adapters.redis.conversation_store import ConversationStore
+from bot.domain import messages as msg
+from bot.domain.actions import Clarify, Help, Launch, ListJobs, Logs, Status, Stop
+from bot.domain.errors import ParseError
+from bot.domain.language.parsing import parse
 from bot.services.understanding import TTLCache, Understanding, cache_key, is_command
 
 U = "URES0001"
@@ -218,7 +218,7 @@ def test_no_text_makes_the_llm_path_raise(text: str, answer: str) -> None:
 
 
 def test_bad_llm_setting_is_a_config_error() -> None:
-    from bot.core.errors import ConfigError
+    from bot.domain.errors import ConfigError
     from bot.services.understanding import build_understanding
 
     with pytest.raises(ConfigError, match="CHATOPS_LLM"):  # raised before the runtime is touched
@@ -228,7 +228,7 @@ def test_bad_llm_setting_is_a_config_error() -> None:
 def test_the_app_wires_the_llm_from_settings(redis_url: str) -> None:
     from pydantic import SecretStr
 
-    from bot.adapters.kube import KubeCluster
+    from bot.adapters.kube.client import KubeCluster
     from bot.app import Bot
     from bot.settings import Settings
     from tests.support.botstack import POLICY_FILE, load_policy

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.core.jobs import JobRecord
-from bot.core.manifests import render_job
+from bot.domain.cluster.manifests import render_job
+from bot.domain.jobs import JobRecord
 from bot.services.cards import publish_card
 from bot.sim.apiserver import SimServer
 from tests.support.botstack import BotStack, bot_stack

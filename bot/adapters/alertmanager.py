@@ -9,7 +9,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from bot.core.errors import PermanentBackendError, TransientBackendError
+from bot.domain.errors import PermanentBackendError, TransientBackendError
 
 TIMEOUT_S = 10.0
 

@@ -25,9 +25,9 @@ from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from bot.core.action_codec import CodecError, from_dict
-from bot.core.actions import Action
-from bot.core.errors import TransientBackendError
+from bot.domain.actions import Action
+from bot.domain.errors import TransientBackendError
+from bot.domain.language.codec import CodecError, from_dict
 
 DEFAULT_TIMEOUT_S = 8.0
 _MAX_INPUT = 2000  # a chat request is short; the cap also bounds the prompt's cost

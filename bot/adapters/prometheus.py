@@ -1,6 +1,6 @@
 """GPU metrics from Prometheus (DCGM exporter series): the only importer of ``prometheus_api_client``.
 
-Every query is built from ``bot.core.promql``: label values (namespaces, job names) are quoted and
+Every query is built from ``bot.domain.alerts.promql``: label values (namespaces, job names) are quoted and
 regex-escaped there, never pasted. Failures become ``TransientBackendError`` ("Prometheus ...").
 """
 
@@ -14,8 +14,8 @@ import requests
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 
-from bot.core import promql
-from bot.core.errors import TransientBackendError
+from bot.domain.alerts import promql
+from bot.domain.errors import TransientBackendError
 
 Series = list[tuple[float, float]]
 

@@ -14,13 +14,13 @@ from importlib import resources
 
 from pydantic import SecretStr
 
-from bot.adapters.kube import KubeCluster
+from bot.adapters.kube.client import KubeCluster
 from bot.app import Bot
 from bot.console.payloads import BotLink
 from bot.console.session import Console
 from bot.console.slack_surface import SlackSurface
-from bot.core import messages as msg
-from bot.core.config import Policy, load_policy
+from bot.domain import messages as msg
+from bot.domain.policy.config import Policy, load_policy
 from bot.settings import Settings
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import SimCluster, node_specs, product_for

@@ -19,7 +19,7 @@ from typing import TextIO
 from bot.console import payloads
 from bot.console.render import Button, confirm_question, mrkdwn, render_blocks
 from bot.console.slack_surface import Posted, SlackSurface
-from bot.core import messages as msg
+from bot.domain import messages as msg
 
 DEFAULT_USER = "URES0001"  # a member of the example policy's research team
 DEFAULT_CHANNEL = "CRESEARCH1"  # that team's channel

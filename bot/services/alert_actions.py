@@ -11,14 +11,14 @@ import contextlib
 import time
 from collections.abc import Callable
 
-from bot.adapters.alert_store import AlertStore
 from bot.adapters.alertmanager import Alertmanager
-from bot.core import messages as msg
-from bot.core import rendering
-from bot.core.alert_payload import GroupState, Silence
-from bot.core.alert_routing import silence_matchers
-from bot.core.errors import BackendError, NotFoundError, PolicyError
-from bot.core.policy import identify
+from bot.adapters.redis.alert_store import AlertStore
+from bot.domain import messages as msg
+from bot.domain.alerts.payload import GroupState, Silence
+from bot.domain.alerts.routing import silence_matchers
+from bot.domain.errors import BackendError, NotFoundError, PolicyError
+from bot.domain.policy.judge import identify
+from bot.render import replies as rendering
 from bot.services.jobs import JobsService
 from bot.services.runtime import Runtime
 

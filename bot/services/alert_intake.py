@@ -12,11 +12,11 @@ import logging
 from collections.abc import Callable
 
 from bot import metrics
-from bot.adapters.alert_store import AlertStore
-from bot.core.alert_payload import GroupState, Target, Webhook, group_id, parse_webhook
-from bot.core.alert_routing import job_candidates, merge, route_channel
-from bot.core.errors import BackendError
-from bot.core.jobs import JobRecord
+from bot.adapters.redis.alert_store import AlertStore
+from bot.domain.alerts.payload import GroupState, Target, Webhook, group_id, parse_webhook
+from bot.domain.alerts.routing import job_candidates, merge, route_channel
+from bot.domain.errors import BackendError
+from bot.domain.jobs import JobRecord
 from bot.services.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.adapters.alert_store import AlertStore
-from bot.core.alert_payload import GroupState, Target
-from bot.core.alert_render import render_group
-from bot.core.errors import BackendError
+from bot.adapters.redis.alert_store import AlertStore
+from bot.domain.alerts.payload import GroupState, Target
+from bot.domain.errors import BackendError
+from bot.render.alerts import render_group
 from bot.services.alert_intake import AlertFolder
 from bot.services.runtime import Runtime
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.adapters.alert_store import AlertStore
 from bot.adapters.alertmanager import Alertmanager
+from bot.adapters.redis.alert_store import AlertStore
 from bot.services.alert_actions import AlertActions
 from bot.services.alert_intake import AlertFolder, AlertReceiver
 from bot.services.alert_outbox import AlertOutbox

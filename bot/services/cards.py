@@ -6,8 +6,8 @@ layer's coalescing, so a burst of changes to one card costs one ``chat.update`` 
 
 from __future__ import annotations
 
-from bot.core import rendering
-from bot.core.jobs import JobRecord
+from bot.domain.jobs import JobRecord
+from bot.render import replies as rendering
 from bot.services.runtime import Runtime
 
 

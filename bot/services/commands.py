@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot import logs, metrics
-from bot.core import messages as msg
-from bot.core import rendering
-from bot.core.actions import Action, Clarify, Gpus, Help, Launch, ListJobs, Logs, Queue, Status, Stop, Usage
-from bot.core.errors import BackendError, Refusal
+from bot.domain import messages as msg
+from bot.domain.actions import Action, Clarify, Gpus, Help, Launch, ListJobs, Logs, Queue, Status, Stop, Usage
+from bot.domain.errors import BackendError, Refusal
+from bot.render import replies as rendering
 from bot.services.gpu_views import GpuViews
 from bot.services.jobs import JobsService
 from bot.services.launch import LaunchService, preview_token

@@ -1,4 +1,4 @@
-"""The dispatcher: applies the scheduler's decisions (``bot.core.scheduling`` and friends) to the world.
+"""The dispatcher: applies the scheduler's decisions (``bot.domain.scheduling.model`` and friends) to the world.
 
 One pass = sync the records with the cluster (finished jobs; admitted jobs whose create did not
 happen; jobs Redis and Kubernetes disagree about: mended and reported), accrue fair-share usage,
@@ -20,18 +20,16 @@ import uuid
 from dataclasses import dataclass, field
 
 from bot import metrics
-from bot.adapters.kube import JobPhase, Snapshot
-from bot.adapters.queue_store import LeaseLost
-from bot.core import messages as msg
-from bot.core.admission import plan_admissions
-from bot.core.errors import BackendError
-from bot.core.eta import changed_meaningfully, estimate
-from bot.core.fair_share import Usage, accrue, share_ratios
-from bot.core.jobs import RUNNING_STATES, JobRecord
-from bot.core.manifests import render_job, render_service
-from bot.core.preemption import PreemptionPlan, plan_preemptions
-from bot.core.queue_render import why_text
-from bot.core.scheduling import (
+from bot.adapters.kube.client import JobPhase, Snapshot
+from bot.adapters.redis.queue_store import LeaseLost
+from bot.domain import messages as msg
+from bot.domain.cluster.manifests import render_job, render_service
+from bot.domain.errors import BackendError
+from bot.domain.jobs import RUNNING_STATES, JobRecord
+from bot.domain.scheduling.admission import plan_admissions
+from bot.domain.scheduling.eta import changed_meaningfully, estimate
+from bot.domain.scheduling.fair_share import Usage, accrue, share_ratios
+from bot.domain.scheduling.model import (
     Plan,
     RunningJob,
     SchedState,
@@ -39,6 +37,8 @@ from bot.core.scheduling import (
     place_gang,
     reserve,
 )
+from bot.domain.scheduling.preemption import PreemptionPlan, plan_preemptions
+from bot.render.queue import why_text
 from bot.services.cards import publish_card
 from bot.services.queue_view import queued_job
 from bot.services.runtime import Runtime

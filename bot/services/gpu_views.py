@@ -12,17 +12,17 @@ import threading
 import time
 from collections.abc import Callable
 
-from bot.adapters.alert_store import AlertStore
 from bot.adapters.charts import usage_png
 from bot.adapters.prometheus import PrometheusGpu
-from bot.core import messages as msg
-from bot.core import rendering
-from bot.core.actions import Usage
-from bot.core.alert_render import idle_nudge
-from bot.core.durations import format_duration
-from bot.core.errors import BackendError
-from bot.core.gpu_render import JobRow, TypeRow, gpus_with_metrics, model_to_type, short_type
-from bot.core.jobs import RUNNING_STATES
+from bot.adapters.redis.alert_store import AlertStore
+from bot.domain import messages as msg
+from bot.domain.actions import Usage
+from bot.domain.durations import format_duration
+from bot.domain.errors import BackendError
+from bot.domain.jobs import RUNNING_STATES
+from bot.render import replies as rendering
+from bot.render.alerts import idle_nudge
+from bot.render.gpus import JobRow, TypeRow, gpus_with_metrics, model_to_type, short_type
 from bot.services.jobs import JobsService
 from bot.services.runtime import Runtime
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.adapters.notice_store import NoticeStore
-from bot.core.errors import BackendError
-from bot.core.home_render import HomeFacts, home_view
-from bot.core.jobs import FINAL_STATES, RUNNING_STATES
+from bot.adapters.redis.notice_store import NoticeStore
+from bot.domain.errors import BackendError
+from bot.domain.jobs import FINAL_STATES, RUNNING_STATES
+from bot.render.home import HomeFacts, home_view
 from bot.services.notices import notice_store
 from bot.services.runtime import Runtime
 

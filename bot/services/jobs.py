@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from bot.core import messages as msg
-from bot.core import queue_render, rendering
-from bot.core.actions import ListJobs, Logs, Status, Stop
-from bot.core.errors import ForbiddenError, NotFoundError
-from bot.core.jobs import ACTIVE_STATES, CONTRACT_STATES, RUNNING_STATES, JobRecord
-from bot.core.policy import Identity, check_stop, identify, may_see
+from bot.domain import messages as msg
+from bot.domain.actions import ListJobs, Logs, Status, Stop
+from bot.domain.errors import ForbiddenError, NotFoundError
+from bot.domain.jobs import ACTIVE_STATES, CONTRACT_STATES, RUNNING_STATES, JobRecord
+from bot.domain.policy.judge import Identity, check_stop, identify, may_see
+from bot.render import queue as queue_render
+from bot.render import replies as rendering
 from bot.services.cards import publish_card
 from bot.services.logs import logs_reply
 from bot.services.queue_view import ordered_queue

@@ -7,16 +7,16 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.adapters.kube import DryRunRejected
-from bot.core import messages as msg
-from bot.core import rendering
-from bot.core.actions import Launch, to_dict
-from bot.core.errors import ForbiddenError, ValidationError
-from bot.core.grammar import to_command
-from bot.core.jobs import JobRecord
-from bot.core.manifests import render_job, render_service
-from bot.core.names import suggest_job_name
-from bot.core.policy import Identity, check_launch, identify, judge_launch
+from bot.adapters.kube.client import DryRunRejected
+from bot.domain import messages as msg
+from bot.domain.actions import Launch, to_dict
+from bot.domain.cluster.manifests import render_job, render_service
+from bot.domain.errors import ForbiddenError, ValidationError
+from bot.domain.jobs import JobRecord
+from bot.domain.language.slash import to_command
+from bot.domain.names import suggest_job_name
+from bot.domain.policy.judge import Identity, check_launch, identify, judge_launch
+from bot.render import replies as rendering
 from bot.services.cards import publish_card
 from bot.services.runtime import Runtime
 

@@ -7,10 +7,10 @@ newest lines, so nothing is cut silently.
 
 from __future__ import annotations
 
-from bot.core import messages as msg
-from bot.core import rendering
-from bot.core.errors import BackendError
-from bot.core.jobs import JobRecord
+from bot.domain import messages as msg
+from bot.domain.errors import BackendError
+from bot.domain.jobs import JobRecord
+from bot.render import replies as rendering
 from bot.services.runtime import Runtime
 
 INDEX_LABEL = "batch.kubernetes.io/job-completion-index"

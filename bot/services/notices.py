@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 
-from bot.adapters.notice_store import NoticeStore
-from bot.core import cards_render
-from bot.core import messages as msg
-from bot.core.errors import BackendError
-from bot.core.jobs import FINAL_STATES, JobRecord
-from bot.core.rendering import Reply
+from bot.adapters.redis.notice_store import NoticeStore
+from bot.domain import messages as msg
+from bot.domain.errors import BackendError
+from bot.domain.jobs import FINAL_STATES, JobRecord
+from bot.render import cards as cards_render
+from bot.render.replies import Reply
 from bot.services.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.core.fair_share import share_ratios
-from bot.core.jobs import JobRecord
-from bot.core.scheduling import QueuedJob, order_queue
+from bot.domain.jobs import JobRecord
+from bot.domain.scheduling.fair_share import share_ratios
+from bot.domain.scheduling.model import QueuedJob, order_queue
 from bot.services.runtime import Runtime
 
 

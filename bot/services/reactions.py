@@ -12,10 +12,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.diagnosis import explain
-from bot.core.errors import BackendError
-from bot.core.job_states import FROM_STATES, Failure, Observation, pod_failure
-from bot.core.jobs import RUNNING_STATES, JobRecord
+from bot.domain.cluster.diagnosis import explain
+from bot.domain.cluster.job_states import FROM_STATES, Failure, Observation, pod_failure
+from bot.domain.errors import BackendError
+from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.services.cards import publish_card
 from bot.services.notices import Notices
 from bot.services.runtime import Runtime

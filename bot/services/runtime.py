@@ -6,12 +6,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.adapters.kube import KubeCluster
-from bot.adapters.preview_store import PreviewStore
+from bot.adapters.kube.client import KubeCluster
 from bot.adapters.prometheus import PrometheusGpu
-from bot.adapters.queue_store import QueueStore
-from bot.adapters.slack_web import SlackCards
-from bot.core.config import Policy
+from bot.adapters.redis.preview_store import PreviewStore
+from bot.adapters.redis.queue_store import QueueStore
+from bot.adapters.slack.web import SlackCards
+from bot.domain.policy.config import Policy
 
 
 @dataclass

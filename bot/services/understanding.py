@@ -21,15 +21,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.adapters.conversation_store import ConversationStore
-from bot.core import messages as msg
-from bot.core.actions import Action, Clarify, Launch, Logs, Status, Stop, to_dict
-from bot.core.errors import BackendError, ConfigError, ParseError
-from bot.core.followups import follow_up, is_confirmation, resolve_pronoun
-from bot.core.grammar import SUBCOMMANDS, parse_command
-from bot.core.grammar_values import clean_slack_text, strip_mentions
-from bot.core.jobs import ACTIVE_STATES
-from bot.core.parsing import parse
+from bot.adapters.redis.conversation_store import ConversationStore
+from bot.domain import messages as msg
+from bot.domain.actions import Action, Clarify, Launch, Logs, Status, Stop, to_dict
+from bot.domain.errors import BackendError, ConfigError, ParseError
+from bot.domain.jobs import ACTIVE_STATES
+from bot.domain.language.followups import follow_up, is_confirmation, resolve_pronoun
+from bot.domain.language.parsing import parse
+from bot.domain.language.slash import SUBCOMMANDS, parse_command
+from bot.domain.language.values import clean_slack_text, strip_mentions
 from bot.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ _REMEMBERED = (Launch, Stop, Status, Logs)  # actions a follow-up can refer back
 
 
 class ContextStore(Protocol):
-    """Where each conversation's last action lives (``bot.adapters.conversation_store``)."""
+    """Where each conversation's last action lives (``bot.adapters.redis.conversation_store``)."""
 
     def get(self, conversation: str) -> dict[str, Any] | None: ...
 

@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.adapters.kube_watch import KindWatch, WatchSpec
-from bot.core.errors import BackendError
-from bot.core.job_states import observe
-from bot.core.jobs import JobRecord
-from bot.core.manifests import MANAGED_BY_SELECTOR
+from bot.adapters.kube.watch import KindWatch, WatchSpec
+from bot.domain.cluster.job_states import observe
+from bot.domain.cluster.manifests import MANAGED_BY_SELECTOR
+from bot.domain.errors import BackendError
+from bot.domain.jobs import JobRecord
 from bot.services.home import HomeService
 from bot.services.informer import Informer
 from bot.services.notices import Notices, notice_store

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.core.durations import parse_duration
+from bot.domain.durations import parse_duration
 
 Obj = dict[str, Any]
 DEFAULT_DURATION = 300.0

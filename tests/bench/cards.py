@@ -30,13 +30,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bot.adapters.kube import KubeCluster
-from bot.adapters.preview_store import PreviewStore
-from bot.adapters.queue_store import QueueStore
-from bot.adapters.slack_web import SlackCards, make_client
-from bot.core.config import load_policy
-from bot.core.jobs import FINAL_STATES, JobRecord
-from bot.core.manifests import render_job
+from bot.adapters.kube.client import KubeCluster
+from bot.adapters.redis.preview_store import PreviewStore
+from bot.adapters.redis.queue_store import QueueStore
+from bot.adapters.slack.web import SlackCards, make_client
+from bot.domain.cluster.manifests import render_job
+from bot.domain.jobs import FINAL_STATES, JobRecord
+from bot.domain.policy.config import load_policy
 from bot.services.runtime import Runtime
 from bot.services.watcher import Watcher
 from tests.support.fake_slack import FakeSlack
@@ -93,7 +93,7 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, policy: object, sim_url: str, redis_url: str, fake: FakeSlack) -> None:
-    from bot.core.config import Policy
+    from bot.domain.policy.config import Policy
 
     assert isinstance(policy, Policy)
     store = QueueStore.from_url(redis_url, policy.redis_prefix)

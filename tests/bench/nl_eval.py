@@ -22,9 +22,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bot.core.actions import to_dict  # noqa: E402
-from bot.core.errors import ParseError  # noqa: E402
-from bot.core.parsing import parse  # noqa: E402
+from bot.domain.actions import to_dict  # noqa: E402
+from bot.domain.errors import ParseError  # noqa: E402
+from bot.domain.language.parsing import parse  # noqa: E402
 
 SHARED = ROOT.parent / "shared/nl-eval/utterances.jsonl"
 SHARED_COPY = ROOT / "tests/nl/shared_utterances.jsonl"

@@ -20,8 +20,8 @@ from typing import Any
 import redis
 from rq import Queue
 
-from bot.adapters.queue_store import QueueStore
-from bot.core.jobs import JobRecord
+from bot.adapters.redis.queue_store import QueueStore
+from bot.domain.jobs import JobRecord
 from tests.support.redis_server import RedisServer
 
 TEAMS = ("vision", "nlp", "speech")

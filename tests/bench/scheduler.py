@@ -23,11 +23,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
-from bot.core.admission import plan_admissions
-from bot.core.eta import estimate
-from bot.core.fair_share import Usage, accrue, share_ratios
-from bot.core.preemption import plan_preemptions
-from bot.core.scheduling import QueuedJob, RunningJob, SchedState, order_queue, place_gang, reserve
+from bot.domain.scheduling.admission import plan_admissions
+from bot.domain.scheduling.eta import estimate
+from bot.domain.scheduling.fair_share import Usage, accrue, share_ratios
+from bot.domain.scheduling.model import QueuedJob, RunningJob, SchedState, order_queue, place_gang, reserve
+from bot.domain.scheduling.preemption import plan_preemptions
 from tests.bench.queue_submit import SIZES, TEAMS, make_records, p, timed, used_memory
 
 DAY = 86400.0
@@ -212,7 +212,7 @@ def redis_part(n: int) -> None:
     import redis
     from rq import Queue
 
-    from bot.adapters.queue_store import QueueStore
+    from bot.adapters.redis.queue_store import QueueStore
     from tests.support.redis_server import RedisServer
 
     job_fn = importlib.import_module("tests.bench.queue_submit").noop

@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from bot.adapters.kube import KubeCluster
+from bot.adapters.kube.client import KubeCluster
 from bot.app import Bot
-from bot.core.config import Policy, load_policy
+from bot.domain.policy.config import Policy, load_policy
 from bot.settings import Settings
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster

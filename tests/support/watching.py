@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.core import rendering
+from bot.render import replies as rendering
 from tests.support.botstack import BotStack, button_value
 from tests.support.waiting import wait
 

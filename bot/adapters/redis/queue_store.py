@@ -1,0 +1,381 @@
+"""The job queue and job records in Redis: idempotent submit, compare-and-set transitions, leases.
+
+The only module (with other Redis adapters) that imports ``redis``. Every write is one atomic step,
+a Lua script from ``queue_lua.py``. Records are ``JobRecord.to_json()`` strings; ``transition`` and
+``update`` merge fields in Python and commit with a compare-and-swap script, retried when the record
+changed meanwhile (cjson in Redis would turn [] into {} and round floats to 14 digits).
+
+Keys, all under ``prefix``: ``job:{ns}/{name}`` (record JSON), ``seq`` (submit counter), ``idem``
+(hash idempotency key -> ns/name), ``queue`` (zset, score = submit seq), ``idx:all``,
+``idx:owner:{o}``, ``idx:team:{t}``, ``idx:name:{name}``, ``idx:state:{s}`` (zsets of ns/name, score
+= submit seq), ``hist:{ns}/{name}`` (list of "state time"), ``lease:{name}``, ``fence:{name}``,
+``usage`` (hash team -> "decayed GPU-hours, as-of time" for fair share).
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, get_args
+
+import redis
+from redis.backoff import NoBackoff
+from redis.exceptions import AuthenticationError, ReadOnlyError, RedisError, TryAgainError
+from redis.retry import Retry
+
+from bot.adapters.redis import queue_lua
+from bot.domain.errors import PermanentBackendError, TransientBackendError
+from bot.domain.jobs import JobRecord, RecordState
+from bot.domain.names import MAX_JOB_NAME
+from bot.domain.scheduling.fair_share import Usage
+
+STATES: frozenset[str] = frozenset(get_args(RecordState))
+_FIELDS = frozenset(f.name for f in dataclasses.fields(JobRecord))
+# Fields that place the record in keys and indexes: changing them in place would orphan index entries.
+_FIXED = frozenset({"name", "namespace", "owner", "team", "idempotency_key", "state"})
+_CHUNK = 500
+_CAS_ATTEMPTS = 50
+
+
+class LeaseLost(TransientBackendError):
+    """A fenced write was refused: the caller no longer holds the lease it named."""
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    record: JobRecord  # the stored record: the new one, or the existing one on a retry or conflict
+    created: bool
+    conflict: bool  # namespace/name already taken by another submission
+
+
+def _s(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class QueueStore:
+    def __init__(
+        self, client: redis.Redis, prefix: str = "chatops:", *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._r = client
+        self.prefix = prefix
+        self._clock = clock
+        password = client.connection_pool.connection_kwargs.get("password")
+        self._secrets = [str(password)] if password else []
+        self._submit = client.register_script(queue_lua.SUBMIT)
+        self._apply = client.register_script(queue_lua.APPLY)
+        self._acquire = client.register_script(queue_lua.ACQUIRE_LEASE)
+        self._renew = client.register_script(queue_lua.RENEW_LEASE)
+        self._release = client.register_script(queue_lua.RELEASE_LEASE)
+        self._save_usage = client.register_script(queue_lua.SAVE_USAGE)
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "chatops:") -> QueueStore:
+        try:
+            # No silent client retries: a retried script after a timeout could report a lost CAS for
+            # one that was applied. Failures surface as TransientBackendError; callers decide.
+            client = redis.Redis.from_url(
+                url, socket_timeout=5.0, socket_connect_timeout=5.0, retry=Retry(NoBackoff(), 0)
+            )
+        except ValueError:
+            raise PermanentBackendError(
+                "the Redis URL is not valid (expected redis://[:password@]host:port/db)"
+            ) from None  # the original message may quote the URL, password included
+        return cls(client, prefix)
+
+    @classmethod
+    def embedded(cls, prefix: str = "chatops:") -> QueueStore:
+        """An in-process store (fakeredis with Lua) for the demo and tests, when REDIS_URL is unset."""
+        import fakeredis  # only the embedded mode needs it
+
+        return cls(fakeredis.FakeRedis(server=fakeredis.FakeServer()), prefix)
+
+    @property
+    def client(self) -> redis.Redis:
+        return self._r
+
+    @contextmanager
+    def _backend(self, op: str) -> Iterator[None]:
+        try:
+            yield
+        except AuthenticationError as e:  # a ConnectionError subclass, but retrying will not help
+            raise PermanentBackendError(self._message(op, e)) from e
+        except (redis.ConnectionError, redis.TimeoutError, ReadOnlyError, TryAgainError, OSError) as e:
+            raise TransientBackendError(self._message(op, e)) from e
+        except RedisError as e:
+            raise PermanentBackendError(self._message(op, e)) from e
+
+    def _message(self, op: str, e: Exception) -> str:
+        text = f"Redis {op} failed: {type(e).__name__}: {e}"
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _k(self, suffix: str) -> str:
+        return self.prefix + suffix
+
+    def _load(self, job_keys: Iterable[Any]) -> builtins.list[JobRecord]:  # redis-py types replies loosely
+        keys = [self._k("job:" + _s(jk)) for jk in job_keys]
+        out: list[JobRecord] = []
+        with self._backend("read"):
+            for i in range(0, len(keys), _CHUNK):
+                out += [JobRecord.from_json(raw) for raw in self._r.mget(keys[i : i + _CHUNK]) if raw]
+        return out
+
+    def ping(self) -> bool:
+        """True when Redis answers; False when it cannot be reached. Bad credentials raise."""
+        try:
+            with self._backend("ping"):
+                return bool(self._r.ping())
+        except TransientBackendError:
+            return False
+
+    def get(self, namespace: str, name: str) -> JobRecord | None:
+        with self._backend("get"):
+            raw = self._r.get(self._k(f"job:{namespace}/{name}"))
+        return JobRecord.from_json(raw) if raw else None
+
+    def get_by_idempotency_key(self, key: str) -> JobRecord | None:
+        with self._backend("get"):
+            jk = self._r.hget(self._k("idem"), key)
+        return self.get(*_s(jk).split("/", 1)) if jk else None
+
+    def find(self, name: str, namespaces: Iterable[str] | None = None) -> builtins.list[JobRecord]:
+        """Jobs called ``name`` in any (or the given) namespaces, newest first."""
+        with self._backend("find"):
+            jks = self._r.zrevrange(self._k(f"idx:name:{name}"), 0, -1)
+        records = self._load(jks)
+        if namespaces is not None:
+            allowed = set(namespaces)
+            records = [r for r in records if r.namespace in allowed]
+        return records
+
+    def queued(self) -> builtins.list[JobRecord]:
+        """The queue in order: by submit sequence (FIFO) for now."""
+        with self._backend("queue"):
+            jks = self._r.zrange(self._k("queue"), 0, -1)
+        return self._load(jks)
+
+    def queued_with_seq(self) -> builtins.list[tuple[JobRecord, int]]:
+        """The queue with each job's submit sequence (its place, kept when it is re-queued)."""
+        with self._backend("queue"):
+            rows: Any = self._r.zrange(self._k("queue"), 0, -1, withscores=True)
+        seqs = {_s(jk): int(score) for jk, score in rows}
+        return [(r, seqs[r.key]) for r in self._load(jk for jk, _ in rows)]
+
+    def position(self, namespace: str, name: str) -> int | None:
+        """1-based place in the queue, or None when the job is not queued."""
+        with self._backend("position"):
+            rank: Any = self._r.zrank(self._k("queue"), f"{namespace}/{name}")
+        return None if rank is None else int(rank) + 1
+
+    def history(self, namespace: str, name: str) -> builtins.list[tuple[str, float]]:
+        """(state, time) of the submit and of each transition, oldest first."""
+        with self._backend("history"):
+            entries = self._r.lrange(self._k(f"hist:{namespace}/{name}"), 0, -1)
+        out = []
+        for entry in entries:
+            state, _, at = _s(entry).partition(" ")
+            out.append((state, float(at)))
+        return out
+
+    def name_taken(self, namespace: str, name: str) -> bool:
+        with self._backend("name check"):
+            return bool(self._r.exists(self._k(f"job:{namespace}/{name}")))
+
+    def free_name(self, namespace: str, base: str) -> str:
+        """``base``, ``base-2``, ``base-3``... the first not taken, cut to fit MAX_JOB_NAME.
+
+        A hint, not a reservation: submit still answers conflict if someone takes it first.
+        """
+        if not base:
+            raise ValueError("free_name needs a non-empty base name")
+        start = 1
+        while True:
+            candidates = [self._candidate(base, n) for n in range(start, start + 50)]
+            with self._backend("name check"):
+                pipe = self._r.pipeline(transaction=False)
+                for c in candidates:
+                    pipe.exists(self._k(f"job:{namespace}/{c}"))
+                taken = pipe.execute()
+            for c, t in zip(candidates, taken, strict=True):
+                if not t:
+                    return c
+            start += 50
+
+    @staticmethod
+    def _candidate(base: str, n: int) -> str:
+        if n == 1:
+            return base[:MAX_JOB_NAME].rstrip("-")
+        suffix = f"-{n}"
+        return base[: MAX_JOB_NAME - len(suffix)].rstrip("-") + suffix
+
+    def list(
+        self,
+        *,
+        owner: str | None = None,
+        team: str | None = None,
+        states: Collection[str] | None = None,
+        limit: int = 200,
+    ) -> builtins.list[JobRecord]:
+        """Jobs matching every given filter, newest first (by submit sequence), at most ``limit``."""
+        if limit <= 0:
+            return []
+        wanted = set(states) if states is not None else None
+
+        def keep(r: JobRecord) -> bool:
+            matches = owner in (None, r.owner) and team in (None, r.team)
+            return matches and (wanted is None or r.state in wanted)
+
+        if owner is None and team is None and wanted is not None:
+            # Newest `limit` of each state index, merged by sequence: exact without a full scan.
+            with self._backend("list"):
+                pipe = self._r.pipeline(transaction=False)
+                for s in wanted:
+                    pipe.zrevrange(self._k(f"idx:state:{s}"), 0, limit - 1, withscores=True)
+                pairs = [p for rows in pipe.execute() for p in rows]
+            pairs.sort(key=lambda p: p[1], reverse=True)
+            return [r for r in self._load(jk for jk, _ in pairs[:limit]) if keep(r)]
+        index = (
+            self._k(f"idx:owner:{owner}") if owner is not None
+            else self._k(f"idx:team:{team}") if team is not None
+            else self._k("idx:all")
+        )  # fmt: skip
+        out: list[JobRecord] = []
+        start = 0
+        while len(out) < limit:
+            with self._backend("list"):
+                jks = self._r.zrevrange(index, start, start + _CHUNK - 1)
+            if not jks:
+                break
+            start += _CHUNK
+            out += [r for r in self._load(jks) if keep(r)]
+        return out[:limit]
+
+    def submit(self, record: JobRecord) -> SubmitResult:
+        """Store a new job once. Safe to retry: the idempotency key returns the first outcome."""
+        if not record.idempotency_key:
+            raise ValueError("submit needs a record with a non-empty idempotency_key")
+        if record.state not in STATES:
+            raise ValueError(f"unknown state {record.state!r}")
+        if not record.submitted_at:
+            record = dataclasses.replace(record, submitted_at=self._clock())
+        r = record
+        args = [self.prefix, r.key, r.idempotency_key, r.to_json(), r.owner, r.team, r.name, r.state]
+        with self._backend("submit"):
+            code, raw = self._submit(args=[*args, f"{r.state} {r.submitted_at!r}"])
+        return SubmitResult(JobRecord.from_json(raw), created=int(code) == 0, conflict=int(code) == 2)
+
+    def transition(
+        self,
+        namespace: str,
+        name: str,
+        from_states: Collection[str],
+        to_state: str,
+        *,
+        lease: tuple[str, str] | None = None,
+        **fields: Any,
+    ) -> JobRecord | None:
+        """Compare-and-set: move to ``to_state`` (and set ``fields``) only if the state is in
+        ``from_states``. Returns the new record, or None if the job is missing or in another state.
+        With ``lease=(name, holder)`` the write is fenced: ``LeaseLost`` when holder lost it."""
+        if to_state not in STATES:
+            raise ValueError(f"unknown state {to_state!r}")
+        self._check_fields(fields)
+        return self._cas(namespace, name, frozenset(from_states), to_state, fields, lease)
+
+    def update(
+        self, namespace: str, name: str, *, lease: tuple[str, str] | None = None, **fields: Any
+    ) -> JobRecord | None:
+        """Set non-state fields (card_ts, channel, reason...). None if the job does not exist."""
+        self._check_fields(fields)
+        return self._cas(namespace, name, None, None, fields, lease)
+
+    @staticmethod
+    def _check_fields(fields: dict[str, Any]) -> None:
+        unknown = set(fields) - _FIELDS
+        if unknown:
+            raise ValueError(f"unknown JobRecord field(s): {', '.join(sorted(unknown))}")
+        fixed = set(fields) & _FIXED
+        if fixed:
+            raise ValueError(f"field(s) {', '.join(sorted(fixed))} cannot be changed here")
+
+    def _cas(
+        self,
+        namespace: str,
+        name: str,
+        from_states: frozenset[str] | None,
+        to_state: str | None,
+        fields: dict[str, Any],
+        lease: tuple[str, str] | None = None,
+    ) -> JobRecord | None:
+        jk = f"{namespace}/{name}"
+        fence = list(lease) if lease is not None else []
+        for _ in range(_CAS_ATTEMPTS):
+            with self._backend("read"):
+                raw = self._r.get(self._k("job:" + jk))
+            if not raw:
+                return None
+            old = JobRecord.from_json(raw)
+            if from_states is not None and old.state not in from_states:
+                return None
+            new = dataclasses.replace(old, **fields)
+            if to_state is not None:
+                new.state = to_state  # type: ignore[assignment]  # checked against STATES
+            entry = f"{new.state} {self._clock()!r}" if to_state is not None else ""
+            args = [self.prefix, jk, raw, new.to_json(), old.state, new.state, entry, *fence]
+            with self._backend("write"):
+                code = int(self._apply(args=args))
+            if code == 1:
+                return new
+            if code == -1:
+                raise LeaseLost(f"the {lease[0] if lease else ''} lease is no longer held; {jk} left as it was")
+        raise TransientBackendError(f"job {jk} kept changing under {_CAS_ATTEMPTS} attempts; try again")
+
+    @staticmethod
+    def _ms(ttl_s: float) -> int:
+        if ttl_s <= 0:
+            raise ValueError("a lease needs a positive ttl")
+        return max(1, math.ceil(ttl_s * 1000))
+
+    def acquire_lease(self, name: str, holder: str, ttl_s: float) -> int | None:
+        """Take the lease if free; returns a fencing token (higher than every earlier one) or None."""
+        keys = [self._k(f"lease:{name}"), self._k(f"fence:{name}")]
+        with self._backend("lease"):
+            token = self._acquire(keys=keys, args=[holder, self._ms(ttl_s)])
+        return None if token is None else int(token)
+
+    def renew_lease(self, name: str, holder: str, ttl_s: float) -> bool:
+        with self._backend("lease"):
+            return int(self._renew(keys=[self._k(f"lease:{name}")], args=[holder, self._ms(ttl_s)])) == 1
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self._backend("lease"):
+            self._release(keys=[self._k(f"lease:{name}")], args=[holder])
+
+    # --- fair-share usage ------------------------------------------------------------------------
+
+    def load_usage(self) -> dict[str, Usage]:
+        """Each team's decayed GPU-hours and the time they were computed at."""
+        with self._backend("usage"):
+            raw = self._r.hgetall(self._k("usage"))
+        out: dict[str, Usage] = {}
+        for team, value in raw.items():
+            hours, _, at = _s(value).partition(" ")
+            out[_s(team)] = Usage(float(hours), float(at) if at and at != "None" else None)
+        return out
+
+    def save_usage(self, usage: dict[str, Usage], *, lease: tuple[str, str] | None = None) -> None:
+        """Store usage in one atomic step; fenced like ``transition`` when ``lease`` is given."""
+        if not usage:
+            return
+        pairs = [v for team, u in usage.items() for v in (team, f"{u.gpu_hours!r} {u.at!r}")]
+        fence = [self._k(f"lease:{lease[0]}"), lease[1]] if lease else ["", ""]
+        with self._backend("usage"):
+            code = int(self._save_usage(keys=[self._k("usage")], args=[*fence, *pairs]))
+        if code == -1:
+            raise LeaseLost("the lease is no longer held; usage not saved")

@@ -1,0 +1,88 @@
+"""Slack Web API outbound: the only modules that import ``slack_sdk``'s client are this and ``slack_outbound``.
+
+``SlackCards`` is what services use: every call goes through one ``Outbound`` (pacing, coalescing,
+429 Retry-After, retries). A new message waits for its turn and returns its ``ts`` (a card's ts
+must be stored); updates of a card and Home tab views are coalesced and sent in the background.
+A Slack failure never breaks a job's flow.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.adapters.slack.outbound import Outbound
+from bot.render.replies import Reply
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://slack.com/api/"
+POST_TIMEOUT_S = 120.0  # a new card waits behind at most this much of its channel's backlog
+
+
+def make_client(token: str | None, base_url: str | None) -> WebClient:
+    url = base_url or DEFAULT_API_URL
+    if not url.endswith("/"):
+        url += "/"
+    # No retry handlers: Outbound owns retries, so no call sleeps inside the client past its turn.
+    return WebClient(token=token, base_url=url, timeout=10, retry_handlers=[])
+
+
+class SlackCards:
+    def __init__(self, client: WebClient, outbound: Outbound | None = None) -> None:
+        self.client = client
+        self.outbound = outbound or Outbound(client)
+
+    def post(self, channel: str, reply: Reply, thread_ts: str | None = None) -> str | None:
+        """Post a message at the channel's next turn; its ``ts`` or None when Slack refused it."""
+        extra = {"thread_ts": thread_ts} if thread_ts else {}
+        resp = self.outbound.call("chat_postMessage", channel, paced=True, timeout=POST_TIMEOUT_S,
+                                  channel=channel, text=reply.text, blocks=reply.blocks_json(), **extra)
+        ts = (resp or {}).get("ts")
+        return str(ts) if ts else None
+
+    def update(self, channel: str, ts: str, reply: Reply, origin: float | None = None) -> bool:
+        """Queue the card's new content; only the newest content of a card is sent."""
+        self.outbound.coalesce("chat_update", channel, ("update", channel, ts), origin,
+                               channel=channel, ts=ts, text=reply.text, blocks=reply.blocks_json())
+        return True
+
+    def reply_in_thread(self, channel: str, thread_ts: str, reply: Reply, *, newest_only: bool = False) -> None:
+        """A reply in a card's thread; ``newest_only``: a not-yet-sent reply of the same thread gives way."""
+        key = ("thread", channel, thread_ts) if newest_only else None
+        self.outbound.send("chat_postMessage", channel, paced=True, supersedes=key, channel=channel,
+                           thread_ts=thread_ts, text=reply.text, blocks=reply.blocks_json())
+
+    def dm(self, user: str, reply: Reply) -> None:
+        """A direct message: posting to a user ID lands in the app's DM with them."""
+        self.outbound.send("chat_postMessage", f"dm:{user}", paced=True, channel=user, text=reply.text,
+                           blocks=reply.blocks_json())
+
+    def ephemeral(self, channel: str, user: str, reply: Reply) -> None:
+        self.outbound.send("chat_postEphemeral", channel, paced=False, channel=channel, user=user,
+                           text=reply.text, blocks=reply.blocks_json())
+
+    def upload(self, channel: str, filename: str, content: str, title: str, comment: str | None = None) -> bool:
+        """Share a text file in ``channel`` (a user ID: their DM), waiting for it; False when it failed."""
+        extra = {"initial_comment": comment} if comment else {}
+        resp = self.outbound.call("files_upload_v2", channel, paced=True, timeout=POST_TIMEOUT_S,
+                                  channel=channel, filename=filename, content=content, title=title, **extra)
+        return resp is not None
+
+    def dm_channel(self, user: str) -> str | None:
+        """The ID of the app's DM with ``user`` (files need a conversation ID, not a user ID)."""
+        resp = self.outbound.call("conversations_open", f"dm:{user}", paced=False, timeout=30.0, users=user)
+        channel = ((resp or {}).get("channel") or {}).get("id")
+        return str(channel) if channel else None
+
+    def publish_view(self, user: str, view: dict[str, Any]) -> None:
+        """The user's Home tab; only the newest view of a user is sent."""
+        self.outbound.coalesce("views_publish", f"view:{user}", ("view", user), user_id=user, view=view)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        return self.outbound.flush(timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        self.outbound.close(timeout)

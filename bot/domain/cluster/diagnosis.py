@@ -1,0 +1,68 @@
+"""Failure diagnosis: the facts of a failure (and the log tail) → plain words with a next step.
+
+Pure. The log tail is read first because the container's exit code alone cannot tell a CUDA
+out-of-memory or an NCCL watchdog timeout from any other crash (both exit with 1).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.domain import messages as msg
+from bot.domain.cluster.job_states import Failure
+from bot.domain.durations import format_duration
+from bot.domain.jobs import JobRecord
+
+CUDA_OOM = re.compile(r"CUDA out of memory|torch\.(cuda\.)?OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED")
+NCCL_TIMEOUT = re.compile(r"Watchdog caught collective operation timeout|NCCL.*(timeout|timed out)", re.IGNORECASE)
+
+
+def log_cause(log_tail: str) -> str | None:
+    """``cuda-oom`` / ``nccl-timeout`` when the log shows it, else None."""
+    if CUDA_OOM.search(log_tail):
+        return "cuda-oom"
+    if NCCL_TIMEOUT.search(log_tail):
+        return "nccl-timeout"
+    return None
+
+
+def relaunch_command(r: JobRecord, time_limit_s: int) -> str:
+    """The ``/gpu launch`` that runs ``r`` again with ``time_limit_s``; a fresh name, since names are unique."""
+    parts = ["/gpu launch", f"{r.name}-2", f"--image {r.image}", f"--gpus {r.gpus}", f"--gpu-type {r.gpu_type}"]
+    if r.nodes > 1:
+        parts.append(f"--nodes {r.nodes}")
+    parts.append(f"--time {format_duration(time_limit_s)}")
+    if r.priority != "normal":
+        parts.append(f"--priority {r.priority}")
+    parts += [f"--env {k}={v}" for k, v in sorted(r.env.items())]
+    if r.command:
+        parts += ["--", *r.command]
+    return " ".join(parts)
+
+
+def explain(failure: Failure, r: JobRecord, log_tail: str = "", max_time_limit_s: int | None = None) -> str:
+    """One paragraph: what happened, in plain words, and what to do next."""
+    cause = log_cause(log_tail) if failure.kind in ("exit_code", "unknown") else None
+    if cause == "cuda-oom":
+        return msg.diag_cuda_oom()
+    if cause == "nccl-timeout":
+        return msg.diag_nccl()
+    match failure.kind:
+        case "oomkilled":
+            return msg.diag_oom(None)
+        case "image_pull":
+            return msg.diag_image_pull(failure.image or r.image, failure.message)
+        case "unschedulable":
+            return msg.diag_unschedulable(r.gpus_per_node, r.gpu_type, r.nodes, failure.message)
+        case "deadline":
+            longer = r.time_limit_s * 2
+            if max_time_limit_s is not None:
+                longer = min(longer, max_time_limit_s)
+            return msg.diag_deadline(format_duration(r.time_limit_s), relaunch_command(r, longer))
+        case "exit_code":
+            return msg.diag_exit(failure.exit_code)
+        case "node_lost":
+            return msg.diag_node_lost(failure.message)
+        case "evicted":
+            return msg.diag_evicted(failure.message)
+    return msg.diag_unknown(failure.message)

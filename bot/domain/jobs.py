@@ -1,0 +1,79 @@
+"""A job as the bot tracks it: the record kept in the queue store and shown on cards."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bot.domain.actions import Priority
+
+# queued → admitted (the bot creates the Kubernetes Job) → pending (pods not scheduled yet) → running
+#        → succeeded | failed | stopped | timedout. A preempted job goes back to queued at its old place.
+RecordState = Literal["queued", "admitted", "pending", "running", "succeeded", "failed", "stopped", "timedout"]
+# Holding GPUs (or about to): what quotas and capacity count.
+RUNNING_STATES: tuple[str, ...] = ("admitted", "pending", "running")
+ACTIVE_STATES: frozenset[str] = frozenset({"queued", *RUNNING_STATES})
+FINAL_STATES: frozenset[str] = frozenset({"succeeded", "failed", "stopped", "timedout"})
+
+# The contract's list/stop states (ACTIONS.md) → the record states they cover.
+CONTRACT_STATES: dict[str, tuple[str, ...]] = {
+    "queued": ("queued",),
+    "running": RUNNING_STATES,
+    "succeeded": ("succeeded",),
+    "failed": ("failed", "timedout"),
+    "stopped": ("stopped",),
+}
+
+
+@dataclass
+class JobRecord:
+    name: str
+    namespace: str
+    team: str
+    owner: str  # Slack user ID
+    image: str
+    gpus: int  # total across nodes
+    gpu_type: str  # short name from the policy's gpu_types
+    nodes: int = 1
+    time_limit_s: int = 86400
+    priority: Priority = "normal"
+    command: list[str] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    template: str | None = None
+    state: RecordState = "queued"
+    reason: str | None = None  # why it waits / failed / was stopped, in plain words
+    submitted_at: float = 0.0
+    admitted_at: float | None = None
+    created_at: float | None = None  # when the bot's create of the Kubernetes Job succeeded
+    started_at: float | None = None
+    finished_at: float | None = None
+    idempotency_key: str = ""
+    channel: str | None = None  # where the job card lives
+    card_ts: str | None = None  # the card's message ts, for chat.update
+    stopped_by: str | None = None
+    # filled by the scheduler: estimated start (epoch s) while queued; admitted beyond the team quota
+    eta: float | None = None
+    over_quota: bool = False
+    preemptions: int = 0
+    # filled by the watcher: where the pods run, and the failure explained in plain words
+    node_names: list[str] = field(default_factory=list)
+    diagnosis: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def gpus_per_node(self) -> int:
+        return self.gpus // self.nodes
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> JobRecord:
+        data: dict[str, Any] = json.loads(text)
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

@@ -1,0 +1,160 @@
+"""Rule-based sentence → Action: deterministic, no I/O, well under a millisecond per sentence.
+
+Pipeline: clean Slack formatting → take out what has its own syntax (code spans, images, env
+pairs) → drop identity/injection phrases → numbers in words to digits → take out quantities →
+decide the intent → fill that action's fields. Anything unclear becomes a ``Clarify`` question.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.domain import messages as msg
+from bot.domain.actions import (
+    Action,
+    Clarify,
+    Gpus,
+    Help,
+    Launch,
+    ListJobs,
+    Logs,
+    Queue,
+    Status,
+    Stop,
+)
+from bot.domain.language.entities import (
+    find_scope,
+    find_state,
+    job_names,
+    marked_names,
+    name_ok,
+    strip_identity,
+    take_command,
+    take_env,
+    take_image,
+    take_priority,
+    take_template,
+)
+from bot.domain.language.intents import detect
+from bot.domain.language.numbers import GpuSpec, digits_for_words, take_duration, take_gpu_spec, take_tail
+from bot.domain.language.values import clean_slack_text, strip_mentions
+
+_LAUNCH_VERB = re.compile(
+    r"\b(?:launch|start|run|train|fine[\s-]?tune|finetune|submit|kick\s+off|spin\s+up|schedule|create)"
+    r"(?:\s+(?:the|a|an|my|new|job|training|run|up|off))*\s+[\"']?([a-z0-9][a-z0-9._-]*)"
+)
+_MAX_TEXT = 2000  # longer input is not a chat request; it is also cut to keep the rules fast
+
+
+class _Parts:
+    """The pieces of a sentence, extracted once."""
+
+    def __init__(self, text: str) -> None:
+        s = strip_mentions(clean_slack_text(text))[:_MAX_TEXT]
+        self.command, s = take_command(s)
+        self.env, s = take_env(s)
+        self.image, s = take_image(s)
+        low = s.lower().replace("’", "'")
+        low, self.identity = strip_identity(low)
+        low = digits_for_words(low)
+        self.intent_text = low  # quantities stay in for intent rules ("any H100s available")
+        self.template, low = take_template(low)
+        self.tail, low = take_tail(low)
+        self.time_limit_s, low = take_duration(low)
+        self.spec: GpuSpec
+        self.spec, low = take_gpu_spec(low)
+        self.priority, low = take_priority(low)
+        self.rest = low  # what is left: verbs, names, scope and state words
+
+    def launch_detail(self) -> bool:
+        s = self.spec
+        return any(
+            x is not None for x in (s.gpus, s.gpu_type, s.nodes, self.image, self.template, self.command)
+        )
+
+
+def parse_sentence(text: str) -> Action:
+    """The action a sentence asks for; never raises (unclear requests become ``Clarify``)."""
+    try:
+        return _parse(text)
+    except Exception:
+        return Clarify(question=msg.clarify_out_of_scope())
+
+
+def _parse(text: str) -> Action:
+    p = _Parts(text)
+    if not p.intent_text.strip() and not p.launch_detail():
+        return Clarify(question=msg.clarify_empty())
+    names = job_names(p.rest)
+    intent = detect(p.intent_text, p.launch_detail() or bool(marked_names(p.rest)), bool(names))
+    if intent == "danger":
+        return Clarify(question=msg.clarify_not_allowed())
+    if intent == "help":
+        return Help()
+    if intent == "launch":
+        return _launch(p)
+    if intent == "queue":
+        return Queue()
+    if intent == "gpus":
+        return Gpus()
+    if intent == "status":
+        return Status(job=names[0] if names else None)
+    if intent == "logs":
+        return Logs(job=names[0] if names else None, tail=p.tail or 50)
+    if intent == "list":
+        return ListJobs(scope=find_scope(p.rest) or "mine", state=find_state(p.rest))
+    if intent == "stop":
+        return _stop(p, names)
+    return Clarify(question=msg.clarify_not_allowed() if p.identity else msg.clarify_out_of_scope())
+
+
+def _launch(p: _Parts) -> Action:
+    name = _launch_name(p)
+    if name is None and not p.launch_detail():
+        return Clarify(question=msg.clarify_launch_details())
+    fields: dict[str, object] = {}
+    if name:
+        fields["name"] = name
+    if p.template:
+        fields["template"] = p.template
+    if p.image:
+        fields["image"] = p.image
+    if p.spec.gpus is not None and p.spec.gpus > 0:
+        fields["gpus"] = p.spec.gpus
+    if p.spec.gpu_type:
+        fields["gpu_type"] = p.spec.gpu_type
+    if p.spec.nodes is not None and p.spec.nodes > 0:
+        fields["nodes"] = p.spec.nodes
+    if p.time_limit_s:
+        fields["time_limit_s"] = p.time_limit_s
+    if p.priority:
+        fields["priority"] = p.priority
+    if p.command:
+        fields["command"] = p.command
+    if p.env:
+        fields["env"] = p.env
+    return Launch(**fields, given=frozenset(fields))  # type: ignore[arg-type]
+
+
+def _launch_name(p: _Parts) -> str | None:
+    marked = marked_names(p.rest, "launch")
+    if marked:
+        return marked[0]
+    m = _LAUNCH_VERB.search(p.rest)
+    if m:
+        return name_ok(m.group(1))
+    return None
+
+
+def _stop(p: _Parts, names: list[str]) -> Action:
+    if names:
+        return Stop(jobs=tuple(names))
+    scope = find_scope(p.rest)
+    state = find_state(re.sub(r"\b(?:stop|cancel|kill|terminate|end)\b", " ", p.rest))
+    plural = re.search(r"\b(?:all|every|everything|jobs)\b", p.rest)
+    if plural or state:
+        return Stop(jobs=(), scope=scope or "mine", state=state)
+    return Clarify(question=msg.clarify_which_job("stop"))
+
+
+__all__ = ["parse_sentence"]

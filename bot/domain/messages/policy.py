@@ -1,0 +1,129 @@
+"""User-facing text: policy."""
+
+from __future__ import annotations
+
+# --- policy: refusals (why) ----------------------------------------------------------------------
+# The corrected command ("fix") is built from the action itself, so it is always runnable.
+
+EXAMPLE_IMAGE = "ghcr.io/acme/train:1.4"
+
+
+def _dur(seconds: int) -> str:
+    from bot.domain.durations import format_duration
+
+    return format_duration(seconds)
+
+
+def not_a_member(user_id: str, teams: list[str]) -> str:
+    return (
+        f"You (<@{user_id}>) are not a member of any team in the bot's policy, so there is no namespace "
+        f"to run in. Ask an admin to add `{user_id}` to `teams.<team>.members` (teams: {', '.join(teams)})."
+    )
+
+
+def unknown_template(name: str, known: list[str]) -> str:
+    return f"There is no template `{name}`. Templates: {', '.join(f'`{k}`' for k in known) or 'none'}."
+
+
+def missing_image() -> str:
+    return "A launch needs an image (`--image`) or a template (`--template`) that names one."
+
+
+def bad_counts(gpus: int, nodes: int) -> str:
+    return f"GPUs and nodes must be at least 1 (got --gpus {gpus} --nodes {nodes})."
+
+
+def gpus_not_divisible(gpus: int, nodes: int) -> str:
+    return f"{gpus} GPUs do not split evenly over {nodes} nodes; every node gets the same number of GPUs."
+
+
+def image_not_allowed(image: str, allowed: list[str]) -> str:
+    return f"The image `{image}` is not allowed here. Allowed: {', '.join(f'`{p}`' for p in allowed) or 'none'}."
+
+
+def too_many_gpus(gpus: int, limit: int) -> str:
+    return f"{gpus} GPUs is over the limit of {limit} GPUs per job."
+
+
+def too_many_nodes(nodes: int, limit: int) -> str:
+    return f"{nodes} nodes is over the limit of {limit} nodes per job."
+
+
+def time_too_long(seconds: int, limit: int) -> str:
+    return f"A time limit of {_dur(seconds)} is over the maximum of {_dur(limit)}."
+
+
+def high_priority_not_allowed() -> str:
+    return "You may not use priority `high`; ask an admin to add you to `limits.high_priority`."
+
+
+def over_team_quota(team: str, gpus: int, quota: int) -> str:
+    return f"{gpus} GPUs is more than team {team}'s whole quota of {quota} GPUs."
+
+
+def missing_gpu_type(present: list[str]) -> str:
+    return f"Say which GPU type to use with `--gpu-type`. This cluster has: {', '.join(present) or 'none'}."
+
+
+def unknown_gpu_type(gpu_type: str, known: list[str]) -> str:
+    return f"Unknown GPU type `{gpu_type}`. Known types: {', '.join(known)}."
+
+
+def gpu_type_absent(gpu_type: str, present: list[str]) -> str:
+    return f"No node in the cluster has {gpu_type} GPUs. Types available now: {', '.join(present) or 'none'}."
+
+
+def gpus_per_node_do_not_fit(gpus: int, nodes: int, gpu_type: str, per_node: int) -> str:
+    return (
+        f"{gpus} GPUs on {nodes} node(s) is {gpus // nodes} {gpu_type} per node, "
+        f"but {gpu_type} nodes have {per_node} GPUs at most."
+    )
+
+
+def not_enough_nodes(nodes: int, gpu_type: str, have: int) -> str:
+    return f"The job asks for {nodes} {gpu_type} nodes; the cluster has {have}."
+
+
+def not_your_job(name: str, owner: str) -> str:
+    return f"`{name}` belongs to <@{owner}>; only its owner or an admin may stop it."
+
+
+def stop_own_jobs_fix() -> str:
+    return "/gpu stop --mine"
+
+
+def job_not_found(name: str, mine: list[str]) -> str:
+    hint = f" Your jobs: {', '.join(f'`{n}`' for n in mine)}." if mine else ""
+    return f"There is no job `{name}` you can see.{hint}"
+
+
+def no_jobs_yet() -> str:
+    return "You have no jobs yet."
+
+
+def name_taken(name: str) -> str:
+    return f"A job named `{name}` already exists in your namespace."
+
+
+def nothing_to_stop() -> str:
+    return "No job matches; nothing to stop."
+
+
+def preview_expired() -> str:
+    return "This preview has expired or was already answered. Run the command again."
+
+
+def not_your_preview(requester: str) -> str:
+    return f"Only <@{requester}>, who asked for this launch, can confirm it."
+
+
+def backend_unavailable(what: str) -> str:
+    return f"{what} is not answering right now; nothing was changed. Try again in a minute."
+
+
+def dry_run_rejected(reason: str) -> str:
+    return f"The cluster rejected the job in a dry run: {reason}"
+
+
+def internal_error(request_id: str) -> str:
+    return f"Something went wrong on our side (request {request_id}); nothing was changed. Try again."

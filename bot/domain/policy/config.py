@@ -1,0 +1,222 @@
+"""The policy file (``CHATOPS_CONFIG``): who may do what, on which GPUs, with which images.
+
+Pydantic models at the edge; ``load_policy`` turns every problem into a ``ConfigError`` whose
+lines name the key and the fix. ``shared/examples/chatops.yaml`` loads as it is.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from bot.domain.durations import parse_duration
+from bot.domain.errors import ConfigError
+from bot.domain.names import DNS1123_LABEL, image_problem
+
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+def _duration(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 12h")
+    if isinstance(value, int):
+        if value <= 0:
+            raise ValueError("must be a positive number of seconds")
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a duration like 12h, 90m or 7d")
+    return parse_duration(value)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Team(_Strict):
+    namespace: str
+    members: list[str] = Field(default_factory=list)
+    gpu_quota: PositiveInt
+    channel: str | None = None
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, v: str) -> str:
+        if not DNS1123_LABEL.fullmatch(v) or len(v) > 63:
+            raise ValueError(f"'{v}' is not a valid namespace name (lower-case letters, digits, '-')")
+        return v
+
+
+class Limits(_Strict):
+    max_gpus_per_job: PositiveInt = 32
+    max_nodes_per_job: PositiveInt = 4
+    default_time_limit: int = 86400
+    max_time_limit: int = 7 * 86400
+    high_priority: list[str] = Field(default_factory=list)
+
+    _durations = field_validator("default_time_limit", "max_time_limit", mode="before")(
+        lambda cls, v: _duration(v)
+    )
+
+    @model_validator(mode="after")
+    def _default_within_max(self) -> Limits:
+        if self.default_time_limit > self.max_time_limit:
+            raise ValueError("default_time_limit is longer than max_time_limit; lower it or raise the max")
+        return self
+
+
+class Images(_Strict):
+    allowed: list[str] = Field(default_factory=list)
+
+
+class Template(_Strict):
+    image: str | None = None
+    command: list[str] | None = None
+    gpus: PositiveInt | None = None
+    gpu_type: str | None = None
+    nodes: PositiveInt | None = None
+    time_limit: int | None = None
+    priority: Literal["low", "normal", "high"] | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+
+    _time = field_validator("time_limit", mode="before")(lambda cls, v: None if v is None else _duration(v))
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, v: str | None) -> str | None:
+        if v is not None and (problem := image_problem(v)):
+            raise ValueError(problem)
+        return v
+
+
+class AlertRoute(_Strict):
+    match: dict[str, str]
+    channel: str
+
+
+class Alerts(_Strict):
+    routes: list[AlertRoute] = Field(default_factory=list)
+    default_channel: str | None = None
+
+
+class JobDefaults(_Strict):
+    """Resources every job gets beside its GPUs (keys the example file may omit)."""
+
+    cpu_per_gpu: PositiveInt = 8
+    memory_per_gpu: str = "64Gi"
+    shm_size: str = "32Gi"
+    master_port: PositiveInt = 29500
+    termination_grace_period_s: int = Field(default=120, ge=0)
+
+
+class Scheduler(_Strict):
+    """Tuning of the queue (every key optional): fair-share memory, backfill depth, ETA horizon."""
+
+    fair_share_half_life: int = 24 * 3600
+    backfill_depth: PositiveInt = 1000
+    eta_horizon: int = 7 * 86400
+
+    _durations = field_validator("fair_share_half_life", "eta_horizon", mode="before")(
+        lambda cls, v: _duration(v)
+    )
+
+
+class Policy(_Strict):
+    admins: list[str] = Field(default_factory=list)
+    teams: dict[str, Team]
+    limits: Limits = Field(default_factory=Limits)
+    images: Images = Field(default_factory=Images)
+    gpu_types: dict[str, str]
+    templates: dict[str, Template] = Field(default_factory=dict)
+    alerts: Alerts = Field(default_factory=Alerts)
+    job_defaults: JobDefaults = Field(default_factory=JobDefaults)
+    scheduler: Scheduler = Field(default_factory=Scheduler)
+    redis_prefix: str = "chatops:"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Policy:
+        problems: list[str] = []
+        seen: dict[str, str] = {}
+        for team_name, team in self.teams.items():
+            for member in team.members:
+                if member in seen and seen[member] != team_name:
+                    problems.append(
+                        f"teams.{team_name}.members: {member} is also in team '{seen[member]}'; "
+                        "a user belongs to one team"
+                    )
+                seen[member] = team_name
+        for name, tpl in self.templates.items():
+            if tpl.gpu_type is not None and tpl.gpu_type not in self.gpu_types:
+                problems.append(
+                    f"templates.{name}.gpu_type: '{tpl.gpu_type}' is not in gpu_types "
+                    f"({', '.join(sorted(self.gpu_types))})"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # --- lookups the policy layer uses -----------------------------------------------------------
+
+    def team_of(self, user_id: str) -> tuple[str, Team] | None:
+        for name, team in self.teams.items():
+            if user_id in team.members:
+                return name, team
+        return None
+
+    def is_admin(self, user_id: str) -> bool:
+        return user_id in self.admins
+
+
+_KNOWN_KEYS = {
+    "": set(Policy.model_fields),
+    "limits": set(Limits.model_fields),
+    "images": set(Images.model_fields),
+    "alerts": set(Alerts.model_fields),
+    "job_defaults": set(JobDefaults.model_fields),
+    "scheduler": set(Scheduler.model_fields),
+}
+
+
+def _explain(err: PydanticValidationError) -> list[str]:
+    problems = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            parent = ".".join(str(p) for p in e["loc"][:-1])
+            key = str(e["loc"][-1])
+            known = _KNOWN_KEYS.get(parent, set())
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "remove it"
+            problems.append(f"{loc}: unknown key; {hint}")
+        elif e["type"] == "missing":
+            problems.append(f"{loc}: required key is missing; add it")
+        else:
+            msg = str(e["msg"]).removeprefix("Value error, ")
+            problems.append(f"{loc}: {msg}")
+    return problems
+
+
+def parse_policy(data: Any) -> Policy:
+    if not isinstance(data, dict):
+        raise ConfigError(["(top level): the policy file must be a mapping of keys (admins, teams, ...)"])
+    try:
+        return Policy.model_validate(data)
+    except PydanticValidationError as err:
+        raise ConfigError(_explain(err)) from err
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate a policy file; every problem names the key and the fix."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError([f"{path}: cannot read the policy file ({err.strerror})"]) from err
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError([f"{path}: not valid YAML ({err})"]) from err
+    return parse_policy(data)

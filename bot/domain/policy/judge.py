@@ -1,0 +1,239 @@
+"""Judging an action: who the asker is, and whether the policy and the cluster allow it.
+
+Pure functions over the policy, the asker's identity and a snapshot of cluster facts.
+Every refusal carries the exact command that would work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+from dataclasses import dataclass
+
+from bot.domain import messages as msg
+from bot.domain.actions import Launch, Priority
+from bot.domain.errors import ClusterFactError, ForbiddenError, PolicyError, Refusal, ValidationError
+from bot.domain.jobs import JobRecord
+from bot.domain.language.slash import parse as parse_command
+from bot.domain.language.slash import to_command
+from bot.domain.names import image_problem, job_name_problem
+from bot.domain.policy.config import Policy
+from bot.domain.scheduling.model import ClusterFacts
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is asking, from the signed Slack request and the policy file — never from text."""
+
+    user_id: str
+    team: str
+    namespace: str
+    is_admin: bool
+
+
+def identify(policy: Policy, user_id: str) -> Identity:
+    found = policy.team_of(user_id)
+    if found is None and policy.is_admin(user_id):
+        return Identity(user_id, "", "", True)  # an admin with no team: may look and stop, not launch
+    if found is None:
+        raise PolicyError(msg.not_a_member(user_id, sorted(policy.teams)), None)
+    team_name, team = found
+    return Identity(user_id, team_name, team.namespace, policy.is_admin(user_id))
+
+
+def normalize_image(image: str) -> str:
+    """``python:3.11`` → ``docker.io/library/python:3.11``, so allowlist globs see the registry."""
+    first = image.split("/", 1)[0]
+    has_host = "/" in image and ("." in first or ":" in first or first == "localhost")
+    if has_host:
+        return image
+    if "/" not in image:
+        return f"docker.io/library/{image}"
+    return f"docker.io/{image}"
+
+
+def image_allowed(policy: Policy, image: str) -> bool:
+    full = normalize_image(image)
+    return any(fnmatch.fnmatchcase(full, pattern) for pattern in policy.images.allowed)
+
+
+def suggest_image(policy: Policy, image: str) -> str:
+    """The same repository and tag under the first allowed registry prefix (for a corrected command)."""
+    base = image.rsplit("/", 1)[-1]
+    for pattern in policy.images.allowed:
+        if pattern.endswith("/*"):
+            return pattern[:-1] + base
+    for pattern in policy.images.allowed:
+        if "*" not in pattern and "?" not in pattern:
+            return pattern
+    return msg.EXAMPLE_IMAGE
+
+
+def _with(action: Launch, **changes: object) -> Launch:
+    return dataclasses.replace(action, **changes)  # type: ignore[arg-type]
+
+
+def apply_template(policy: Policy, action: Launch) -> Launch:
+    """Fill the fields the user did not give from the template they named."""
+    if action.template is None:
+        return action
+    tpl = policy.templates.get(action.template)
+    if tpl is None:
+        raise PolicyError(
+            msg.unknown_template(action.template, sorted(policy.templates)),
+            to_command(_with(action, template=next(iter(sorted(policy.templates)), None))),
+        )
+    given = action.given
+    changes: dict[str, object] = {}
+    if "image" not in given and tpl.image is not None:
+        changes["image"] = tpl.image
+    if "command" not in given and tpl.command is not None:
+        changes["command"] = tuple(tpl.command)
+    if "gpus" not in given and tpl.gpus is not None:
+        changes["gpus"] = tpl.gpus
+    if "gpu_type" not in given and tpl.gpu_type is not None:
+        changes["gpu_type"] = tpl.gpu_type
+    if "nodes" not in given and tpl.nodes is not None:
+        changes["nodes"] = tpl.nodes
+    if "time_limit_s" not in given and tpl.time_limit is not None:
+        changes["time_limit_s"] = tpl.time_limit
+    if "priority" not in given and tpl.priority is not None:
+        changes["priority"] = tpl.priority
+    if tpl.env:
+        changes["env"] = tuple(sorted({**tpl.env, **dict(action.env)}.items()))
+    return _with(action, **changes)
+
+
+def check_launch(policy: Policy, ident: Identity, action: Launch, facts: ClusterFacts) -> Launch:
+    """The launch as it will run, or a Refusal saying why not and what to type instead.
+
+    Layers: schema (names, image syntax, numbers), policy (allowlist, limits, priority, quota),
+    cluster facts (the GPU type exists, GPUs per node fit a node).
+    """
+    if not ident.namespace:
+        raise PolicyError(msg.not_a_member(ident.user_id, sorted(policy.teams)), None)
+    a = apply_template(policy, action)
+    # --- schema ---
+    if a.name is not None and (problem := job_name_problem(a.name)):
+        raise ValidationError(problem, to_command(_with(a, name=None)))
+    if a.image is None:
+        raise ValidationError(msg.missing_image(), to_command(_with(a, image=msg.EXAMPLE_IMAGE)))
+    if problem := image_problem(a.image):
+        raise ValidationError(problem, to_command(_with(a, image=msg.EXAMPLE_IMAGE)))
+    if a.gpus < 1 or a.nodes < 1:
+        raise ValidationError(msg.bad_counts(a.gpus, a.nodes), to_command(_with(a, gpus=1, nodes=1)))
+    if a.gpus % a.nodes:
+        per = max(1, a.gpus // a.nodes)
+        raise ValidationError(
+            msg.gpus_not_divisible(a.gpus, a.nodes), to_command(_with(a, gpus=per * a.nodes))
+        )
+    # --- policy ---
+    if not image_allowed(policy, a.image):
+        raise PolicyError(
+            msg.image_not_allowed(a.image, policy.images.allowed),
+            to_command(_with(a, image=suggest_image(policy, a.image))),
+        )
+    lim = policy.limits
+    if a.gpus > lim.max_gpus_per_job:
+        raise PolicyError(
+            msg.too_many_gpus(a.gpus, lim.max_gpus_per_job), to_command(_fit_gpus(a, lim.max_gpus_per_job))
+        )
+    if a.nodes > lim.max_nodes_per_job:
+        raise PolicyError(
+            msg.too_many_nodes(a.nodes, lim.max_nodes_per_job),
+            to_command(_with(a, nodes=lim.max_nodes_per_job, gpus=a.gpus // a.nodes * lim.max_nodes_per_job)),
+        )
+    time_limit = a.time_limit_s if a.time_limit_s is not None else lim.default_time_limit
+    if time_limit > lim.max_time_limit:
+        raise PolicyError(
+            msg.time_too_long(time_limit, lim.max_time_limit), to_command(_with(a, time_limit_s=lim.max_time_limit))
+        )
+    if a.priority == "high" and ident.user_id not in lim.high_priority and not ident.is_admin:
+        raise PolicyError(msg.high_priority_not_allowed(), to_command(_with(a, priority="normal")))
+    quota = policy.teams[ident.team].gpu_quota
+    if a.gpus > quota:
+        raise PolicyError(msg.over_team_quota(ident.team, a.gpus, quota), to_command(_fit_gpus(a, quota)))
+    # --- cluster facts ---
+    if a.gpu_type is None:
+        best = facts.most_free_type(list(policy.gpu_types))
+        raise ClusterFactError(
+            msg.missing_gpu_type(facts.types_present(list(policy.gpu_types))),
+            to_command(_with(a, gpu_type=best)) if best else None,
+        )
+    if a.gpu_type not in policy.gpu_types:
+        best = facts.most_free_type(list(policy.gpu_types))
+        raise ClusterFactError(
+            msg.unknown_gpu_type(a.gpu_type, sorted(policy.gpu_types)),
+            to_command(_with(a, gpu_type=best)) if best else None,
+        )
+    per_node_max = facts.max_gpus_per_node(a.gpu_type)
+    if per_node_max == 0:
+        best = facts.most_free_type(list(policy.gpu_types))
+        raise ClusterFactError(
+            msg.gpu_type_absent(a.gpu_type, facts.types_present(list(policy.gpu_types))),
+            to_command(_with(a, gpu_type=best)) if best else None,
+        )
+    if a.gpus // a.nodes > per_node_max:
+        nodes_needed = -(-a.gpus // per_node_max)
+        fixed = _with(a, nodes=nodes_needed, gpus=nodes_needed * per_node_max) if a.gpus % per_node_max else (
+            _with(a, nodes=nodes_needed)
+        )
+        fix = to_command(fixed) if nodes_needed <= lim.max_nodes_per_job else None
+        raise ClusterFactError(msg.gpus_per_node_do_not_fit(a.gpus, a.nodes, a.gpu_type, per_node_max), fix)
+    if a.nodes > facts.node_count(a.gpu_type):
+        raise ClusterFactError(
+            msg.not_enough_nodes(a.nodes, a.gpu_type, facts.node_count(a.gpu_type)),
+            to_command(_with(a, nodes=facts.node_count(a.gpu_type),
+                                  gpus=a.gpus // a.nodes * facts.node_count(a.gpu_type))),
+        )
+    return _with(a, time_limit_s=time_limit)
+
+
+def _fit_gpus(a: Launch, limit: int) -> Launch:
+    """The largest GPU count within ``limit`` that still divides over the nodes."""
+    per = max(1, limit // a.nodes)
+    return _with(a, gpus=per * a.nodes) if per * a.nodes <= limit else _with(a, gpus=limit, nodes=1)
+
+
+def may_see(ident: Identity, record: JobRecord) -> bool:
+    return ident.is_admin or record.team == ident.team
+
+
+def check_stop(ident: Identity, record: JobRecord) -> None:
+    """Owners stop their jobs; admins stop anyone's; others are refused."""
+    if record.owner != ident.user_id and not ident.is_admin:
+        raise ForbiddenError(msg.not_your_job(record.name, record.owner), msg.stop_own_jobs_fix())
+
+
+def priority_allowed(policy: Policy, ident: Identity, priority: Priority) -> bool:
+    return priority != "high" or ident.is_admin or ident.user_id in policy.limits.high_priority
+
+
+def judge_launch(policy: Policy, ident: Identity, action: Launch, facts: ClusterFacts) -> Launch:
+    """``check_launch``, with a refusal's fix followed until it names a command that passes.
+
+    One refusal at a time would send people round in circles (40 GPUs → "use 32" → "over
+    quota, use 16"); the fix shown is the first corrected command that passes every check.
+    """
+    try:
+        return check_launch(policy, ident, action, facts)
+    except Refusal as first:
+        fix = first.fix
+        for _ in range(6):
+            if fix is None:
+                break
+            try:
+                candidate = parse_command(fix)
+            except Refusal:
+                break
+            if not isinstance(candidate, Launch):
+                break
+            try:
+                check_launch(policy, ident, candidate, facts)
+            except Refusal as again:
+                fix = again.fix
+                continue
+            first.fix = fix
+            raise
+        first.fix = fix if fix is not None else first.fix
+        raise
