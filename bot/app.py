@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from slack_bolt import App
 
+from bot.adapters.alertmanager import Alertmanager
+from bot.adapters.charts import usage_png
 from bot.adapters.kube.client import KubeCluster
 from bot.adapters.prometheus import PrometheusGpu
-from bot.adapters.redis import client as redis_client
-from bot.adapters.redis.preview_store import PreviewStore
-from bot.adapters.redis.queue_store import QueueStore
+from bot.adapters.redis.stores import RedisStores
 from bot.adapters.slack.web import SlackCards, make_client
 from bot.domain.errors import BackendError, ConfigError
 from bot.domain.policy.config import Policy
@@ -20,8 +20,9 @@ from bot.http_server import ChatopsHTTPServer
 from bot.services.alerting import AlertPipeline, alert_actions
 from bot.services.commands import CommandService
 from bot.services.dispatcher import Dispatcher
+from bot.services.ports import Chat, Cluster, GpuMetrics
 from bot.services.runtime import Runtime
-from bot.services.understanding import build_understanding
+from bot.services.understanding import SentenceModel, build_understanding
 from bot.services.watcher import Watcher
 from bot.settings import Settings
 from handlers import alerts as alert_handlers
@@ -33,28 +34,47 @@ from handlers import interactions as interaction_handlers
 log = logging.getLogger(__name__)
 
 
-def build_runtime(settings: Settings, policy: Policy, cluster: KubeCluster | None = None) -> Runtime:
-    client = redis_client.connect(Settings.reveal(settings.redis_url))
+def build_runtime(settings: Settings, policy: Policy, cluster: KubeCluster | None = None,
+                  slack: SlackCards | None = None) -> Runtime:
+    """The adapters behind the services' ports: one Redis connection, the cluster, Slack, Prometheus."""
     if cluster is None:
         cluster = KubeCluster.from_env(policy.gpu_types, settings.kubeconfig)
-    web = make_client(Settings.reveal(settings.slack_bot_token), settings.slack_api_url)
+    if slack is None:
+        slack = SlackCards(make_client(Settings.reveal(settings.slack_bot_token), settings.slack_api_url))
+    prom = PrometheusGpu(settings.prometheus_url) if settings.prometheus_url else None
+    stores = RedisStores.connect(Settings.reveal(settings.redis_url), policy.redis_prefix)
+    return runtime_of(policy, stores, cluster, slack, prom)
+
+
+def runtime_of(policy: Policy, stores: RedisStores, cluster: Cluster, slack: Chat,
+               prometheus: GpuMetrics | None = None) -> Runtime:
     return Runtime(
-        policy=policy,
-        store=QueueStore(client, policy.redis_prefix),
-        previews=PreviewStore(client, policy.redis_prefix),
-        cluster=cluster,
-        cards=SlackCards(web),
-        prometheus=PrometheusGpu(settings.prometheus_url) if settings.prometheus_url else None,
+        policy=policy, store=stores.queue, previews=stores.previews, cluster=cluster, cards=slack,
+        alerts=stores.alerts, notice_marks=stores.notices, conversations=stores.conversations,
+        charts=usage_png, prometheus=prometheus,
     )
 
 
+def sentence_model(model: str | None, base_url: str | None) -> SentenceModel | None:
+    """The LLM that proposes actions for sentences (CHATOPS_LLM), or None for the rules alone."""
+    if not model:
+        return None
+    from bot.adapters.llm import LLMParser  # imported only when configured: langchain is slow to load
+
+    try:
+        return LLMParser.from_settings(model, base_url)
+    except Exception as err:  # any provider/package failure at start-up is a configuration problem
+        raise ConfigError([f"CHATOPS_LLM={model}: cannot create the chat model ({err}); "
+                           "fix the model name, install its LangChain package, or unset CHATOPS_LLM"]) from err
+
+
 def build_bolt_app(settings: Settings, rt: Runtime, commands: CommandService, *, http: bool,
-                   listeners: ThreadPoolExecutor | None = None) -> App:
+                   listeners: ThreadPoolExecutor | None = None, slack: SlackCards | None = None) -> App:
     secret = Settings.reveal(settings.slack_signing_secret)
     if http and not secret:
         raise ConfigError(["SLACK_SIGNING_SECRET: required in HTTP mode to verify Slack's requests; set it"])
     app = App(
-        client=rt.cards.client,
+        client=slack.client if slack is not None else None,
         signing_secret=secret or "socket-mode-has-no-signing-secret",
         request_verification_enabled=http,
         token_verification_enabled=False,  # no network call at start; a bad token shows on first use
@@ -65,7 +85,8 @@ def build_bolt_app(settings: Settings, rt: Runtime, commands: CommandService, *,
     command_handlers.register(app, commands)
     interaction_handlers.register(app, commands)
     event_handlers.register(app, commands)
-    alert_handlers.register(app, alert_actions(settings, rt, commands.jobs))
+    silences = Alertmanager(settings.alertmanager_url) if settings.alertmanager_url else None
+    alert_handlers.register(app, alert_actions(rt, silences, commands.jobs))
     home_handlers.register(app, commands)
     return app
 
@@ -79,6 +100,7 @@ class Bot:
     app: App
     dispatcher: Dispatcher
     http: ChatopsHTTPServer
+    slack: SlackCards  # the Slack adapter itself: flushed and closed on stop
     watcher: Watcher | None = None  # the job watcher: cards follow the cluster
     alerts: AlertPipeline | None = None  # Alertmanager webhooks → Slack, idle nudges
     listeners: ThreadPoolExecutor | None = None  # bolt's listener threads (the work after each ack)
@@ -87,15 +109,17 @@ class Bot:
     def create(cls, settings: Settings, policy: Policy, *, host: str = "0.0.0.0", port: int = 8080,
                http_mode: bool = True, cluster: KubeCluster | None = None,
                safety_interval_s: float = 5.0) -> Bot:
-        rt = build_runtime(settings, policy, cluster)
-        commands = CommandService(rt, build_understanding(rt, settings.chatops_llm, settings.chatops_llm_base_url))
+        slack = SlackCards(make_client(Settings.reveal(settings.slack_bot_token), settings.slack_api_url))
+        rt = build_runtime(settings, policy, cluster, slack)
+        model = sentence_model(settings.chatops_llm, settings.chatops_llm_base_url)
+        commands = CommandService(rt, build_understanding(rt, model))
         listeners = ThreadPoolExecutor(max_workers=10, thread_name_prefix="listener")
-        app = build_bolt_app(settings, rt, commands, http=http_mode, listeners=listeners)
+        app = build_bolt_app(settings, rt, commands, http=http_mode, listeners=listeners, slack=slack)
         dispatcher = Dispatcher(rt, safety_interval_s=safety_interval_s)
         server = ChatopsHTTPServer(host, port, app if http_mode else None, ready=lambda: _ready(rt))
-        alerts = AlertPipeline.create(settings, rt)
+        alerts = AlertPipeline.create(rt, Settings.reveal(settings.alert_webhook_token))
         server.alerts = alerts.receiver.receive  # the alert route is served in every mode, like /healthz
-        return cls(rt, commands, app, dispatcher, server, Watcher(rt), alerts=alerts, listeners=listeners)
+        return cls(rt, commands, app, dispatcher, server, slack, Watcher(rt), alerts=alerts, listeners=listeners)
 
     def start(self) -> None:
         self.http.start()
@@ -116,7 +140,7 @@ class Bot:
         self.dispatcher.stop()
         if self.watcher is not None:
             self.watcher.stop()
-        self.runtime.cards.close(timeout=5.0)  # send what is queued: final card states first of all
+        self.slack.close(timeout=5.0)  # send what is queued: final card states first of all
 
 
 def _ready(rt: Runtime) -> bool:

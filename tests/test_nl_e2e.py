@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot.app import sentence_model
 from bot.domain import messages as msg
 from bot.render import replies as rendering
 from bot.services.understanding import build_understanding
@@ -116,7 +117,8 @@ def test_stop_all_from_a_non_admin_stops_nothing_of_others(stack: BotStack) -> N
 def llm_stack(stack: BotStack) -> Iterator[tuple[BotStack, OpenAIStub]]:
     with OpenAIStub() as stub:
         # The same factory Bot.create calls with CHATOPS_LLM / CHATOPS_LLM_BASE_URL.
-        stack.bot.commands.understanding = build_understanding(stack.bot.runtime, "openai:stub", stub.base_url)
+        model = sentence_model("openai:stub", stub.base_url)
+        stack.bot.commands.understanding = build_understanding(stack.bot.runtime, model)
         yield stack, stub
 
 

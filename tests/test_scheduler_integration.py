@@ -4,23 +4,23 @@ reconcile, a Redis crash mid-run, and two dispatchers on one Redis. Waits are on
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import pytest
 import redis
 import yaml
 
 from bot.adapters.kube.client import KubeCluster
-from bot.adapters.redis.preview_store import PreviewStore
-from bot.adapters.redis.queue_store import LeaseLost, QueueStore
+from bot.adapters.redis.queue_store import QueueStore
+from bot.adapters.redis.stores import RedisStores
+from bot.app import runtime_of
 from bot.domain import messages as msg
-from bot.domain.errors import TransientBackendError
+from bot.domain.errors import LeaseLost, TransientBackendError
 from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.domain.policy.config import Policy, parse_policy
 from bot.services.dispatcher import LEASE, Dispatcher
@@ -28,32 +28,13 @@ from bot.services.jobs import JobsService
 from bot.services.runtime import Runtime
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
+from tests.services.fakes import FakeChat
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait
 
 H100 = "NVIDIA-H100-80GB-HBM3"
 POLICY = Path(__file__).resolve().parent / "chatops.example.yaml"
 _ids = itertools.count(1)
-
-
-class Cards:
-    """Records card posts and updates instead of calling Slack."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.seen: list[tuple[str, str]] = []
-        self._n = itertools.count(1)
-
-    # *_: the outbound layer may pass more (e.g. the change's origin time); cards here only record
-    def post(self, channel: str, reply: Any, *_: Any, **__: Any) -> str:
-        with self.lock:
-            self.seen.append((channel, reply.text))
-        return f"ts{next(self._n)}"
-
-    def update(self, channel: str, ts: str, reply: Any, *_: Any, **__: Any) -> bool:
-        with self.lock:
-            self.seen.append((channel, reply.text))
-        return True
 
 
 def policy(**quotas: int) -> Policy:
@@ -72,8 +53,8 @@ class Stack:
 
     def runtime(self) -> Runtime:
         """Another replica's runtime on the same Redis and cluster."""
-        store = QueueStore(redis.Redis.from_url(self.url))
-        return Runtime(self.rt.policy, store, PreviewStore(store.client), self.kube, cast(Any, Cards()))
+        stores = RedisStores.on(redis.Redis.from_url(self.url), self.rt.policy.redis_prefix)
+        return runtime_of(self.rt.policy, stores, self.kube, FakeChat())
 
     url: str = ""
 
@@ -84,8 +65,7 @@ def stack(url: str, nodes: int = 1, pol: Policy | None = None) -> Iterator[Stack
     with SimServer(sim) as srv:
         p = pol or policy()
         kube = KubeCluster.from_url(srv.url, p.gpu_types)
-        store = QueueStore(redis.Redis.from_url(url))
-        rt = Runtime(p, store, PreviewStore(store.client), kube, cast(Any, Cards()))
+        rt = runtime_of(p, RedisStores.on(redis.Redis.from_url(url), p.redis_prefix), kube, FakeChat())
         try:
             yield Stack(rt, kube, sim, url)
         finally:
@@ -144,7 +124,7 @@ def test_preemption_requeues_the_over_quota_job_at_its_old_place(redis_url: str)
         again = s.rt.store.get("ml-research", "greedy")
         assert again is not None and again.state == "queued" and again.reason
         assert "quota" in again.reason
-        assert any("greedy" in text for _, text in cast(Cards, s.rt.cards).seen)
+        assert any("greedy" in text for text in cast(FakeChat, s.rt.cards).texts())
 
 
 def test_reconcile_mends_and_reports(redis_url: str) -> None:

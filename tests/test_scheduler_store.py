@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.adapters.redis.queue_store import LeaseLost, QueueStore
+from bot.adapters.redis.queue_store import QueueStore
+from bot.domain.errors import LeaseLost
 from bot.domain.jobs import JobRecord
 from bot.domain.scheduling.fair_share import Usage
 

@@ -218,11 +218,11 @@ def test_no_text_makes_the_llm_path_raise(text: str, answer: str) -> None:
 
 
 def test_bad_llm_setting_is_a_config_error() -> None:
+    from bot.app import sentence_model
     from bot.domain.errors import ConfigError
-    from bot.services.understanding import build_understanding
 
     with pytest.raises(ConfigError, match="CHATOPS_LLM"):  # raised before the runtime is touched
-        build_understanding(None, "no-such-provider:model")  # type: ignore[arg-type]
+        sentence_model("no-such-provider:model", None)
 
 
 def test_the_app_wires_the_llm_from_settings(redis_url: str) -> None:

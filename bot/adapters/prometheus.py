@@ -7,7 +7,6 @@ regex-escaped there, never pasted. Failures become ``TransientBackendError`` ("P
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -15,9 +14,8 @@ from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 
 from bot.domain.alerts import promql
+from bot.domain.cluster.gpu_stats import JobGpuStats, Series
 from bot.domain.errors import TransientBackendError
-
-Series = list[tuple[float, float]]
 
 
 def util_expr(*matchers: tuple[str, str, str]) -> str:
@@ -26,13 +24,6 @@ def util_expr(*matchers: tuple[str, str, str]) -> str:
     dev = promql.selector("DCGM_FI_DEV_GPU_UTIL", *matchers)
     prof = promql.selector("DCGM_FI_PROF_GR_ENGINE_ACTIVE", *matchers)
     return f"({dev} or 100 * {prof})"
-
-
-@dataclass(frozen=True)
-class JobGpuStats:
-    gpus: int  # GPUs with samples
-    util: float | None  # mean percent over the last 5 minutes
-    memory_mib: float | None  # framebuffer used, summed over the job's GPUs
 
 
 class PrometheusGpu:

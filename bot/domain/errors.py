@@ -81,3 +81,15 @@ class PermanentBackendError(BackendError):
     """A failure that trying again will not cure: a 4xx the bot did not expect, bad credentials."""
 
     retryable = False
+
+
+class AlreadyExistsNotOurs(PermanentBackendError):
+    """A create hit a name that exists but was not made for this submission."""
+
+
+class DryRunRejected(PermanentBackendError):
+    """The API server refused the object in a dry run (admission, validation, quota)."""
+
+
+class LeaseLost(TransientBackendError):
+    """A fenced write was refused: the caller no longer holds the lease it named."""

@@ -77,3 +77,10 @@ class JobRecord:
         data: dict[str, Any] = json.loads(text)
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    record: JobRecord  # the stored record: the new one, or the existing one on a retry or conflict
+    created: bool
+    conflict: bool  # namespace/name already taken by another submission

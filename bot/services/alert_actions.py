@@ -11,8 +11,6 @@ import contextlib
 import time
 from collections.abc import Callable
 
-from bot.adapters.alertmanager import Alertmanager
-from bot.adapters.redis.alert_store import AlertStore
 from bot.domain import messages as msg
 from bot.domain.alerts.payload import GroupState, Silence
 from bot.domain.alerts.routing import silence_matchers
@@ -20,11 +18,11 @@ from bot.domain.errors import BackendError, NotFoundError, PolicyError
 from bot.domain.policy.judge import identify
 from bot.render import replies as rendering
 from bot.services.jobs import JobsService
-from bot.services.runtime import Runtime
+from bot.services.ports import AlertStates, HasPolicy, Silences
 
 
 class AlertActions:
-    def __init__(self, rt: Runtime, store: AlertStore, alertmanager: Alertmanager | None, jobs: JobsService,
+    def __init__(self, rt: HasPolicy, store: AlertStates, alertmanager: Silences | None, jobs: JobsService,
                  *, wake: Callable[[], None] = lambda: None, clock: Callable[[], float] = time.time) -> None:
         self.rt = rt
         self.store = store
@@ -39,7 +37,7 @@ class AlertActions:
             raise NotFoundError(msg.alert_group_gone(), None)
         return state
 
-    def _alertmanager(self) -> Alertmanager:
+    def _alertmanager(self) -> Silences:
         if self.am is None:
             raise PolicyError(msg.alertmanager_unset(), None)
         return self.am

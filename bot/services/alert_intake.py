@@ -12,18 +12,17 @@ import logging
 from collections.abc import Callable
 
 from bot import metrics
-from bot.adapters.redis.alert_store import AlertStore
 from bot.domain.alerts.payload import GroupState, Target, Webhook, group_id, parse_webhook
 from bot.domain.alerts.routing import job_candidates, merge, route_channel
 from bot.domain.errors import BackendError
 from bot.domain.jobs import JobRecord
-from bot.services.runtime import Runtime
+from bot.services.ports import AlertStates, QueuePorts
 
 log = logging.getLogger(__name__)
 
 
 class AlertReceiver:
-    def __init__(self, store: AlertStore, token: str | None) -> None:
+    def __init__(self, store: AlertStates, token: str | None) -> None:
         self._store = store
         # Compared as bytes with hmac.compare_digest: the time taken says nothing about the token.
         self._expected = f"Bearer {token}".encode() if token else None
@@ -55,7 +54,7 @@ class AlertReceiver:
 class AlertFolder:
     """Folds accepted webhook bodies into group states and marks changed groups to send."""
 
-    def __init__(self, rt: Runtime, store: AlertStore, clock: Callable[[], float]) -> None:
+    def __init__(self, rt: QueuePorts, store: AlertStates, clock: Callable[[], float]) -> None:
         self.rt = rt
         self.store = store
         self.clock = clock

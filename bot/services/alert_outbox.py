@@ -16,12 +16,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.adapters.redis.alert_store import AlertStore
 from bot.domain.alerts.payload import GroupState, Target
 from bot.domain.errors import BackendError
 from bot.render.alerts import render_group
 from bot.services.alert_intake import AlertFolder
-from bot.services.runtime import Runtime
+from bot.services.ports import AlertStates, HasChat
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ MAX_BACKOFF_S = 300.0
 
 
 class AlertOutbox:
-    def __init__(self, rt: Runtime, store: AlertStore, folder: AlertFolder, *, senders: int = 4,
+    def __init__(self, rt: HasChat, store: AlertStates, folder: AlertFolder, *, senders: int = 4,
                  update_interval: float = 1.0, clock: Callable[[], float] = time.time) -> None:
         self.rt = rt
         self.store = store
@@ -150,7 +149,7 @@ class AlertOutbox:
     def _deliver(self, state: GroupState) -> bool:
         reply = render_group(state, self.clock())
         body = {"text": reply.text, "blocks": reply.blocks_json()}
-        out = self.rt.cards.outbound
+        out = self.rt.cards
         done: list[Target] = []
         ok = True
         for t in state.targets:

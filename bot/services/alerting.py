@@ -5,25 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.adapters.alertmanager import Alertmanager
-from bot.adapters.redis.alert_store import AlertStore
 from bot.services.alert_actions import AlertActions
 from bot.services.alert_intake import AlertFolder, AlertReceiver
 from bot.services.alert_outbox import AlertOutbox
 from bot.services.gpu_views import IdleNudger
 from bot.services.jobs import JobsService
-from bot.services.runtime import Runtime
-from bot.settings import Settings
+from bot.services.ports import AlertPorts, Silences
 
 
-def alert_store(rt: Runtime) -> AlertStore:
-    return AlertStore(rt.store.client, rt.policy.redis_prefix)
-
-
-def alert_actions(settings: Settings, rt: Runtime, jobs: JobsService) -> AlertActions:
+def alert_actions(rt: AlertPorts, silences: Silences | None, jobs: JobsService) -> AlertActions:
     """What the alert buttons call (registered by ``build_bolt_app``)."""
-    am = Alertmanager(settings.alertmanager_url) if settings.alertmanager_url else None
-    return AlertActions(rt, alert_store(rt), am, jobs, clock=rt.clock)
+    return AlertActions(rt, rt.alerts, silences, jobs, clock=rt.clock)
 
 
 @dataclass
@@ -33,9 +25,9 @@ class AlertPipeline:
     nudger: IdleNudger | None
 
     @classmethod
-    def create(cls, settings: Settings, rt: Runtime) -> AlertPipeline:
-        store = alert_store(rt)
-        receiver = AlertReceiver(store, Settings.reveal(settings.alert_webhook_token))
+    def create(cls, rt: AlertPorts, webhook_token: str | None) -> AlertPipeline:
+        store = rt.alerts
+        receiver = AlertReceiver(store, webhook_token)
         outbox = AlertOutbox(rt, store, AlertFolder(rt, store, rt.clock), clock=rt.clock)
         nudger = IdleNudger(rt, rt.prometheus, store, clock=rt.clock) if rt.prometheus is not None else None
         return cls(receiver, outbox, nudger)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from bot.domain.jobs import JobRecord
 from bot.render import replies as rendering
-from bot.services.runtime import Runtime
+from bot.services.ports import CardPorts
 
 
-def publish_card(rt: Runtime, record: JobRecord, origin: float | None = None) -> JobRecord:
+def publish_card(rt: CardPorts, record: JobRecord, origin: float | None = None) -> JobRecord:
     """Post the job's card (or update it when it exists); remembers where it lives.
 
     ``origin``: monotonic time of the change that caused this, for the watcher-lag measurement.
@@ -40,6 +40,6 @@ def _changed(before: JobRecord, after: JobRecord) -> bool:
     return any(getattr(before, f) != getattr(after, f) for f in shown)
 
 
-def _team_channel(rt: Runtime, record: JobRecord) -> str | None:
+def _team_channel(rt: CardPorts, record: JobRecord) -> str | None:
     team = rt.policy.teams.get(record.team)
     return team.channel if team else None

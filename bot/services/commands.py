@@ -20,7 +20,7 @@ from bot.render import replies as rendering
 from bot.services.gpu_views import GpuViews
 from bot.services.jobs import JobsService
 from bot.services.launch import LaunchService, preview_token
-from bot.services.runtime import Runtime
+from bot.services.ports import CommandPorts
 from bot.services.understanding import Understanding, build_understanding
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class Request:
 
 
 class CommandService:
-    def __init__(self, rt: Runtime, understanding: Understanding | None = None) -> None:
+    def __init__(self, rt: CommandPorts, understanding: Understanding | None = None) -> None:
         self.rt = rt
         self.understanding = understanding or build_understanding(rt)
         self.launches = LaunchService(rt)

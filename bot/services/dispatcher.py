@@ -20,11 +20,10 @@ import uuid
 from dataclasses import dataclass, field
 
 from bot import metrics
-from bot.adapters.kube.client import JobPhase, Snapshot
-from bot.adapters.redis.queue_store import LeaseLost
 from bot.domain import messages as msg
 from bot.domain.cluster.manifests import render_job, render_service
-from bot.domain.errors import BackendError
+from bot.domain.cluster.snapshot import JobPhase, Snapshot
+from bot.domain.errors import BackendError, LeaseLost
 from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.domain.scheduling.admission import plan_admissions
 from bot.domain.scheduling.eta import changed_meaningfully, estimate
@@ -40,8 +39,8 @@ from bot.domain.scheduling.model import (
 from bot.domain.scheduling.preemption import PreemptionPlan, plan_preemptions
 from bot.render.queue import why_text
 from bot.services.cards import publish_card
+from bot.services.ports import DispatcherPorts
 from bot.services.queue_view import queued_job
-from bot.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,8 @@ class PassResult:
 
 
 class Dispatcher:
-    def __init__(self, rt: Runtime, safety_interval_s: float = 5.0, *, lease_ttl_s: float = LEASE_TTL_S) -> None:
+    def __init__(self, rt: DispatcherPorts, safety_interval_s: float = 5.0, *,
+                 lease_ttl_s: float = LEASE_TTL_S) -> None:
         self.rt = rt
         self.safety_interval_s = safety_interval_s
         self.lease_ttl_s = lease_ttl_s
@@ -78,7 +78,7 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._eta_mark: tuple[str, float] = ("", 0.0)
-        rt.wake_dispatcher = self.wake
+        rt.wake_dispatcher.connect(self.wake)
 
     # --- one pass --------------------------------------------------------------------------------
 

@@ -12,9 +12,6 @@ import threading
 import time
 from collections.abc import Callable
 
-from bot.adapters.charts import usage_png
-from bot.adapters.prometheus import PrometheusGpu
-from bot.adapters.redis.alert_store import AlertStore
 from bot.domain import messages as msg
 from bot.domain.actions import Usage
 from bot.domain.durations import format_duration
@@ -24,7 +21,7 @@ from bot.render import replies as rendering
 from bot.render.alerts import idle_nudge
 from bot.render.gpus import JobRow, TypeRow, gpus_with_metrics, model_to_type, short_type
 from bot.services.jobs import JobsService
-from bot.services.runtime import Runtime
+from bot.services.ports import AlertStates, CardPorts, GpuMetrics, GpuViewPorts
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +30,7 @@ UPLOAD_TIMEOUT_S = 120.0
 
 
 class GpuViews:
-    def __init__(self, rt: Runtime, jobs: JobsService, prometheus: PrometheusGpu | None) -> None:
+    def __init__(self, rt: GpuViewPorts, jobs: JobsService, prometheus: GpuMetrics | None) -> None:
         self.rt = rt
         self.jobs = jobs
         self.prom = prometheus
@@ -71,8 +68,8 @@ class GpuViews:
             return rendering.text_reply(msg.usage_no_data(window))
         table = model_to_type(self.rt.policy.gpu_types)
         names = {m: short_type(m, table) or m for m in {*data["util"], *data["alloc"]}}
-        png = usage_png(data["util"], data["alloc"], msg.usage_title(window), names)
-        resp = self.rt.cards.outbound.call(
+        png = self.rt.charts(data["util"], data["alloc"], msg.usage_title(window), names)
+        resp = self.rt.cards.call(
             "files_upload_v2", channel, paced=True, timeout=UPLOAD_TIMEOUT_S, channel=channel,
             filename=f"gpu-usage-{window}.png", content=png, title=msg.usage_title(window),
         )
@@ -84,7 +81,7 @@ class GpuViews:
 class IdleNudger:
     """DMs a job's owner when its GPUs stayed under ``threshold`` percent for ``idle_s``."""
 
-    def __init__(self, rt: Runtime, prom: PrometheusGpu, store: AlertStore, *, idle_s: int = 1800,
+    def __init__(self, rt: CardPorts, prom: GpuMetrics, store: AlertStates, *, idle_s: int = 1800,
                  threshold: float = 5.0, every_s: int = 4 * 3600, interval_s: float = 300.0,
                  clock: Callable[[], float] = time.time) -> None:
         self.rt, self.prom, self.store = rt, prom, store

@@ -6,12 +6,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.adapters.redis.notice_store import NoticeStore
 from bot.domain.errors import BackendError
 from bot.domain.jobs import FINAL_STATES, RUNNING_STATES
 from bot.render.home import HomeFacts, home_view
 from bot.services.notices import notice_store
-from bot.services.runtime import Runtime
+from bot.services.ports import HomePorts, NoticeMarks
 
 SEEN = "home:seen"
 RECENT_FINISHED = 5
@@ -19,7 +18,7 @@ SEEN_CACHE_S = 5.0  # the watcher asks on every job change; a Redis round trip e
 
 
 class HomeService:
-    def __init__(self, rt: Runtime, marks: NoticeStore | None = None) -> None:
+    def __init__(self, rt: HomePorts, marks: NoticeMarks | None = None) -> None:
         self.rt = rt
         self.marks = marks or notice_store(rt)
         self._seen: set[str] = set()

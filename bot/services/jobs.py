@@ -14,14 +14,14 @@ from bot.render import queue as queue_render
 from bot.render import replies as rendering
 from bot.services.cards import publish_card
 from bot.services.logs import logs_reply
+from bot.services.ports import JobsPorts
 from bot.services.queue_view import ordered_queue
-from bot.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
 class JobsService:
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: JobsPorts) -> None:
         self.rt = rt
 
     # --- finding jobs ----------------------------------------------------------------------------

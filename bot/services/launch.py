@@ -7,18 +7,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.adapters.kube.client import DryRunRejected
 from bot.domain import messages as msg
 from bot.domain.actions import Launch, to_dict
 from bot.domain.cluster.manifests import render_job, render_service
-from bot.domain.errors import ForbiddenError, ValidationError
+from bot.domain.errors import DryRunRejected, ForbiddenError, ValidationError
 from bot.domain.jobs import JobRecord
 from bot.domain.language.slash import to_command
 from bot.domain.names import suggest_job_name
 from bot.domain.policy.judge import Identity, check_launch, identify, judge_launch
 from bot.render import replies as rendering
 from bot.services.cards import publish_card
-from bot.services.runtime import Runtime
+from bot.services.ports import LaunchPorts
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ class Submitted:
 
 
 class LaunchService:
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: LaunchPorts) -> None:
         self.rt = rt
 
     def _record(self, a: Launch, ident: Identity, name: str, token: str, channel: str | None) -> JobRecord:

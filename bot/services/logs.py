@@ -11,13 +11,13 @@ from bot.domain import messages as msg
 from bot.domain.errors import BackendError
 from bot.domain.jobs import JobRecord
 from bot.render import replies as rendering
-from bot.services.runtime import Runtime
+from bot.services.ports import LogPorts
 
 INDEX_LABEL = "batch.kubernetes.io/job-completion-index"
 INLINE_LIMIT = 2800  # what a code block in one section can show
 
 
-def collect(rt: Runtime, r: JobRecord, tail: int) -> str | None:
+def collect(rt: LogPorts, r: JobRecord, tail: int) -> str | None:
     """The labelled tails of the job's pods; None when it has no pods."""
     pods = sorted(rt.cluster.job_pods(r.namespace, r.name), key=lambda p: str(p["metadata"]["name"]))
     if not pods:
@@ -38,7 +38,7 @@ def collect(rt: Runtime, r: JobRecord, tail: int) -> str | None:
     return "\n".join(parts).strip("\n")
 
 
-def logs_reply(rt: Runtime, r: JobRecord, tail: int, user_id: str) -> rendering.Reply:
+def logs_reply(rt: LogPorts, r: JobRecord, tail: int, user_id: str) -> rendering.Reply:
     text = collect(rt, r, tail)
     if text is None:
         return rendering.text_reply(msg.logs_no_pods(r.name, r.state))

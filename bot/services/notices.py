@@ -5,35 +5,34 @@ from __future__ import annotations
 
 import logging
 
-from bot.adapters.redis.notice_store import NoticeStore
 from bot.domain import messages as msg
 from bot.domain.errors import BackendError
 from bot.domain.jobs import FINAL_STATES, JobRecord
 from bot.render import cards as cards_render
 from bot.render.replies import Reply
-from bot.services.runtime import Runtime
+from bot.services.ports import HasNoticeMarks, NoticeMarks, NoticePorts
 
 log = logging.getLogger(__name__)
 
 DM_ON_FINISH = "pref:dm_on_finish"
 
 
-def notice_store(rt: Runtime) -> NoticeStore:
-    return NoticeStore(rt.store.client, rt.store.prefix)
+def notice_store(rt: HasNoticeMarks) -> NoticeMarks:
+    return rt.notice_marks
 
 
-def set_dm_on_finish(rt: Runtime, user: str, on: bool) -> str:
+def set_dm_on_finish(rt: NoticePorts, user: str, on: bool) -> str:
     """The user's preference: a DM when any of their jobs finishes. Returns the confirmation text."""
     notice_store(rt).set_flag(DM_ON_FINISH, user, on)
     return msg.dm_pref_set(on)
 
 
-def dm_on_finish(rt: Runtime, user: str) -> bool:
+def dm_on_finish(rt: NoticePorts, user: str) -> bool:
     return notice_store(rt).flag(DM_ON_FINISH, user)
 
 
 class Notices:
-    def __init__(self, rt: Runtime, marks: NoticeStore | None = None) -> None:
+    def __init__(self, rt: NoticePorts, marks: NoticeMarks | None = None) -> None:
         self.rt = rt
         self.marks = marks or notice_store(rt)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.domain.jobs import JobRecord
 from bot.domain.scheduling.fair_share import share_ratios
 from bot.domain.scheduling.model import QueuedJob, order_queue
-from bot.services.runtime import Runtime
+from bot.services.ports import QueuePorts
 
 
 def queued_job(r: JobRecord, seq: int) -> QueuedJob:
@@ -13,7 +13,7 @@ def queued_job(r: JobRecord, seq: int) -> QueuedJob:
     return QueuedJob(r.key, r.team, r.gpu_type, r.nodes, r.gpus_per_node, r.time_limit_s, r.priority, seq)
 
 
-def ordered_queue(rt: Runtime) -> list[JobRecord]:
+def ordered_queue(rt: QueuePorts) -> list[JobRecord]:
     """The queued records in the order the scheduler considers them."""
     quotas = {name: team.gpu_quota for name, team in rt.policy.teams.items()}
     usage = rt.store.load_usage()

@@ -18,7 +18,7 @@ from bot.domain.errors import BackendError
 from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.services.cards import publish_card
 from bot.services.notices import Notices
-from bot.services.runtime import Runtime
+from bot.services.ports import ReactionPorts
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def _short(f: Failure) -> str:
     return f"exit code {f.exit_code}" if f.kind == "exit_code" else SHORT_REASON[f.kind]
 
 
-def log_tail(rt: Runtime, r: JobRecord, pods: list[Obj]) -> str:
+def log_tail(rt: ReactionPorts, r: JobRecord, pods: list[Obj]) -> str:
     """The last lines of the failed pods (every pod when none shows a failure), labelled by pod."""
     chosen = [p for p in pods if pod_failure(p) is not None] or pods
     parts = []
@@ -62,7 +62,8 @@ def log_tail(rt: Runtime, r: JobRecord, pods: list[Obj]) -> str:
     return "\n".join(parts)
 
 
-def _fields(rt: Runtime, r: JobRecord, obs: Observation, target: str, pods: list[Obj]) -> tuple[dict[str, Any], str]:
+def _fields(rt: ReactionPorts, r: JobRecord, obs: Observation, target: str,
+            pods: list[Obj]) -> tuple[dict[str, Any], str]:
     now = rt.clock()
     fields: dict[str, Any] = {}
     if obs.node_names:
@@ -83,7 +84,7 @@ def _fields(rt: Runtime, r: JobRecord, obs: Observation, target: str, pods: list
     return fields, tail
 
 
-def react(rt: Runtime, notices: Notices, record: JobRecord, obs: Observation, pods: list[Obj],
+def react(rt: ReactionPorts, notices: Notices, record: JobRecord, obs: Observation, pods: list[Obj],
           origin: float | None, patient: bool = True) -> Reaction:
     out = Reaction(obs.phase)
     if obs.phase == "gone":

@@ -1,27 +1,37 @@
-"""The services' shared handles: the policy and the adapters, built once by the composition root."""
+"""The bundle of ports the composition root hands to the services (each service names what it uses)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.adapters.kube.client import KubeCluster
-from bot.adapters.prometheus import PrometheusGpu
-from bot.adapters.redis.preview_store import PreviewStore
-from bot.adapters.redis.queue_store import QueueStore
-from bot.adapters.slack.web import SlackCards
 from bot.domain.policy.config import Policy
+from bot.services.ports import (
+    AlertStates,
+    ChartRenderer,
+    Chat,
+    Clock,
+    Cluster,
+    Conversations,
+    GpuMetrics,
+    JobQueue,
+    NoticeMarks,
+    Previews,
+    Wakeup,
+)
 
 
 @dataclass
 class Runtime:
     policy: Policy
-    store: QueueStore
-    previews: PreviewStore
-    cluster: KubeCluster
-    cards: SlackCards
-    clock: Callable[[], float] = time.time
-    prometheus: PrometheusGpu | None = None  # PROMETHEUS_URL set: GPU views, idle nudges
-    # Set by the dispatcher: wakes it after a submit or a stop instead of waiting for its next pass.
-    wake_dispatcher: Callable[[], None] = field(default=lambda: None)
+    store: JobQueue
+    previews: Previews
+    cluster: Cluster
+    cards: Chat
+    alerts: AlertStates
+    notice_marks: NoticeMarks
+    conversations: Conversations
+    charts: ChartRenderer
+    clock: Clock = time.time
+    prometheus: GpuMetrics | None = None  # PROMETHEUS_URL set: GPU views, idle nudges
+    wake_dispatcher: Wakeup = field(default_factory=Wakeup)

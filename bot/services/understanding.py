@@ -21,16 +21,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.adapters.redis.conversation_store import ConversationStore
 from bot.domain import messages as msg
 from bot.domain.actions import Action, Clarify, Launch, Logs, Status, Stop, to_dict
-from bot.domain.errors import BackendError, ConfigError, ParseError
+from bot.domain.errors import BackendError, ParseError
 from bot.domain.jobs import ACTIVE_STATES
 from bot.domain.language.followups import follow_up, is_confirmation, resolve_pronoun
 from bot.domain.language.parsing import parse
 from bot.domain.language.slash import SUBCOMMANDS, parse_command
 from bot.domain.language.values import clean_slack_text, strip_mentions
-from bot.services.runtime import Runtime
+from bot.services.ports import UnderstandingPorts
 
 log = logging.getLogger(__name__)
 
@@ -209,20 +208,10 @@ def _out_of_bounds(action: Action) -> bool:
 
 
 
-def build_understanding(rt: Runtime, model: str | None = None, base_url: str | None = None,
-                        llm: SentenceModel | None = None) -> Understanding:
-    """The app's understanding service: context in the runtime's Redis, the LLM when configured."""
-    if llm is None and model:
-        from bot.adapters.llm import LLMParser  # imported only when configured: langchain is slow to load
-
-        try:
-            llm = LLMParser.from_settings(model, base_url)
-        except Exception as err:
-            raise ConfigError([f"CHATOPS_LLM={model}: cannot create the chat model ({err}); "
-                               "fix the model name, install its LangChain package, or unset CHATOPS_LLM"]) from err
+def build_understanding(rt: UnderstandingPorts, llm: SentenceModel | None = None) -> Understanding:
+    """The app's understanding service: context in the conversation store, the LLM when configured."""
 
     def active_jobs(user_id: str) -> list[str]:
         return [r.name for r in rt.store.list(owner=user_id, states=sorted(ACTIVE_STATES), limit=20)]
 
-    conversations = ConversationStore(rt.previews.client, rt.policy.redis_prefix)
-    return Understanding(conversations, active_jobs, llm)
+    return Understanding(rt.conversations, active_jobs, llm)

@@ -17,16 +17,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.adapters.kube.watch import KindWatch, WatchSpec
 from bot.domain.cluster.job_states import observe
 from bot.domain.cluster.manifests import MANAGED_BY_SELECTOR
+from bot.domain.cluster.watch_spec import WatchSpec
 from bot.domain.errors import BackendError
 from bot.domain.jobs import JobRecord
 from bot.services.home import HomeService
 from bot.services.informer import Informer
 from bot.services.notices import Notices, notice_store
+from bot.services.ports import WatcherPorts
 from bot.services.reactions import Reaction, react
-from bot.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,8 @@ RETRY_S = 1.0  # a reaction that could not finish (card not posted yet, Redis do
 
 
 class Watcher:
-    def __init__(self, rt: Runtime, *, reactors: int = 4, on_reaction: Callable[[str, Reaction], None] | None = None,
+    def __init__(self, rt: WatcherPorts, *, reactors: int = 4,
+                 on_reaction: Callable[[str, Reaction], None] | None = None,
                  start_watches: bool = True) -> None:
         self.rt = rt
         namespaces = {t.namespace for t in rt.policy.teams.values()}
@@ -55,12 +56,11 @@ class Watcher:
         self._later: list[tuple[float, str]] = []  # (due, job key) heap
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        api = rt.cluster.api_client
         self.watches = [
-            KindWatch(api, WatchSpec("jobs", label_selector=MANAGED_BY_SELECTOR), self._reset, self._event),
-            KindWatch(api, WatchSpec("pods", label_selector=MANAGED_BY_SELECTOR), self._reset, self._event),
+            rt.cluster.watch(WatchSpec("jobs", label_selector=MANAGED_BY_SELECTOR), self._reset, self._event),
+            rt.cluster.watch(WatchSpec("pods", label_selector=MANAGED_BY_SELECTOR), self._reset, self._event),
             # Events carry no labels: Warning events only, narrowed to our pods and Jobs by the informer.
-            KindWatch(api, WatchSpec("events", field_selector="type=Warning"), self._reset, self._event),
+            rt.cluster.watch(WatchSpec("events", field_selector="type=Warning"), self._reset, self._event),
         ]
         self._reactors = reactors
 

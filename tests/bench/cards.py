@@ -31,13 +31,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bot.adapters.kube.client import KubeCluster
-from bot.adapters.redis.preview_store import PreviewStore
-from bot.adapters.redis.queue_store import QueueStore
+from bot.adapters.redis.stores import RedisStores
 from bot.adapters.slack.web import SlackCards, make_client
+from bot.app import runtime_of
 from bot.domain.cluster.manifests import render_job
 from bot.domain.jobs import FINAL_STATES, JobRecord
 from bot.domain.policy.config import load_policy
-from bot.services.runtime import Runtime
 from bot.services.watcher import Watcher
 from tests.support.fake_slack import FakeSlack
 from tests.support.redis_server import RedisServer, free_port
@@ -96,10 +95,10 @@ def run(args: argparse.Namespace, policy: object, sim_url: str, redis_url: str, 
     from bot.domain.policy.config import Policy
 
     assert isinstance(policy, Policy)
-    store = QueueStore.from_url(redis_url, policy.redis_prefix)
+    stores = RedisStores.connect(redis_url, policy.redis_prefix)
+    store = stores.queue
     cards = SlackCards(make_client("xoxb-bench", fake.url))
-    rt = Runtime(policy, store, PreviewStore(store.client, policy.redis_prefix),
-                 KubeCluster.from_url(sim_url, policy.gpu_types), cards)
+    rt = runtime_of(policy, stores, KubeCluster.from_url(sim_url, policy.gpu_types), cards)
     rss_before = rss_mb()
     # Cards posted before the clock starts (see the module doc): seeded where Slack would hold them.
     records = []

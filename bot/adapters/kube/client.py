@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import urllib3
@@ -17,42 +16,17 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
 from bot import metrics
+from bot.adapters.kube.watch import KindWatch, OnEvent, OnReset
 from bot.domain.cluster.manifests import MANAGED_BY_SELECTOR
-from bot.domain.errors import PermanentBackendError, TransientBackendError
+from bot.domain.cluster.snapshot import JobPhase, Snapshot
+from bot.domain.cluster.watch_spec import WatchSpec
+from bot.domain.errors import AlreadyExistsNotOurs, DryRunRejected, PermanentBackendError, TransientBackendError
 from bot.domain.scheduling.model import ClusterFacts, NodeFacts
 
 GPU = "nvidia.com/gpu"
 PRODUCT_LABEL = "nvidia.com/gpu.product"
 JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
 IDEMPOTENCY_ANNOTATION = "chatops.io/idempotency-key"
-
-
-class AlreadyExistsNotOurs(PermanentBackendError):
-    """A create hit a name that exists but was not made for this submission."""
-
-
-class DryRunRejected(PermanentBackendError):
-    """The API server refused the object in a dry run (admission, validation, quota)."""
-
-
-@dataclass(frozen=True)
-class JobPhase:
-    """What the cluster says of a bot-managed Job, as far as the dispatcher needs it."""
-
-    namespace: str
-    name: str
-    finished: str | None  # "succeeded" | "failed" | None while active
-    reason: str | None
-    suspended: bool
-    deleting: bool = False  # deletionTimestamp set: its pods are in their termination grace period
-
-
-@dataclass
-class Snapshot:
-    facts: ClusterFacts
-    bound_pods: dict[str, int] = field(default_factory=dict)  # "ns/job" → pods bound to a node
-    # "ns/job" → node → GPUs its live pods hold there (where a job's GPUs come back when it ends)
-    pods: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _quantity(value: Any) -> int:
@@ -120,6 +94,10 @@ class KubeCluster:
             return data
         except (ApiException, urllib3.exceptions.HTTPError, OSError) as err:
             raise _wrap(err, what) from err
+
+    def watch(self, spec: WatchSpec, on_reset: OnReset, on_event: OnEvent) -> KindWatch:
+        """One list-then-watch loop for ``spec`` (run it on a thread of its own; ``stop`` ends it)."""
+        return KindWatch(self.api_client, spec, on_reset, on_event)
 
     def snapshot(self) -> Snapshot:
         """GPU nodes, the GPUs that pods hold on each, and bound pods per bot job."""

@@ -13,13 +13,14 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import urllib3
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
+
+from bot.domain.cluster.watch_spec import WatchSpec
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +31,6 @@ OnEvent = Callable[[str, str, Obj], None]  # (kind, ADDED|MODIFIED|DELETED, obje
 
 class _Gone(Exception):
     """The server no longer has our resourceVersion: list again."""
-
-
-@dataclass(frozen=True)
-class WatchSpec:
-    kind: str  # "jobs" | "pods" | "events"
-    label_selector: str | None = None
-    field_selector: str | None = None
 
 
 class KindWatch:

@@ -20,7 +20,6 @@ import math
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, get_args
 
 import redis
@@ -29,8 +28,8 @@ from redis.exceptions import AuthenticationError, ReadOnlyError, RedisError, Try
 from redis.retry import Retry
 
 from bot.adapters.redis import queue_lua
-from bot.domain.errors import PermanentBackendError, TransientBackendError
-from bot.domain.jobs import JobRecord, RecordState
+from bot.domain.errors import LeaseLost, PermanentBackendError, TransientBackendError
+from bot.domain.jobs import JobRecord, RecordState, SubmitResult
 from bot.domain.names import MAX_JOB_NAME
 from bot.domain.scheduling.fair_share import Usage
 
@@ -40,17 +39,6 @@ _FIELDS = frozenset(f.name for f in dataclasses.fields(JobRecord))
 _FIXED = frozenset({"name", "namespace", "owner", "team", "idempotency_key", "state"})
 _CHUNK = 500
 _CAS_ATTEMPTS = 50
-
-
-class LeaseLost(TransientBackendError):
-    """A fenced write was refused: the caller no longer holds the lease it named."""
-
-
-@dataclass(frozen=True)
-class SubmitResult:
-    record: JobRecord  # the stored record: the new one, or the existing one on a retry or conflict
-    created: bool
-    conflict: bool  # namespace/name already taken by another submission
 
 
 def _s(value: str | bytes) -> str:

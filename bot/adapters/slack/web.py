@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.adapters.slack.outbound import Outbound
-from bot.render.replies import Reply
+from bot.domain.message import Message as Reply
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,11 @@ class SlackCards:
     def publish_view(self, user: str, view: dict[str, Any]) -> None:
         """The user's Home tab; only the newest view of a user is sent."""
         self.outbound.coalesce("views_publish", f"view:{user}", ("view", user), user_id=user, view=view)
+
+    def call(self, method: str, lane: str, *, paced: bool, timeout: float | None = None,
+             **kwargs: Any) -> dict[str, Any] | None:
+        """Any Web API method through the same lane discipline; None when Slack did not take it."""
+        return self.outbound.call(method, lane, paced=paced, timeout=timeout, **kwargs)
 
     def flush(self, timeout: float = 10.0) -> bool:
         return self.outbound.flush(timeout)

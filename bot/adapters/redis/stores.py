@@ -1,0 +1,33 @@
+"""Every Redis-backed store of the bot, on one connection and one key prefix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+from bot.adapters.redis import client as redis_client
+from bot.adapters.redis.alert_store import AlertStore
+from bot.adapters.redis.conversation_store import ConversationStore
+from bot.adapters.redis.notice_store import NoticeStore
+from bot.adapters.redis.preview_store import PreviewStore
+from bot.adapters.redis.queue_store import QueueStore
+
+
+@dataclass(frozen=True)
+class RedisStores:
+    queue: QueueStore
+    previews: PreviewStore
+    alerts: AlertStore
+    notices: NoticeStore
+    conversations: ConversationStore
+
+    @classmethod
+    def on(cls, client: redis.Redis, prefix: str) -> RedisStores:
+        return cls(QueueStore(client, prefix), PreviewStore(client, prefix), AlertStore(client, prefix),
+                   NoticeStore(client, prefix), ConversationStore(client, prefix))
+
+    @classmethod
+    def connect(cls, url: str | None, prefix: str) -> RedisStores:
+        """``url`` None: the embedded in-process store (one process only)."""
+        return cls.on(redis_client.connect(url), prefix)
