@@ -27,6 +27,7 @@ from bot.services.watcher import Watcher
 from bot.settings import Settings
 from handlers import alerts as alert_handlers
 from handlers import commands as command_handlers
+from handlers import errors as error_handlers
 from handlers import events as event_handlers
 from handlers import home as home_handlers
 from handlers import interactions as interaction_handlers
@@ -82,6 +83,7 @@ def build_bolt_app(settings: Settings, rt: Runtime, commands: CommandService, *,
         # Our own pool, so that a graceful stop can wait for the listeners still at work.
         listener_executor=listeners or ThreadPoolExecutor(max_workers=10, thread_name_prefix="listener"),
     )
+    error_handlers.register(app)
     command_handlers.register(app, commands)
     interaction_handlers.register(app, commands)
     event_handlers.register(app, commands)

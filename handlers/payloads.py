@@ -47,6 +47,18 @@ class MessageEvent(_Loose):
     subtype: str | None = None
 
 
+class BadPayload(ValueError):
+    """A Slack payload that does not have the shape of its kind (answered once, by handlers.errors)."""
+
+
+def clicked(body: dict[str, Any]) -> BlockAction:
+    """The one parse of a button click: who clicked, and the button's value."""
+    click: BlockAction | None = parse_or_none(BlockAction, body)
+    if click is None:
+        raise BadPayload("block_actions payload without a user or an action")
+    return click
+
+
 def parse_or_none(model: type[_Loose], data: dict[str, Any]) -> Any:
     try:
         return model.model_validate(data)

@@ -98,24 +98,29 @@ class CommandService:
 def guarded(work: Callable[[], rendering.Reply], kind: str = "button") -> rendering.Reply:
     """Run a use case; every failure becomes a reply a person can act on (and is counted)."""
     started = time.perf_counter()
-    outcome = "ok"
     try:
-        return work()
-    except Refusal as err:
-        outcome = "refused"
+        reply = work()
+        metrics.COMMANDS.labels(kind, "ok").inc()
+        return reply
+    except Exception as err:  # the boundary of a request: every failure is answered, none escapes
+        return failure_reply(err, kind)
+    finally:
+        metrics.COMMAND_LATENCY.labels(kind).observe(time.perf_counter() - started)
+
+
+def failure_reply(err: Exception, kind: str) -> rendering.Reply:
+    """What a person is told when their request failed: the refusal, an honest "try again", or an id."""
+    if isinstance(err, Refusal):
+        metrics.COMMANDS.labels(kind, "refused").inc()
         return rendering.refusal(err)
-    except BackendError as err:
-        outcome = "backend_error"
+    if isinstance(err, BackendError):
+        metrics.COMMANDS.labels(kind, "backend_error").inc()
         log.warning("backend failure: %s", err)
         return rendering.text_reply(msg.backend_unavailable(_which(err)))
-    except Exception:
-        outcome = "error"
-        request_id = logs.REQUEST_ID.get() or uuid.uuid4().hex[:8]
-        log.exception("request %s failed", request_id)
-        return rendering.text_reply(msg.internal_error(request_id))
-    finally:
-        metrics.COMMANDS.labels(kind, outcome).inc()
-        metrics.COMMAND_LATENCY.labels(kind).observe(time.perf_counter() - started)
+    metrics.COMMANDS.labels(kind, "error").inc()
+    request_id = logs.REQUEST_ID.get() or uuid.uuid4().hex[:8]
+    log.error("request %s failed", request_id, exc_info=err)
+    return rendering.text_reply(msg.internal_error(request_id))
 
 
 def _which(err: BackendError) -> str:
