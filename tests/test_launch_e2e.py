@@ -204,3 +204,15 @@ def test_health_routes(stack: BotStack) -> None:
         assert r.status == 200
     with urllib.request.urlopen(f"{base}/metrics", timeout=5) as r:
         assert b"chatops_requests" in r.read()
+
+
+def test_every_listener_failure_is_answered_by_the_one_error_handler(stack: BotStack) -> None:
+    """A malformed click and a refused click both get an actionable answer, through handlers.errors."""
+    from bot.domain import messages as msg
+
+    _, rid = stack.click(rendering.LAUNCH_CONFIRM, "x" * 3000, "URES0001")  # a value no button of ours has
+    assert msg.bad_payload() in text_of(stack.answer(rid))
+    _, rid = stack.click(rendering.LAUNCH_CONFIRM, "no-such-preview-token", "URES0001")
+    answer = stack.answer(rid)
+    assert msg.preview_expired() in text_of(answer)
+    assert answer.get("replace_original") is True  # the dead preview is replaced, not left clickable
