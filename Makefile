@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test check demo eval bench lint typecheck contract clean system-deps
+.PHONY: test check demo eval bench coverage lint typecheck contract clean system-deps
 
 $(STAMP): pyproject.toml
 	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
@@ -41,6 +41,14 @@ check: $(STAMP)
 	$(VENV)/bin/ruff check bot handlers tests
 	$(VENV)/bin/mypy --strict bot handlers
 	$(PY) -m pytest -q -p no:cacheprovider tests/test_import_contract.py
+
+# Line and branch coverage of bot/ and handlers/ (subprocesses too: `chatops run` under test is measured).
+coverage: $(STAMP) system-deps
+	rm -f .coverage .coverage.*
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 --cov --cov-report=
+	$(PY) -m coverage combine -q || true
+	$(PY) -m coverage report --include='bot/*,handlers/*' --skip-covered --sort=cover | tail -40
+	$(PY) -m coverage report --include='bot/domain/*' | tail -1
 
 eval: $(STAMP)
 	$(PY) -m tests.bench.nl_eval
