@@ -57,6 +57,8 @@ class JobRecord:
     eta: float | None = None
     over_quota: bool = False
     preemptions: int = 0
+    # queued, and its start waits only on a preemption (or a stop) in progress: GPUs are being freed
+    making_room: bool = False
     # filled by the watcher: where the pods run, and the failure explained in plain words
     node_names: list[str] = field(default_factory=list)
     diagnosis: str | None = None

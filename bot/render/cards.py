@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
 
 from bot.domain import messages as msg
 from bot.domain.durations import format_duration, humanize
-from bot.domain.jobs import ACTIVE_STATES, FINAL_STATES, JobRecord
+from bot.domain.jobs import ACTIVE_STATES, FINAL_STATES, RUNNING_STATES, JobRecord
 
 JOB_STOP = "job_stop"
 JOB_LOGS = "job_logs"
@@ -56,8 +56,12 @@ def _state_line(r: JobRecord, position: int | None) -> str:
     line = f"{msg.STATE_EMOJI.get(r.state, '')} *{r.state.capitalize()}*"
     if r.state == "queued" and position is not None:
         line += f" · position {position} in the queue"
-    if r.state == "queued" and r.eta:
+    if r.state == "queued" and r.making_room:
+        line += f" · {msg.STARTING_MAKING_ROOM}"
+    elif r.state == "queued" and r.eta:
         line += f" · expected to start {_stamp(r.eta)}"
+    if r.over_quota and r.state in RUNNING_STATES:
+        line += f" · {msg.over_quota_note()}"
     text = r.diagnosis if r.diagnosis and r.state not in ("succeeded", "stopped") else r.reason
     return f"{line}\n{text}" if text else line
 

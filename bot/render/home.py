@@ -26,6 +26,7 @@ class HomeFacts:
     team_used: int
     team_quota: int
     free_by_type: list[tuple[str, int, int]]  # (gpu type, free, capacity)
+    team_borrowed: int = 0  # GPUs of the team's over-quota jobs (not in team_used)
 
 
 def _section(text: str) -> SectionBlock:
@@ -46,7 +47,7 @@ def home_view(f: HomeFacts) -> dict[str, Any]:
     blocks += jobs or [_section(msg.home_none())]
     blocks.append(DividerBlock())
     if f.team:
-        blocks.append(_section(msg.home_team_use(f.team, f.team_used, f.team_quota)))
+        blocks.append(_section(msg.home_team_use(f.team, f.team_used, f.team_quota, f.team_borrowed)))
     if f.free_by_type:
         rows = [f"`{t}` {free} free of {cap}" for t, free, cap in f.free_by_type]
         blocks.append(_section("*Cluster GPUs*\n" + "\n".join(rows)))

@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 from bot.domain import messages as msg
 from bot.domain.durations import format_duration
 from bot.domain.errors import Refusal
-from bot.domain.jobs import JobRecord
+from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.render import cards as cards_render
 
 # action_ids the handlers listen to
@@ -114,7 +114,10 @@ def job_card(r: JobRecord, position: int | None = None, now: float | None = None
 
 def job_line(r: JobRecord, position: int | None = None) -> str:
     where = f" · #{position} in queue" if position else ""
-    return f"{msg.STATE_EMOJI.get(r.state, '')} `{r.name}` · {r.state}{where} · {_gpus(r)} · <@{r.owner}>"
+    if r.state == "queued" and r.making_room:
+        where += f" · {msg.STARTING_MAKING_ROOM}"
+    over = f" · {msg.over_quota_note()}" if r.over_quota and r.state in RUNNING_STATES else ""
+    return f"{msg.STATE_EMOJI.get(r.state, '')} `{r.name}` · {r.state}{where}{over} · {_gpus(r)} · <@{r.owner}>"
 
 
 def job_list(title: str, records: list[tuple[JobRecord, int | None]]) -> Reply:

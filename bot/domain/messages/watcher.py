@@ -112,8 +112,12 @@ def home_none() -> str:
     return "You have no jobs yet. Start one with `/gpu launch`."
 
 
-def home_team_use(team: str, used: int, quota: int) -> str:
-    return f"*Team {team}*: {used} of {quota} GPUs in use"
+def home_team_use(team: str, used: int, quota: int, borrowed: int = 0) -> str:
+    """``used`` counts GPUs within the quota; ``borrowed`` those of over-quota (preemptible) jobs."""
+    if not borrowed:
+        return f"*Team {team}*: {used} of {quota} GPUs in use"
+    return (f"*Team {team}*: {used + borrowed} in use ({used} within quota, {borrowed} borrowed) · quota {quota} GPUs; "
+            "borrowed GPUs are preemptible")
 
 
 def dm_pref_set(on: bool) -> str:

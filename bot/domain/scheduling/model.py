@@ -146,6 +146,7 @@ class Why(NamedTuple):
     team: str = ""
     ahead: int = 0
     ahead_priority: str | None = None  # the priority of the jobs ahead when higher than the job's own
+    borrowed: int = 0  # GPUs the team holds beyond its quota (over-quota jobs on idle GPUs)
 
 
 @dataclass(frozen=True)
@@ -206,3 +207,12 @@ def in_quota_use(running: Iterable[RunningJob]) -> dict[str, int]:
         if not r.over_quota:
             used[r.team] = used.get(r.team, 0) + r.gpus
     return used
+
+
+def borrowed_use(running: Iterable[RunningJob]) -> dict[str, int]:
+    """GPUs each team holds beyond its quota: its over-quota (preemptible) jobs."""
+    out: dict[str, int] = {}
+    for r in running:
+        if r.over_quota:
+            out[r.team] = out.get(r.team, 0) + r.gpus
+    return out
