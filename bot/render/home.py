@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock, MarkdownTe
 from slack_sdk.models.views import View
 
 from bot.domain import messages as msg
+from bot.domain.clipping import clip
 from bot.domain.jobs import JobRecord
 from bot.render.replies import job_line
 
@@ -30,7 +31,7 @@ class HomeFacts:
 
 
 def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=text[:MAX_SECTION]))
+    return SectionBlock(text=MarkdownTextObject(text=clip(text, MAX_SECTION)))
 
 
 def _lines(title: str, lines: list[str]) -> list[Block]:

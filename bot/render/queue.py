@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject, PlainTextObject, SectionBlock
 
 from bot.domain import messages as msg
+from bot.domain.clipping import clip
 from bot.domain.jobs import JobRecord
 from bot.domain.scheduling.model import Why
 from bot.render.replies import MAX_SECTION, Reply
@@ -47,7 +48,7 @@ def queue_reply(ordered: list[JobRecord], asker: str, now: float) -> Reply:
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=msg.queue_title(len(ordered))))]
     for i in range(0, len(shown), ROWS_PER_SECTION):
         text = "\n".join(queue_row(p, r, now, r.owner == asker) for p, r in shown[i : i + ROWS_PER_SECTION])
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=text[:MAX_SECTION])))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(text, MAX_SECTION))))
     hidden = len(ordered) - len(shown)
     if hidden > 0:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=msg.queue_more(hidden))]))

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain import messages as msg
+from bot.domain.clipping import clip, clip_code
 from bot.domain.durations import format_duration
 from bot.domain.errors import Refusal
 from bot.domain.jobs import RUNNING_STATES, JobRecord
@@ -45,7 +46,7 @@ class Reply:
 
 
 def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text[:MAX_SECTION])
+    return MarkdownTextObject(text=clip(text, MAX_SECTION))
 
 
 def _section(text: str) -> SectionBlock:
@@ -83,9 +84,9 @@ def _job_fields(r: JobRecord) -> list[MarkdownTextObject]:
         _md(f"*Owner*\n<@{r.owner}>"),
     ]
     if r.command:
-        fields.append(_md(f"*Command*\n{_code(' '.join(r.command))[:1900]}"))
+        fields.append(_md(f"*Command*\n{clip_code(' '.join(r.command), 1900)}"))
     if r.env:
-        fields.append(_md("*Env*\n" + ", ".join(f"{k}={v}" for k, v in sorted(r.env.items()))[:1900]))
+        fields.append(_md("*Env*\n" + clip(", ".join(f"{k}={v}" for k, v in sorted(r.env.items())), 1900)))
     return fields
 
 
@@ -154,13 +155,8 @@ def stop_confirm(names: list[str], token: str) -> Reply:
 def status(r: JobRecord, position: int | None, pods: list[str]) -> Reply:
     card = job_card(r, position)
     if pods:
-        card.blocks.insert(3, _section("*Pods*\n" + "\n".join(pods)[:MAX_SECTION]))
+        card.blocks.insert(3, _section(clip("*Pods*\n" + "\n".join(pods), MAX_SECTION)))
     return card
-
-
-def code_block(title: str, text: str) -> Reply:
-    body = text[-(MAX_SECTION - len(title) - 10):]
-    return text_reply(f"*{title}*\n```{body}```")
 
 
 def gpus_table(rows: list[tuple[str, int, int, int]]) -> Reply:

@@ -110,13 +110,19 @@ class JobsService:
     def request_stop(self, action: Stop, user_id: str, request_key: str) -> rendering.Reply:
         """Stop now when it is one job of one's own; otherwise ask for a confirmation first."""
         ident = identify(self.rt.policy, user_id)
-        targets = [r for r in self._targets(action, ident) if r.state in ACTIVE_STATES]
+        found = self._targets(action, ident)
+        targets = [r for r in found if r.state in ACTIVE_STATES]
+        # a job named explicitly that has ended is said so, with when: not "no job matches"
+        ended = [msg.already_finished(r.name, r.state, r.finished_at, self.rt.clock())
+                 for r in found if r.state not in ACTIVE_STATES and action.jobs]
         if not targets:
+            if ended:
+                return rendering.text_reply("\n".join(ended))
             raise NotFoundError(msg.nothing_to_stop(), "/gpu list")
         for r in targets:
             check_stop(ident, r)
         if len(targets) == 1 and targets[0].owner == ident.user_id:
-            return rendering.text_reply(msg.stopped(self.stop(targets, ident)))
+            return rendering.text_reply("\n".join([msg.stopped(self.stop(targets, ident)), *ended]))
         token = hashlib.sha256(f"stop\0{user_id}\0{request_key}".encode()).hexdigest()[:20]
         self.rt.previews.put(token, {"kind": "stop", "keys": [r.key for r in targets], "requester": user_id})
         return rendering.stop_confirm([r.name for r in targets], token)
@@ -133,6 +139,21 @@ class JobsService:
         for r in records:
             check_stop(ident, r)
         return rendering.text_reply(msg.stopped(self.stop(records, ident)))
+
+    def stop_button(self, key: str, user_id: str) -> rendering.Reply:
+        """The [Stop] button on a card: refuse whoever may not stop it, else ask them to confirm."""
+        ident = identify(self.rt.policy, user_id)
+        namespace, _, name = key.partition("/")
+        record = self.rt.store.get(namespace, name)
+        if record is None or not may_see(ident, record):
+            raise NotFoundError(msg.job_not_found(name, []), "/gpu list")
+        check_stop(ident, record)
+        if record.state not in ACTIVE_STATES:
+            return rendering.text_reply(msg.already_finished(record.name, record.state, record.finished_at,
+                                                            self.rt.clock()))
+        token = hashlib.sha256(f"stop-button\0{user_id}\0{key}".encode()).hexdigest()[:20]
+        self.rt.previews.put(token, {"kind": "stop", "keys": [key], "requester": user_id})
+        return rendering.stop_confirm([record.name], token)
 
     def stop_key(self, key: str, user_id: str) -> rendering.Reply:
         """The [Stop] button on a card (Slack already asked the clicker to confirm)."""

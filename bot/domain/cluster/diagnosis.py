@@ -10,8 +10,14 @@ import re
 
 from bot.domain import messages as msg
 from bot.domain.cluster.job_states import Failure
+from bot.domain.cluster.manifests import multiply_quantity
 from bot.domain.durations import format_duration
 from bot.domain.jobs import JobRecord
+
+# Memory of one GPU of each model, as sold (GB): what a CUDA out-of-memory is measured against.
+GPU_MEMORY_GB: dict[str, int] = {
+    "h100": 80, "h200": 141, "b200": 192, "a100": 80, "l40s": 48, "a10g": 24, "l4": 24, "t4": 16, "v100": 16,
+}  # fmt: skip
 
 CUDA_OOM = re.compile(r"CUDA out of memory|torch\.(cuda\.)?OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED")
 NCCL_TIMEOUT = re.compile(r"Watchdog caught collective operation timeout|NCCL.*(timeout|timed out)", re.IGNORECASE)
@@ -40,16 +46,28 @@ def relaunch_command(r: JobRecord, time_limit_s: int) -> str:
     return " ".join(parts)
 
 
-def explain(failure: Failure, r: JobRecord, log_tail: str = "", max_time_limit_s: int | None = None) -> str:
-    """One paragraph: what happened, in plain words, and what to do next."""
+def _memory_limit(per_gpu: str | None, gpus: int) -> str | None:
+    try:
+        return multiply_quantity(per_gpu, gpus) if per_gpu else None
+    except ValueError:
+        return None  # the policy loader checks the quantity; a diagnosis is no place to fail on it
+
+
+def explain(failure: Failure, r: JobRecord, log_tail: str = "", max_time_limit_s: int | None = None,
+            memory_per_gpu: str | None = None) -> str:
+    """One paragraph: what happened, in plain words, and what to do next.
+
+    A next step only names what a person can do with the bot: memory comes with the GPUs
+    (``memory_per_gpu`` each, the policy's job default), so no flag for more of it is suggested.
+    """
     cause = log_cause(log_tail) if failure.kind in ("exit_code", "unknown") else None
     if cause == "cuda-oom":
-        return msg.diag_cuda_oom()
+        return msg.diag_cuda_oom(r.gpu_type, GPU_MEMORY_GB.get(r.gpu_type))
     if cause == "nccl-timeout":
         return msg.diag_nccl()
     match failure.kind:
         case "oomkilled":
-            return msg.diag_oom(None)
+            return msg.diag_oom(_memory_limit(memory_per_gpu, r.gpus_per_node), memory_per_gpu)
         case "image_pull":
             return msg.diag_image_pull(failure.image or r.image, failure.message)
         case "unschedulable":

@@ -109,6 +109,21 @@ def nothing_to_stop() -> str:
     return "No job matches; nothing to stop."
 
 
+_ENDED = {"succeeded": "succeeded", "failed": "failed", "stopped": "stopped", "timedout": "timed out"}
+
+
+def already_finished(name: str, state: str, finished_at: float | None, now: float) -> str:
+    """```x` already succeeded at 19:28 UTC; nothing to stop.`` (the day too when it was not today)."""
+    import time as _time  # formatting only: no clock is read here
+
+    when = ""
+    if finished_at:
+        ended, today = _time.gmtime(finished_at), _time.gmtime(now)
+        day = "" if ended[:3] == today[:3] else _time.strftime(" on %b %d", ended)
+        when = f"{day} at {_time.strftime('%H:%M', ended)} UTC"
+    return f"`{name}` already {_ENDED.get(state, state)}{when}; nothing to stop."
+
+
 def preview_expired() -> str:
     return "This preview has expired or was already answered. Run the command again."
 
