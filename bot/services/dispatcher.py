@@ -138,6 +138,11 @@ class Dispatcher:
             phase = jobs.get(r.key)
             if phase is None or phase.deleting:
                 continue
+            if phase.idempotency_key not in (None, r.idempotency_key):
+                # the finished Job of an earlier job of the same name (names are reusable once a job
+                # has ended): remove it; this one waits until it is gone, then is created afresh
+                self.rt.cluster.delete_job(r.namespace, r.name, wait_for_pods=True)
+                continue
             moved.add(r.key)
             if phase.finished:
                 self._done(r, ["queued"], phase.finished,

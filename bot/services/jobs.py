@@ -9,7 +9,7 @@ from bot.domain import messages as msg
 from bot.domain.actions import ListJobs, Logs, Status, Stop
 from bot.domain.errors import ForbiddenError, NotFoundError
 from bot.domain.jobs import ACTIVE_STATES, CONTRACT_STATES, RUNNING_STATES, JobRecord
-from bot.domain.policy.judge import Identity, check_stop, identify, may_see
+from bot.domain.policy.judge import Identity, check_stop, identify, may_read_logs, may_see
 from bot.render import queue as queue_render
 from bot.render import replies as rendering
 from bot.services.cards import publish_card
@@ -31,9 +31,9 @@ class JobsService:
 
     def find(self, ident: Identity, name: str) -> JobRecord:
         """The job called ``name`` that the asker may see: their namespace first, then (admins) any."""
-        record = self.rt.store.get(ident.namespace, name)
-        if record is None and ident.is_admin:
-            found = self.rt.store.find(name)
+        record = self.rt.store.get(ident.namespace, name) if ident.namespace else None
+        if record is None:  # another team's job: visible to all (``may_see``), newest of that name
+            found = [r for r in self.rt.store.find(name) if may_see(ident, r)]
             record = found[0] if found else None
         if record is None or not may_see(ident, record):
             mine = [r.name for r in self._mine(ident) if r.state in ACTIVE_STATES][:8]
@@ -73,11 +73,14 @@ class JobsService:
             records, title = self.rt.store.list(states=states), "All jobs"
         if action.state:
             title += f" ({action.state})"
-        return rendering.job_list(title, [(r, self._position(r)) for r in records])
+        shown = [(r, self._position(r)) for r in records if may_see(ident, r)]  # the rule `status` follows
+        return rendering.job_list(title, shown)
 
     def logs(self, action: Logs, user_id: str) -> rendering.Reply:
         ident = identify(self.rt.policy, user_id)
         r = self.find(ident, action.job) if action.job else self._latest(ident)
+        if not may_read_logs(ident, r):
+            raise ForbiddenError(msg.logs_not_yours(r.name, r.team), f"/gpu status {r.name}")
         return logs_reply(self.rt, r, action.tail, user_id)
 
     def queue(self, user_id: str) -> rendering.Reply:

@@ -157,7 +157,8 @@ class KubeCluster:
             key = f"{meta['namespace']}/{meta['name']}"
             suspended = bool(job.get("spec", {}).get("suspend"))
             deleting = bool(meta.get("deletionTimestamp"))
-            out[key] = JobPhase(meta["namespace"], meta["name"], finished, reason, suspended, deleting)
+            idem = (meta.get("annotations") or {}).get(IDEMPOTENCY_ANNOTATION)
+            out[key] = JobPhase(meta["namespace"], meta["name"], finished, reason, suspended, deleting, idem)
         return out
 
     def job_pods(self, namespace: str, name: str) -> list[dict[str, Any]]:
@@ -240,11 +241,13 @@ class KubeCluster:
             raise _wrap(err, "read job") from err
         return True
 
-    def delete_job(self, namespace: str, name: str) -> bool:
-        """Delete a Job and its pods; False when it was already gone."""
+    def delete_job(self, namespace: str, name: str, *, wait_for_pods: bool = False) -> bool:
+        """Delete a Job and its pods; False when it was already gone. ``wait_for_pods``: Foreground,
+        so the Job stays (deleting) until its pods are gone, and its name is free only then."""
         try:
             self.batch.delete_namespaced_job(
-                name, namespace, propagation_policy="Background", _preload_content=False, _request_timeout=30
+                name, namespace, propagation_policy="Foreground" if wait_for_pods else "Background",
+                _preload_content=False, _request_timeout=30,
             )
         except ApiException as err:
             if err.status == 404:

@@ -105,6 +105,10 @@ def name_taken(name: str) -> str:
     return f"A job named `{name}` already exists in your namespace."
 
 
+def logs_not_yours(name: str, team: str) -> str:
+    return f"The logs of `{name}` are for team {team} and the admins; its card is for everyone."
+
+
 def nothing_to_stop() -> str:
     return "No job matches; nothing to stop."
 

@@ -196,6 +196,13 @@ def _fit_gpus(a: Launch, limit: int) -> Launch:
 
 
 def may_see(ident: Identity, record: JobRecord) -> bool:
+    """One visibility rule for cards: `/gpu status`, `/gpu list --all` and `/gpu queue` show every
+    team's jobs to every member (read-only; stopping is ``check_stop``'s, logs ``may_read_logs``')."""
+    return ident.is_admin or bool(ident.team) or record.team == ident.team
+
+
+def may_read_logs(ident: Identity, record: JobRecord) -> bool:
+    """Logs can hold a team's data: its members and admins read them."""
     return ident.is_admin or record.team == ident.team
 
 
