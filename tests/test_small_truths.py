@@ -1,20 +1,30 @@
 """Small truths in pure logic: cut text ends in "…", logs are cut at line boundaries and only when they
-do not fit, thread replies name their job, a diagnosis names only flags that exist and the GPU's own
-memory, and a finished job says when it ended."""
+do not fit, thread replies name their job, a diagnosis names only flags that exist (``--memory`` and
+``--cpus`` do: parsed, checked against node allocatable with a fix, rendered into the pods) and the
+GPU's own memory, and a finished job says when it ended."""
 
 from __future__ import annotations
 
 import calendar
 import re
 
+import pytest
+
 from bot.domain import messages as msg
+from bot.domain.actions import Launch
 from bot.domain.clipping import clip
 from bot.domain.cluster.diagnosis import explain
 from bot.domain.cluster.job_states import Failure
+from bot.domain.cluster.manifests import render_job
+from bot.domain.errors import ParseError, Refusal
 from bot.domain.jobs import JobRecord
-from bot.domain.language.slash import FLAGS
+from bot.domain.language.slash import FLAGS, parse_command, to_command
+from bot.domain.policy.config import load_policy
+from bot.domain.policy.judge import check_launch, identify, judge_launch
+from bot.domain.scheduling.model import ClusterFacts, NodeFacts
 from bot.render.cards import job_card, thread_reply
 from bot.render.logs import fit_lines
+from tests.support.botstack import POLICY_FILE
 
 R = JobRecord(name="llama", namespace="ml-research", team="research", owner="U1", image="ghcr.io/a/t:1",
               gpus=8, gpu_type="l40s", nodes=2, time_limit_s=3600, started_at=1.0, finished_at=100.0)
@@ -60,9 +70,41 @@ def test_a_diagnosis_suggests_only_flags_that_exist() -> None:
     for text in texts:
         for flag in re.findall(r"(?<![\w-])--[a-z][a-z-]*", text):
             assert flag in known, (flag, text)
-        assert "ask for more memory" not in text
+        for command in re.findall(r"`(/gpu launch [^`]+)`", text):
+            assert isinstance(parse_command(command), Launch), command  # the grammar takes it as it is
     oom = explain(Failure("oomkilled", exit_code=137), R, "", None, "64Gi")
-    assert "memory limit of 256Gi" in oom and "64Gi per GPU" in oom
+    assert "memory limit of 256Gi per node" in oom and "--memory 512Gi" in oom
+    asked = JobRecord(**{**R.__dict__, "memory": "300Gi"})
+    assert "--memory 600Gi" in explain(Failure("oomkilled", exit_code=137), asked, "", None, "64Gi")
+
+
+def _facts() -> ClusterFacts:
+    return ClusterFacts(nodes=[NodeFacts(f"h{i}", "h100", 8, cpu=96.0, memory=1056 * 2**30) for i in range(2)])
+
+
+def test_memory_and_cpus_are_parsed_checked_against_nodes_and_rendered() -> None:
+    policy = load_policy(POLICY_FILE)
+    ident = identify(policy, "URES0001")
+    base = "/gpu launch m --image ghcr.io/acme/t:1 --gpus 8 --gpu-type h100"
+    a = parse_command(f"{base} --memory 768Gi --cpus 48")
+    assert isinstance(a, Launch) and (a.memory, a.cpus) == ("768Gi", 48)
+    assert to_command(a).endswith("--memory 768Gi --cpus 48")
+    checked = check_launch(policy, ident, a, _facts())
+    record = JobRecord(name="m", namespace="ml-research", team="research", owner="URES0001", image="ghcr.io/acme/t:1",
+                       gpus=8, gpu_type="h100", memory=checked.memory, cpus=checked.cpus)
+    limits = render_job(record, policy)["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert limits["memory"] == "768Gi" and limits["cpu"] == "48"
+    default = render_job(JobRecord(**{**record.__dict__, "memory": None, "cpus": None}), policy)
+    assert default["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] == "512Gi"
+    with pytest.raises(ParseError) as bad:
+        parse_command(f"{base} --memory 256GB")
+    assert bad.value.fix is not None and "--memory 256Gi" in bad.value.fix
+    for too_much, fixed in (("--memory 2Ti", "--memory 1056Gi"), ("--cpus 200", "--cpus 96")):
+        with pytest.raises(Refusal) as refused:
+            judge_launch(policy, ident, parse_command(f"{base} {too_much}"), _facts())  # type: ignore[arg-type]
+        assert "per node" in refused.value.why and refused.value.fix is not None and fixed in refused.value.fix
+        again = parse_command(refused.value.fix)
+        check_launch(policy, ident, again, _facts())  # type: ignore[arg-type]  # the fix itself passes
 
 
 def test_a_cuda_oom_quotes_the_memory_of_the_gpu_it_ran_on() -> None:

@@ -76,3 +76,17 @@ def test_cuda_oom_on_an_l40s_quotes_the_l40s_memory(stack: BotStack) -> None:
     reply = wait_reply(stack, name, "OutOfMemoryError")
     assert "44.40 GiB" in reply and "79.10" not in reply
     assert f"`{name}`" in json.dumps(reply)
+
+
+def test_memory_per_node_is_refused_with_a_fix_beyond_the_node_and_reaches_the_pods(stack: BotStack) -> None:
+    base = f"launch roomy --image {IMAGE} --gpus 8 --gpu-type h100 --env SIM_DURATION=3h"
+    refused = text_of(stack.ask(f"{base} --memory 2Ti", OWNER))
+    assert "per node" in refused and "1056Gi" in refused and "Try:" in refused
+    fix = re.search(r"Try: `/gpu (launch [^`]+)`", refused)
+    assert fix is not None and "--memory 1056Gi" in fix.group(1)
+    assert rendering.LAUNCH_CONFIRM in text_of(stack.ask(fix.group(1), OWNER)), "the fix itself passes"
+    name = launch(stack, f"{base} --memory 768Gi --cpus 48")
+    wait_card(stack, name, "Running")
+    pod = stack.bot.runtime.cluster.job_pods("ml-research", name)[0]
+    limits = pod["spec"]["containers"][0]["resources"]["limits"]
+    assert limits["memory"] == "768Gi" and limits["cpu"] == "48"

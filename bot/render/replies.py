@@ -83,6 +83,8 @@ def _job_fields(r: JobRecord) -> list[MarkdownTextObject]:
         _md(f"*Priority*\n{r.priority}"),
         _md(f"*Owner*\n<@{r.owner}>"),
     ]
+    if r.memory or r.cpus:
+        fields.append(_md(f"*Per node*\n{msg.per_node_resources(r.memory, r.cpus)}"))
     if r.command:
         fields.append(_md(f"*Command*\n{clip_code(' '.join(r.command), 1900)}"))
     if r.env:

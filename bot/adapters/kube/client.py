@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import urllib3
@@ -21,6 +22,7 @@ from bot.domain.cluster.manifests import MANAGED_BY_SELECTOR
 from bot.domain.cluster.snapshot import JobPhase, Snapshot
 from bot.domain.cluster.watch_spec import WatchSpec
 from bot.domain.errors import AlreadyExistsNotOurs, DryRunRejected, PermanentBackendError, TransientBackendError
+from bot.domain.resources import quantity_value
 from bot.domain.scheduling.model import ClusterFacts, NodeFacts
 
 GPU = "nvidia.com/gpu"
@@ -34,6 +36,14 @@ def _quantity(value: Any) -> int:
         return int(str(value))
     except ValueError:
         return 0
+
+
+def _amount(value: Any) -> Decimal:
+    """A node's allocatable cpu or memory in cores or bytes; 0 when absent or unreadable."""
+    try:
+        return quantity_value(str(value)) if value is not None else Decimal(0)
+    except ValueError:
+        return Decimal(0)
 
 
 def _wrap(err: Exception, what: str) -> Exception:
@@ -110,12 +120,15 @@ class KubeCluster:
             ready = any(
                 c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", [])
             )
+            alloc = status.get("allocatable", {})
             facts.nodes.append(
                 NodeFacts(
                     name=meta["name"],
                     gpu_type=self._short_by_product.get(product) if product else None,
-                    allocatable=_quantity(status.get("allocatable", {}).get(GPU, 0)),
+                    allocatable=_quantity(alloc.get(GPU, 0)),
                     ready=ready or not status.get("conditions"),
+                    cpu=float(_amount(alloc.get("cpu"))),
+                    memory=int(_amount(alloc.get("memory"))),
                 )
             )
         bound: dict[str, int] = {}

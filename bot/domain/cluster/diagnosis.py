@@ -32,14 +32,19 @@ def log_cause(log_tail: str) -> str | None:
     return None
 
 
-def relaunch_command(r: JobRecord, time_limit_s: int) -> str:
-    """The ``/gpu launch`` that runs ``r`` again with ``time_limit_s``; a fresh name, since names are unique."""
+def relaunch_command(r: JobRecord, time_limit_s: int, memory: str | None = None) -> str:
+    """The ``/gpu launch`` that runs ``r`` again with ``time_limit_s`` (and ``memory`` per node when
+    given); a fresh name, so that the two runs are told apart in lists."""
     parts = ["/gpu launch", f"{r.name}-2", f"--image {r.image}", f"--gpus {r.gpus}", f"--gpu-type {r.gpu_type}"]
     if r.nodes > 1:
         parts.append(f"--nodes {r.nodes}")
     parts.append(f"--time {format_duration(time_limit_s)}")
     if r.priority != "normal":
         parts.append(f"--priority {r.priority}")
+    if memory or r.memory:
+        parts.append(f"--memory {memory or r.memory}")
+    if r.cpus:
+        parts.append(f"--cpus {r.cpus}")
     parts += [f"--env {k}={v}" for k, v in sorted(r.env.items())]
     if r.command:
         parts += ["--", *r.command]
@@ -57,8 +62,9 @@ def explain(failure: Failure, r: JobRecord, log_tail: str = "", max_time_limit_s
             memory_per_gpu: str | None = None) -> str:
     """One paragraph: what happened, in plain words, and what to do next.
 
-    A next step only names what a person can do with the bot: memory comes with the GPUs
-    (``memory_per_gpu`` each, the policy's job default), so no flag for more of it is suggested.
+    A next step only names what a person can do with the bot: an OOM-killed container is offered
+    the launch again with twice its memory limit (``--memory``, per node; the limit was ``r.memory``
+    or the policy's ``memory_per_gpu`` × its GPUs per node).
     """
     cause = log_cause(log_tail) if failure.kind in ("exit_code", "unknown") else None
     if cause == "cuda-oom":
@@ -67,7 +73,9 @@ def explain(failure: Failure, r: JobRecord, log_tail: str = "", max_time_limit_s
         return msg.diag_nccl()
     match failure.kind:
         case "oomkilled":
-            return msg.diag_oom(_memory_limit(memory_per_gpu, r.gpus_per_node), memory_per_gpu)
+            limit = r.memory or _memory_limit(memory_per_gpu, r.gpus_per_node)
+            more = _memory_limit(limit, 2)
+            return msg.diag_oom(limit, relaunch_command(r, r.time_limit_s, more) if more else None)
         case "image_pull":
             return msg.diag_image_pull(failure.image or r.image, failure.message)
         case "unschedulable":

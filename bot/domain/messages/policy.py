@@ -105,6 +105,14 @@ def name_taken(name: str) -> str:
     return f"A job named `{name}` already exists in your namespace."
 
 
+def memory_too_big(asked: str, gpu_type: str, largest: str) -> str:
+    return f"`--memory {asked}` is per node, and no {gpu_type} node has that much: the largest has {largest}."
+
+
+def cpus_too_many(asked: int, gpu_type: str, largest: int) -> str:
+    return f"`--cpus {asked}` is per node, and no {gpu_type} node has that many: the largest has {largest}."
+
+
 def logs_not_yours(name: str, team: str) -> str:
     return f"The logs of `{name}` are for team {team} and the admins; its card is for everyone."
 

@@ -7,12 +7,11 @@ from bot.domain.clipping import clip
 # --- watcher and diagnosis ---
 
 
-def diag_oom(limit: str | None, per_gpu: str | None = None) -> str:
-    where = f" of {limit}" if limit else ""
-    comes = f" ({per_gpu} per GPU)" if per_gpu else ""
+def diag_oom(limit: str | None, relaunch: str | None = None) -> str:
+    where = f" of {limit} per node" if limit else ""
+    more = f"ask for more memory per node:\n`{relaunch}`\nor " if relaunch else ""
     return (f"The container ran out of memory: it used its whole memory limit{where} and the kernel killed it "
-            "(OOMKilled, exit code 137). Next: use fewer data-loader workers or a smaller batch size; memory "
-            f"comes with the GPUs{comes}, so more GPUs per node also bring more.")
+            f"(OOMKilled, exit code 137). Next: {more}use fewer data-loader workers or a smaller batch size.")
 
 
 def diag_cuda_oom(gpu_type: str, memory_gb: int | None) -> str:
