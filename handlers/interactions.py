@@ -53,7 +53,7 @@ def register(app: App, commands: CommandService) -> None:
     def stop_from_card(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         click = clicked(body)
-        answer(respond, jobs.stop_key(click.value, click.user.id))
+        answer(respond, jobs.stop_button(click.value, click.user.id))
 
     @app.action(rendering.JOB_LOGS)
     def logs_from_card(ack: Ack, body: dict[str, Any], respond: Respond) -> None:

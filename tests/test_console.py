@@ -155,16 +155,17 @@ def test_smoke_template_and_a_failing_job(console: Driven) -> None:
 def test_confirm_asks_first_then_stop_from_the_card(console: Driven) -> None:
     c = console
     at = launch(c, "long", f"--image {IMAGE} --gpus 8 --gpu-type h100 --env SIM_DURATION=1h")
-    c.out.wait_for(r"\[updated card long\].*?Running.*?\[\d+\] Stop \(asks first\)", at)
-    stop = c.button("Stop (asks first)", at)
-    at = c.type(str(stop))
-    c.out.wait_for(r"Stop this job\? Stop long\?.*?\[y = Stop / n = Keep it\] ", at)
-    at = c.type("n")
-    c.out.wait_for("Not clicked.", at)
+    c.out.wait_for(r"\[updated card long\].*?Running.*?\[\d+\] Stop", at)
+    stop = c.button("Stop", at)
+    at = c.type(str(stop))  # the bot checks who clicked, then asks (only the clicker sees it)
+    c.out.wait_for(r"Stop 1 job\(s\): `long`\?.*?\[\d+\] Cancel", at)
+    at = c.type(str(c.button("Cancel", at)))
+    c.out.wait_for("Nothing was stopped.", at)
     c.ask("/gpu list", r"`long` · running", timeout=10)
     at = c.type(str(stop))
-    c.out.wait_for(r"\[y = Stop / n = Keep it\] ", at)
-    c.ask("y", r"Stopped `long`")
+    c.out.wait_for(r"Stop 1 job\(s\): `long`\?.*?\[\d+\] Cancel", at)
+    confirm = c.button("Stop", at)
+    c.ask(str(confirm), r"Stopped `long`")
     c.out.wait_for(r"\[updated card long\] ──\n=== long ===\n[^\n]*Stopped", at)
 
 

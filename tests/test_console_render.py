@@ -104,4 +104,4 @@ def test_the_bots_own_preview_and_card_render() -> None:
     assert shown.title == "llama-ft"
     assert "<!date" not in shown.text and "<@" not in shown.text
     stop = next(b for b in shown.buttons if b.action_id == rendering.JOB_STOP)
-    assert stop.confirm is not None
+    assert stop.confirm is None  # the bot checks the clicker first, then asks in an ephemeral reply

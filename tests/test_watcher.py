@@ -35,6 +35,8 @@ def test_success_card_and_thread_and_history(stack: BotStack) -> None:
     wait_reply(stack, name, "Started on")
     done = wait_reply(stack, name, "Succeeded after", "GPU-hours")
     assert "0.7 GPU-hours" in done or "GPU-hours" in done
+    assert f"`{name}`: Succeeded after" in done, "a thread reply names its job"
+    assert any(f"`{name}`: Started on" in r for r in replies(stack, name))
     history = states(stack, name)
     assert history[0] == "queued" and history[-1] == "succeeded"
     assert "admitted" in history and "running" in history

@@ -35,6 +35,9 @@ class Launch:
     priority: Priority = "normal"
     command: tuple[str, ...] | None = None
     env: tuple[tuple[str, str], ...] = ()
+    # per node (pod), beyond the policy's per-GPU defaults: a Kubernetes memory quantity, whole cores
+    memory: str | None = None
+    cpus: int | None = None
     # Which fields the user gave explicitly: a template fills only the others.
     given: frozenset[str] = field(default_factory=frozenset)
 

@@ -42,6 +42,8 @@ class JobRecord:
     command: list[str] | None = None
     env: dict[str, str] = field(default_factory=dict)
     template: str | None = None
+    memory: str | None = None  # per pod, when asked for (else the policy's memory_per_gpu × GPUs)
+    cpus: int | None = None  # per pod, when asked for (else cpu_per_gpu × GPUs)
     state: RecordState = "queued"
     reason: str | None = None  # why it waits / failed / was stopped, in plain words
     submitted_at: float = 0.0
@@ -57,6 +59,8 @@ class JobRecord:
     eta: float | None = None
     over_quota: bool = False
     preemptions: int = 0
+    # queued, and its start waits only on a preemption (or a stop) in progress: GPUs are being freed
+    making_room: bool = False
     # filled by the watcher: where the pods run, and the failure explained in plain words
     node_names: list[str] = field(default_factory=list)
     diagnosis: str | None = None

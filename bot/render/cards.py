@@ -11,7 +11,6 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ConfirmObject,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -20,8 +19,10 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain import messages as msg
+from bot.domain.clipping import clip, clip_code
 from bot.domain.durations import format_duration, humanize
-from bot.domain.jobs import ACTIVE_STATES, FINAL_STATES, JobRecord
+from bot.domain.jobs import ACTIVE_STATES, FINAL_STATES, RUNNING_STATES, JobRecord
+from bot.render.logs import fit_lines
 
 JOB_STOP = "job_stop"
 JOB_LOGS = "job_logs"
@@ -30,7 +31,7 @@ LOG_LINES_IN_THREAD = 20
 
 
 def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text[:MAX_SECTION])
+    return MarkdownTextObject(text=clip(text, MAX_SECTION))
 
 
 def gpu_hours(r: JobRecord, now: float) -> float:
@@ -56,8 +57,12 @@ def _state_line(r: JobRecord, position: int | None) -> str:
     line = f"{msg.STATE_EMOJI.get(r.state, '')} *{r.state.capitalize()}*"
     if r.state == "queued" and position is not None:
         line += f" · position {position} in the queue"
-    if r.state == "queued" and r.eta:
+    if r.state == "queued" and r.making_room:
+        line += f" · {msg.STARTING_MAKING_ROOM}"
+    elif r.state == "queued" and r.eta:
         line += f" · expected to start {_stamp(r.eta)}"
+    if r.over_quota and r.state in RUNNING_STATES:
+        line += f" · {msg.over_quota_note()}"
     text = r.diagnosis if r.diagnosis and r.state not in ("succeeded", "stopped") else r.reason
     return f"{line}\n{text}" if text else line
 
@@ -76,18 +81,16 @@ def _fields(r: JobRecord, now: float) -> list[MarkdownTextObject]:
         fields.append(_md(f"*GPU-hours*\n{gpu_hours(r, now):.1f}"))
     else:
         fields.append(_md(f"*Time limit*\n{limit}"))
-        fields.append(_md(f"*Image*\n`{r.image}`"[:1900]))
+        fields.append(_md(f"*Image*\n{clip_code(r.image, 1900)}"))
     return fields
 
 
 def _buttons(r: JobRecord) -> ActionsBlock:
     elements = [ButtonElement(text="Logs", action_id=JOB_LOGS, value=r.key)]
     if r.state in ACTIVE_STATES:
-        elements.append(ButtonElement(
-            text="Stop", action_id=JOB_STOP, value=r.key, style="danger",
-            confirm=ConfirmObject(title="Stop this job?", text=f"Stop {r.name}? Its pods are deleted.",
-                                  confirm="Stop", deny="Keep it"),
-        ))
+        # No client-side confirm dialog: the bot checks who clicked first, then asks (ephemerally) only
+        # someone who may stop it, so nobody is asked "Stop this job?" to be refused afterwards.
+        elements.append(ButtonElement(text="Stop", action_id=JOB_STOP, value=r.key, style="danger"))
     return ActionsBlock(elements=elements)
 
 
@@ -108,23 +111,24 @@ def job_card(r: JobRecord, position: int | None = None, now: float | None = None
 
 def _tail_block(log_tail: str) -> str:
     lines = log_tail.rstrip("\n").splitlines()[-LOG_LINES_IN_THREAD:]
-    body = "\n".join(lines)[-(MAX_SECTION - 60):]
-    return f"*{msg.log_tail_title(len(lines))}*\n```{body}```" if lines else ""
+    fit = fit_lines("\n".join(lines), MAX_SECTION - 80, sections=1)  # whole lines, the newest first
+    body = "\n".join(fit.chunks[0]) if fit.chunks else ""
+    return f"*{msg.log_tail_title(fit.shown)}*\n```{body}```" if body else ""
 
 
 def thread_reply(r: JobRecord, event: str, now: float, log_tail: str = "") -> tuple[str, list[Block]]:
     """The reply in the card's thread for ``event``: started, waiting, succeeded, failed, timedout, stopped."""
     if event == "started":
-        text = msg.thread_started(r.node_names)
+        text = msg.thread_started(r.name, r.node_names)
     elif event == "succeeded":
         ran = humanize((r.finished_at or now) - (r.started_at or r.admitted_at or r.submitted_at))
-        text = msg.thread_succeeded(ran, gpu_hours(r, now))
+        text = msg.thread_succeeded(r.name, ran, gpu_hours(r, now))
     elif event in ("failed", "timedout"):
-        text = msg.thread_failed(event, r.diagnosis or r.reason or "")
+        text = msg.thread_failed(r.name, event, r.diagnosis or r.reason or "")
     elif event == "waiting":
-        text = msg.thread_waiting(r.diagnosis or r.reason or "")
+        text = msg.thread_waiting(r.name, r.diagnosis or r.reason or "")
     else:
-        text = msg.thread_stopped(r.stopped_by)
+        text = msg.thread_stopped(r.name, r.stopped_by)
     blocks: list[Block] = [SectionBlock(text=_md(text))]
     tail = _tail_block(log_tail) if event in ("failed", "timedout") else ""
     if tail:

@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock, MarkdownTe
 from slack_sdk.models.views import View
 
 from bot.domain import messages as msg
+from bot.domain.clipping import clip
 from bot.domain.jobs import JobRecord
 from bot.render.replies import job_line
 
@@ -26,10 +27,11 @@ class HomeFacts:
     team_used: int
     team_quota: int
     free_by_type: list[tuple[str, int, int]]  # (gpu type, free, capacity)
+    team_borrowed: int = 0  # GPUs of the team's over-quota jobs (not in team_used)
 
 
 def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=text[:MAX_SECTION]))
+    return SectionBlock(text=MarkdownTextObject(text=clip(text, MAX_SECTION)))
 
 
 def _lines(title: str, lines: list[str]) -> list[Block]:
@@ -46,7 +48,7 @@ def home_view(f: HomeFacts) -> dict[str, Any]:
     blocks += jobs or [_section(msg.home_none())]
     blocks.append(DividerBlock())
     if f.team:
-        blocks.append(_section(msg.home_team_use(f.team, f.team_used, f.team_quota)))
+        blocks.append(_section(msg.home_team_use(f.team, f.team_used, f.team_quota, f.team_borrowed)))
     if f.free_by_type:
         rows = [f"`{t}` {free} free of {cap}" for t, free, cap in f.free_by_type]
         blocks.append(_section("*Cluster GPUs*\n" + "\n".join(rows)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject, PlainTextObject, SectionBlock
 
 from bot.domain import messages as msg
+from bot.domain.clipping import clip
 from bot.domain.jobs import JobRecord
 from bot.domain.scheduling.model import Why
 from bot.render.replies import MAX_SECTION, Reply
@@ -16,9 +17,9 @@ ROWS_PER_SECTION = 8
 def why_text(why: Why) -> str:
     """The reason a queued job waits, as shown on its card and in ``/gpu queue``."""
     if why.kind == "quota":
-        return msg.sched_quota(why.team, why.used, why.quota)
+        return msg.sched_quota(why.team, why.used, why.quota, why.borrowed, why.gpus, why.gpu_type)
     if why.kind == "idle_only":
-        return msg.sched_idle_only(why.team, why.used, why.quota, why.gpus, why.gpu_type)
+        return msg.sched_idle_only(why.team, why.used, why.quota, why.gpus, why.gpu_type, why.borrowed)
     if why.kind == "behind":
         return msg.sched_behind(why.ahead, why.ahead_priority) if why.ahead else msg.sched_needs(
             why.gpus, why.gpu_type, why.free)
@@ -32,9 +33,9 @@ def queue_row(position: int, r: JobRecord, now: float, mine: bool) -> str:
     name = f"*`{r.name}`* :point_left:" if mine else f"`{r.name}`"
     prio = "" if r.priority == "normal" else f" · {r.priority} priority"
     preempted = f" · preempted {r.preemptions}×" if r.preemptions else ""
-    eta = msg.eta_text(r.eta, now)
+    start = msg.STARTING_MAKING_ROOM if r.making_room else f"starts {msg.eta_text(r.eta, now)}"
     why = f"\n      _{r.reason}_" if r.reason else ""
-    return f"*{position}.* {name} · <@{r.owner}> · {gpus}{prio}{preempted} · starts {eta}{why}"
+    return f"*{position}.* {name} · <@{r.owner}> · {gpus}{prio}{preempted} · {start}{why}"
 
 
 def queue_reply(ordered: list[JobRecord], asker: str, now: float) -> Reply:
@@ -47,7 +48,7 @@ def queue_reply(ordered: list[JobRecord], asker: str, now: float) -> Reply:
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=msg.queue_title(len(ordered))))]
     for i in range(0, len(shown), ROWS_PER_SECTION):
         text = "\n".join(queue_row(p, r, now, r.owner == asker) for p, r in shown[i : i + ROWS_PER_SECTION])
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=text[:MAX_SECTION])))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(text, MAX_SECTION))))
     hidden = len(ordered) - len(shown)
     if hidden > 0:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=msg.queue_more(hidden))]))

@@ -17,9 +17,10 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain import messages as msg
+from bot.domain.clipping import clip, clip_code
 from bot.domain.durations import format_duration
 from bot.domain.errors import Refusal
-from bot.domain.jobs import JobRecord
+from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.render import cards as cards_render
 
 # action_ids the handlers listen to
@@ -45,7 +46,7 @@ class Reply:
 
 
 def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text[:MAX_SECTION])
+    return MarkdownTextObject(text=clip(text, MAX_SECTION))
 
 
 def _section(text: str) -> SectionBlock:
@@ -82,10 +83,12 @@ def _job_fields(r: JobRecord) -> list[MarkdownTextObject]:
         _md(f"*Priority*\n{r.priority}"),
         _md(f"*Owner*\n<@{r.owner}>"),
     ]
+    if r.memory or r.cpus:
+        fields.append(_md(f"*Per node*\n{msg.per_node_resources(r.memory, r.cpus)}"))
     if r.command:
-        fields.append(_md(f"*Command*\n{_code(' '.join(r.command))[:1900]}"))
+        fields.append(_md(f"*Command*\n{clip_code(' '.join(r.command), 1900)}"))
     if r.env:
-        fields.append(_md("*Env*\n" + ", ".join(f"{k}={v}" for k, v in sorted(r.env.items()))[:1900]))
+        fields.append(_md("*Env*\n" + clip(", ".join(f"{k}={v}" for k, v in sorted(r.env.items())), 1900)))
     return fields
 
 
@@ -114,7 +117,10 @@ def job_card(r: JobRecord, position: int | None = None, now: float | None = None
 
 def job_line(r: JobRecord, position: int | None = None) -> str:
     where = f" · #{position} in queue" if position else ""
-    return f"{msg.STATE_EMOJI.get(r.state, '')} `{r.name}` · {r.state}{where} · {_gpus(r)} · <@{r.owner}>"
+    if r.state == "queued" and r.making_room:
+        where += f" · {msg.STARTING_MAKING_ROOM}"
+    over = f" · {msg.over_quota_note()}" if r.over_quota and r.state in RUNNING_STATES else ""
+    return f"{msg.STATE_EMOJI.get(r.state, '')} `{r.name}` · {r.state}{where}{over} · {_gpus(r)} · <@{r.owner}>"
 
 
 def job_list(title: str, records: list[tuple[JobRecord, int | None]]) -> Reply:
@@ -151,13 +157,8 @@ def stop_confirm(names: list[str], token: str) -> Reply:
 def status(r: JobRecord, position: int | None, pods: list[str]) -> Reply:
     card = job_card(r, position)
     if pods:
-        card.blocks.insert(3, _section("*Pods*\n" + "\n".join(pods)[:MAX_SECTION]))
+        card.blocks.insert(3, _section(clip("*Pods*\n" + "\n".join(pods), MAX_SECTION)))
     return card
-
-
-def code_block(title: str, text: str) -> Reply:
-    body = text[-(MAX_SECTION - len(title) - 10):]
-    return text_reply(f"*{title}*\n```{body}```")
 
 
 def gpus_table(rows: list[tuple[str, int, int, int]]) -> Reply:

@@ -138,6 +138,11 @@ class Dispatcher:
             phase = jobs.get(r.key)
             if phase is None or phase.deleting:
                 continue
+            if phase.idempotency_key not in (None, r.idempotency_key):
+                # the finished Job of an earlier job of the same name (names are reusable once a job
+                # has ended): remove it; this one waits until it is gone, then is created afresh
+                self.rt.cluster.delete_job(r.namespace, r.name, wait_for_pods=True)
+                continue
             moved.add(r.key)
             if phase.finished:
                 self._done(r, ["queued"], phase.finished,
@@ -148,7 +153,7 @@ class Dispatcher:
             running = self.rt.store.transition(r.namespace, r.name, ["queued"], "running", lease=self.fence,
                                                admitted_at=r.admitted_at or now, started_at=r.started_at or now,
                                                created_at=r.created_at or now,
-                                               eta=None, reason=None)
+                                               eta=None, reason=None, making_room=False)
             if running is not None:
                 result.mended.append(msg.mended(r.key, msg.MENDED_RUNNING))
                 publish_card(self.rt, running)
@@ -221,7 +226,7 @@ class Dispatcher:
             r = records[s.job.key]
             admitted = self.rt.store.transition(r.namespace, r.name, ["queued"], "admitted", lease=self.fence,
                                                 admitted_at=self.rt.clock(), reason=None, eta=None,
-                                                over_quota=s.over_quota)
+                                                over_quota=s.over_quota, making_room=False)
             if admitted is not None:
                 metrics.ADMISSIONS.labels(admitted.gpu_type).inc()
                 self._create(admitted)
@@ -242,7 +247,7 @@ class Dispatcher:
             queued = self.rt.store.transition(
                 ns, name, RUNNING_STATES, "queued", lease=self.fence, preemptions=old.preemptions + 1,
                 reason=msg.preempted_reason(p.for_key.partition("/")[2], grace), admitted_at=None,
-                created_at=None, started_at=None, over_quota=False, eta=None, node_names=[],
+                created_at=None, started_at=None, over_quota=False, eta=None, node_names=[], making_room=False,
             )
             if queued is None:
                 continue
@@ -298,12 +303,15 @@ class Dispatcher:
                 reason = why_text(why)
             else:
                 reason = r.reason or ""
-            eta = etas.get(j.key)
+            # its start waits only on GPUs being freed for it: no clock time (the simulation would
+            # still count the victims' full limits) but "starting: making room"
+            making_room = j.key in preempting or j.key in pre.waiting_for_drain
+            eta = None if making_room else etas.get(j.key)
             eta_moved = changed_meaningfully(r.eta, eta, state.now)
-            if reason == r.reason and not eta_moved:
+            if reason == r.reason and not eta_moved and making_room == r.making_room:
                 continue
             updated = self.rt.store.update(r.namespace, r.name, lease=self.fence, reason=reason,
-                                           eta=eta if eta_moved else r.eta)
+                                           eta=eta if eta_moved else r.eta, making_room=making_room)
             if updated is not None and updated.state == "queued":
                 result.updated.append(r.key)
                 publish_card(self.rt, updated)

@@ -46,11 +46,13 @@ class HomeService:
         mine = store.list(owner=user, limit=100)
         queued = [(r, store.position(r.namespace, r.name)) for r in mine if r.state == "queued"]
         team_name: str | None = None
-        used = quota = 0
+        used = quota = borrowed = 0
         found = policy.team_of(user)
         if found is not None:
             team_name, team = found
-            used = sum(r.gpus for r in store.list(team=team_name, states=RUNNING_STATES, limit=10_000))
+            holding = store.list(team=team_name, states=RUNNING_STATES, limit=10_000)
+            used = sum(r.gpus for r in holding if not r.over_quota)
+            borrowed = sum(r.gpus for r in holding if r.over_quota)
             quota = team.gpu_quota
         free: list[tuple[str, int, int]] = []
         try:
@@ -62,7 +64,7 @@ class HomeService:
             running=[r for r in mine if r.state in RUNNING_STATES],
             queued=queued,
             finished=[r for r in mine if r.state in FINAL_STATES][:RECENT_FINISHED],
-            team=team_name, team_used=used, team_quota=quota, free_by_type=free,
+            team=team_name, team_used=used, team_quota=quota, free_by_type=free, team_borrowed=borrowed,
         )
 
     def view(self, user: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from bot.domain import messages as msg
 from bot.domain.actions import ListJobs, Logs, Status, Stop
 from bot.domain.errors import ForbiddenError, NotFoundError
 from bot.domain.jobs import ACTIVE_STATES, CONTRACT_STATES, RUNNING_STATES, JobRecord
-from bot.domain.policy.judge import Identity, check_stop, identify, may_see
+from bot.domain.policy.judge import Identity, check_stop, identify, may_read_logs, may_see
 from bot.render import queue as queue_render
 from bot.render import replies as rendering
 from bot.services.cards import publish_card
@@ -31,9 +31,9 @@ class JobsService:
 
     def find(self, ident: Identity, name: str) -> JobRecord:
         """The job called ``name`` that the asker may see: their namespace first, then (admins) any."""
-        record = self.rt.store.get(ident.namespace, name)
-        if record is None and ident.is_admin:
-            found = self.rt.store.find(name)
+        record = self.rt.store.get(ident.namespace, name) if ident.namespace else None
+        if record is None:  # another team's job: visible to all (``may_see``), newest of that name
+            found = [r for r in self.rt.store.find(name) if may_see(ident, r)]
             record = found[0] if found else None
         if record is None or not may_see(ident, record):
             mine = [r.name for r in self._mine(ident) if r.state in ACTIVE_STATES][:8]
@@ -73,11 +73,14 @@ class JobsService:
             records, title = self.rt.store.list(states=states), "All jobs"
         if action.state:
             title += f" ({action.state})"
-        return rendering.job_list(title, [(r, self._position(r)) for r in records])
+        shown = [(r, self._position(r)) for r in records if may_see(ident, r)]  # the rule `status` follows
+        return rendering.job_list(title, shown)
 
     def logs(self, action: Logs, user_id: str) -> rendering.Reply:
         ident = identify(self.rt.policy, user_id)
         r = self.find(ident, action.job) if action.job else self._latest(ident)
+        if not may_read_logs(ident, r):
+            raise ForbiddenError(msg.logs_not_yours(r.name, r.team), f"/gpu status {r.name}")
         return logs_reply(self.rt, r, action.tail, user_id)
 
     def queue(self, user_id: str) -> rendering.Reply:
@@ -110,13 +113,19 @@ class JobsService:
     def request_stop(self, action: Stop, user_id: str, request_key: str) -> rendering.Reply:
         """Stop now when it is one job of one's own; otherwise ask for a confirmation first."""
         ident = identify(self.rt.policy, user_id)
-        targets = [r for r in self._targets(action, ident) if r.state in ACTIVE_STATES]
+        found = self._targets(action, ident)
+        targets = [r for r in found if r.state in ACTIVE_STATES]
+        # a job named explicitly that has ended is said so, with when: not "no job matches"
+        ended = [msg.already_finished(r.name, r.state, r.finished_at, self.rt.clock())
+                 for r in found if r.state not in ACTIVE_STATES and action.jobs]
         if not targets:
+            if ended:
+                return rendering.text_reply("\n".join(ended))
             raise NotFoundError(msg.nothing_to_stop(), "/gpu list")
         for r in targets:
             check_stop(ident, r)
         if len(targets) == 1 and targets[0].owner == ident.user_id:
-            return rendering.text_reply(msg.stopped(self.stop(targets, ident)))
+            return rendering.text_reply("\n".join([msg.stopped(self.stop(targets, ident)), *ended]))
         token = hashlib.sha256(f"stop\0{user_id}\0{request_key}".encode()).hexdigest()[:20]
         self.rt.previews.put(token, {"kind": "stop", "keys": [r.key for r in targets], "requester": user_id})
         return rendering.stop_confirm([r.name for r in targets], token)
@@ -133,6 +142,21 @@ class JobsService:
         for r in records:
             check_stop(ident, r)
         return rendering.text_reply(msg.stopped(self.stop(records, ident)))
+
+    def stop_button(self, key: str, user_id: str) -> rendering.Reply:
+        """The [Stop] button on a card: refuse whoever may not stop it, else ask them to confirm."""
+        ident = identify(self.rt.policy, user_id)
+        namespace, _, name = key.partition("/")
+        record = self.rt.store.get(namespace, name)
+        if record is None or not may_see(ident, record):
+            raise NotFoundError(msg.job_not_found(name, []), "/gpu list")
+        check_stop(ident, record)
+        if record.state not in ACTIVE_STATES:
+            return rendering.text_reply(msg.already_finished(record.name, record.state, record.finished_at,
+                                                            self.rt.clock()))
+        token = hashlib.sha256(f"stop-button\0{user_id}\0{key}".encode()).hexdigest()[:20]
+        self.rt.previews.put(token, {"kind": "stop", "keys": [key], "requester": user_id})
+        return rendering.stop_confirm([record.name], token)
 
     def stop_key(self, key: str, user_id: str) -> rendering.Reply:
         """The [Stop] button on a card (Slack already asked the clicker to confirm)."""

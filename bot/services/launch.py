@@ -40,6 +40,8 @@ def launch_from_dict(data: dict[str, Any]) -> Launch:
         priority=data.get("priority", "normal"),
         command=tuple(data["command"]) if data.get("command") else None,
         env=tuple(sorted((data.get("env") or {}).items())),
+        memory=data.get("memory"),
+        cpus=int(data["cpus"]) if data.get("cpus") else None,
         given=frozenset(data.get("given", [])),
     )
 
@@ -70,6 +72,8 @@ class LaunchService:
             command=list(a.command) if a.command else None,
             env=dict(a.env),
             template=a.template,
+            memory=a.memory,
+            cpus=a.cpus,
             submitted_at=self.rt.clock(),
             idempotency_key=token,
             channel=channel,

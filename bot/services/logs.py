@@ -1,8 +1,8 @@
 """``/gpu logs JOB [--tail N]`` and the card's [Logs] button: the last lines of every pod of a job.
 
-Each rank of a multi-node job is labelled. What fits goes back as a code block; longer output goes
-to the asker's DM as a file (``files_upload_v2`` through the outbound layer) and the reply keeps the
-newest lines, so nothing is cut silently.
+Each rank of a multi-node job is labelled. What fits goes back as code blocks (whole lines, several
+sections); only output that does not fit goes to the asker's DM as a file (``files_upload_v2``
+through the outbound layer), and the reply keeps the newest whole lines and says so.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from bot.domain import messages as msg
 from bot.domain.errors import BackendError
 from bot.domain.jobs import JobRecord
 from bot.render import replies as rendering
+from bot.render.logs import fit_lines, log_blocks
 from bot.services.ports import LogPorts
 
 INDEX_LABEL = "batch.kubernetes.io/job-completion-index"
-INLINE_LIMIT = 2800  # what a code block in one section can show
 
 
 def collect(rt: LogPorts, r: JobRecord, tail: int) -> str | None:
@@ -42,13 +42,11 @@ def logs_reply(rt: LogPorts, r: JobRecord, tail: int, user_id: str) -> rendering
     text = collect(rt, r, tail)
     if text is None:
         return rendering.text_reply(msg.logs_no_pods(r.name, r.state))
-    title = f"Last {tail} lines of {r.name}"
-    if len(text) <= INLINE_LIMIT:
-        return rendering.code_block(title, text)
+    title = msg.logs_title(tail, r.name)
+    fit = fit_lines(text)
+    if fit.complete:
+        return rendering.Reply(title, log_blocks(title, fit))
     channel = rt.cards.dm_channel(user_id)
     sent = channel is not None and rt.cards.upload(channel, f"{r.name}-logs.txt", text, title)
-    reply = rendering.code_block(title, text)  # the newest lines that fit
-    if sent:
-        reply.blocks.insert(0, rendering.text_reply(msg.logs_sent_as_file(r.name)).blocks[0])
-        reply.text = msg.logs_sent_as_file(r.name)
-    return reply
+    note = msg.logs_sent_as_file(r.name, fit.shown, fit.total) if sent else msg.logs_cut(fit.shown, fit.total)
+    return rendering.Reply(note, log_blocks(title, fit, note))  # the newest lines that fit

@@ -72,7 +72,8 @@ def _fields(rt: ReactionPorts, r: JobRecord, obs: Observation, target: str,
     if target in ("failed", "timedout"):
         failure = obs.failure or Failure("unknown")
         tail = log_tail(rt, r, pods)
-        fields["diagnosis"] = explain(failure, r, tail, rt.policy.limits.max_time_limit)
+        fields["diagnosis"] = explain(failure, r, tail, rt.policy.limits.max_time_limit,
+                                      rt.policy.job_defaults.memory_per_gpu)
         fields["reason"] = _short(failure)
         fields["finished_at"] = r.finished_at or now
     elif target == "succeeded":

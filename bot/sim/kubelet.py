@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.sim.clock import SimClock
 from bot.sim.events import EventRecorder
-from bot.sim.logs import PodRun, container_settings, exit_code, render_log
+from bot.sim.logs import PodRun, container_settings, exit_code, gpu_memory_gib, render_log
 from bot.sim.status import ApiError, bad_request
 from bot.sim.store import Store
 
@@ -62,6 +62,11 @@ class Kubelet:
         self.timer = timer
         self.runs: dict[tuple[str, str], PodRun] = {}
 
+    def _product(self, node: str) -> str:
+        found = self.store.get("nodes", "", node)
+        labels = (found or {}).get("metadata", {}).get("labels") or {}
+        return str(labels.get("nvidia.com/gpu.product", ""))
+
     def bind(self, namespace: str, name: str, node: str) -> None:
         pod = self.store.get("pods", namespace, name)
         if pod is None:
@@ -85,6 +90,7 @@ class Kubelet:
             index,
             self._world_size(pod),
             now,
+            gpu_memory_gib=gpu_memory_gib(self._product(node)),
         )
         self.runs[(namespace, name)] = run
 

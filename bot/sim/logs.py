@@ -22,6 +22,18 @@ LOG_EVERY = 10
 MAX_LINES = 2000
 FAILURES = ("oomkilled", "imagepull", "nccl-timeout", "cuda-oom")  # plus "exit:N"
 
+# One GPU's total memory as torch reports it (GiB), by a word of the product label.
+GPU_MEMORY_GIB: dict[str, float] = {
+    "H100": 79.1, "H200": 139.8, "B200": 178.4, "A100": 79.2, "L40S": 44.4, "A10G": 22.1, "L4": 22.0,
+    "T4": 14.6, "V100": 15.8,
+}  # fmt: skip
+
+
+def gpu_memory_gib(product: str) -> float:
+    """``NVIDIA-L40S`` → 44.4; an unknown product is taken to be an 80 GB part."""
+    words = product.upper().replace("_", "-").split("-")
+    return next((GPU_MEMORY_GIB[w] for w in words if w in GPU_MEMORY_GIB), 79.1)
+
 
 def parse_sim_duration(text: str) -> float:
     """``SIM_DURATION``: plain seconds (``"600"``) or a grammar duration (``"10m"``)."""
@@ -86,6 +98,7 @@ class PodRun:
     bound_at: float
     started_at: float | None = None
     ended_at: float | None = None
+    gpu_memory_gib: float = 79.1  # what torch reports as one GPU's total capacity on the pod's node
 
 
 def _stamp(t: float) -> str:
@@ -149,14 +162,15 @@ def _ending(run: PodRun, rank: int, steps: int) -> list[str]:
             "terminate called after throwing an instance of 'c10::DistBackendError'",
         ]
     if run.fail == "cuda-oom":
+        cap = run.gpu_memory_gib
         return [
             "Traceback (most recent call last):",
             '  File "/app/train.py", line 214, in <module>',
             "    loss.backward()",
             "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total "
-            "capacity of 79.10 GiB of which 1.21 GiB is free. Including non-PyTorch memory, this process has "
-            "77.88 GiB memory in use. Of the allocated memory 74.02 GiB is allocated by PyTorch, and "
-            "2.31 GiB is reserved by PyTorch but unallocated.",
+            f"capacity of {cap:.2f} GiB of which 1.21 GiB is free. Including non-PyTorch memory, this process has "
+            f"{cap - 1.22:.2f} GiB memory in use. Of the allocated memory {cap - 5.08:.2f} GiB is allocated by "
+            "PyTorch, and 2.31 GiB is reserved by PyTorch but unallocated.",
         ]
     if run.fail.startswith("exit:"):
         return [

@@ -126,7 +126,7 @@ class FakeCluster:
     def job_exists(self, namespace: str, name: str) -> bool:
         return f"{namespace}/{name}" in self.created
 
-    def delete_job(self, namespace: str, name: str) -> bool:
+    def delete_job(self, namespace: str, name: str, *, wait_for_pods: bool = False) -> bool:
         self.deleted.append(f"{namespace}/{name}")
         return self.created.pop(f"{namespace}/{name}", None) is not None
 

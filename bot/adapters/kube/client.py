@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import urllib3
@@ -21,6 +22,7 @@ from bot.domain.cluster.manifests import MANAGED_BY_SELECTOR
 from bot.domain.cluster.snapshot import JobPhase, Snapshot
 from bot.domain.cluster.watch_spec import WatchSpec
 from bot.domain.errors import AlreadyExistsNotOurs, DryRunRejected, PermanentBackendError, TransientBackendError
+from bot.domain.resources import quantity_value
 from bot.domain.scheduling.model import ClusterFacts, NodeFacts
 
 GPU = "nvidia.com/gpu"
@@ -34,6 +36,14 @@ def _quantity(value: Any) -> int:
         return int(str(value))
     except ValueError:
         return 0
+
+
+def _amount(value: Any) -> Decimal:
+    """A node's allocatable cpu or memory in cores or bytes; 0 when absent or unreadable."""
+    try:
+        return quantity_value(str(value)) if value is not None else Decimal(0)
+    except ValueError:
+        return Decimal(0)
 
 
 def _wrap(err: Exception, what: str) -> Exception:
@@ -110,12 +120,15 @@ class KubeCluster:
             ready = any(
                 c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", [])
             )
+            alloc = status.get("allocatable", {})
             facts.nodes.append(
                 NodeFacts(
                     name=meta["name"],
                     gpu_type=self._short_by_product.get(product) if product else None,
-                    allocatable=_quantity(status.get("allocatable", {}).get(GPU, 0)),
+                    allocatable=_quantity(alloc.get(GPU, 0)),
                     ready=ready or not status.get("conditions"),
+                    cpu=float(_amount(alloc.get("cpu"))),
+                    memory=int(_amount(alloc.get("memory"))),
                 )
             )
         bound: dict[str, int] = {}
@@ -157,7 +170,8 @@ class KubeCluster:
             key = f"{meta['namespace']}/{meta['name']}"
             suspended = bool(job.get("spec", {}).get("suspend"))
             deleting = bool(meta.get("deletionTimestamp"))
-            out[key] = JobPhase(meta["namespace"], meta["name"], finished, reason, suspended, deleting)
+            idem = (meta.get("annotations") or {}).get(IDEMPOTENCY_ANNOTATION)
+            out[key] = JobPhase(meta["namespace"], meta["name"], finished, reason, suspended, deleting, idem)
         return out
 
     def job_pods(self, namespace: str, name: str) -> list[dict[str, Any]]:
@@ -240,11 +254,13 @@ class KubeCluster:
             raise _wrap(err, "read job") from err
         return True
 
-    def delete_job(self, namespace: str, name: str) -> bool:
-        """Delete a Job and its pods; False when it was already gone."""
+    def delete_job(self, namespace: str, name: str, *, wait_for_pods: bool = False) -> bool:
+        """Delete a Job and its pods; False when it was already gone. ``wait_for_pods``: Foreground,
+        so the Job stays (deleting) until its pods are gone, and its name is free only then."""
         try:
             self.batch.delete_namespaced_job(
-                name, namespace, propagation_policy="Background", _preload_content=False, _request_timeout=30
+                name, namespace, propagation_policy="Foreground" if wait_for_pods else "Background",
+                _preload_content=False, _request_timeout=30,
             )
         except ApiException as err:
             if err.status == 404:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 # ARGV: prefix, job key (ns/name), idempotency key, record JSON, owner, team, name, state, history entry.
 # Returns {code, record JSON}: 0 created, 1 the idempotency key was seen (that job), 2 name taken.
+# A name held by a finished job is free again (as sbatch allows): that record is archived under
+# "ns/name#seq" (its indexes, history and idempotency key follow it), so it stays in lists and
+# history, and a late retry of its own submission still finds it rather than launching again.
 SUBMIT = """
 local p, jk = ARGV[1], ARGV[2]
 local seen = redis.call('HGET', p .. 'idem', ARGV[3])
@@ -17,7 +20,23 @@ if seen then
   if rec then return {1, rec} end
 end
 local cur = redis.call('GET', p .. 'job:' .. jk)
-if cur then return {2, cur} end
+if cur then
+  local old = cjson.decode(cur)
+  local final = {succeeded = true, failed = true, stopped = true, timedout = true}
+  if not final[old.state] then return {2, cur} end
+  local oseq = redis.call('ZSCORE', p .. 'idx:all', jk)
+  local aid = jk .. '#' .. oseq
+  redis.call('RENAME', p .. 'job:' .. jk, p .. 'job:' .. aid)
+  for _, idx in ipairs({'idx:all', 'idx:owner:' .. old.owner, 'idx:team:' .. old.team, 'idx:name:' .. old.name,
+                        'idx:state:' .. old.state}) do
+    if redis.call('ZREM', p .. idx, jk) == 1 then redis.call('ZADD', p .. idx, oseq, aid) end
+  end
+  if redis.call('EXISTS', p .. 'hist:' .. jk) == 1 then
+    redis.call('RENAME', p .. 'hist:' .. jk, p .. 'hist:' .. aid)
+  end
+  local ik = old.idempotency_key
+  if ik and ik ~= '' then redis.call('HSET', p .. 'idem', ik, aid) end
+end
 local seq = redis.call('INCR', p .. 'seq')
 redis.call('SET', p .. 'job:' .. jk, ARGV[4])
 redis.call('HSET', p .. 'idem', ARGV[3], jk)

@@ -9,6 +9,8 @@ Keys, all under ``prefix``: ``job:{ns}/{name}`` (record JSON), ``seq`` (submit c
 (hash idempotency key -> ns/name), ``queue`` (zset, score = submit seq), ``idx:all``,
 ``idx:owner:{o}``, ``idx:team:{t}``, ``idx:name:{name}``, ``idx:state:{s}`` (zsets of ns/name, score
 = submit seq), ``hist:{ns}/{name}`` (list of "state time"), ``lease:{name}``, ``fence:{name}``,
+``job:{ns}/{name}#{seq}`` (a finished job archived when its name was used again; in the indexes under
+that member, with its history),
 ``usage`` (hash team -> "decayed GPU-hours, as-of time" for fair share).
 """
 
@@ -29,7 +31,7 @@ from redis.retry import Retry
 
 from bot.adapters.redis import queue_lua
 from bot.domain.errors import LeaseLost, PermanentBackendError, TransientBackendError
-from bot.domain.jobs import JobRecord, RecordState, SubmitResult
+from bot.domain.jobs import FINAL_STATES, JobRecord, RecordState, SubmitResult
 from bot.domain.names import MAX_JOB_NAME
 from bot.domain.scheduling.fair_share import Usage
 
@@ -172,8 +174,9 @@ class QueueStore:
         return out
 
     def name_taken(self, namespace: str, name: str) -> bool:
-        with self._backend("name check"):
-            return bool(self._r.exists(self._k(f"job:{namespace}/{name}")))
+        """True while a job of that name has not finished; a finished job's name may be used again."""
+        record = self.get(namespace, name)
+        return record is not None and record.state not in FINAL_STATES
 
     def free_name(self, namespace: str, base: str) -> str:
         """``base``, ``base-2``, ``base-3``... the first not taken, cut to fit MAX_JOB_NAME.
@@ -188,8 +191,9 @@ class QueueStore:
             with self._backend("name check"):
                 pipe = self._r.pipeline(transaction=False)
                 for c in candidates:
-                    pipe.exists(self._k(f"job:{namespace}/{c}"))
-                taken = pipe.execute()
+                    pipe.get(self._k(f"job:{namespace}/{c}"))
+                taken = [raw is not None and JobRecord.from_json(raw).state not in FINAL_STATES
+                         for raw in pipe.execute()]
             for c, t in zip(candidates, taken, strict=True):
                 if not t:
                     return c

@@ -148,8 +148,8 @@ def _pod_spec(record: JobRecord, policy: Policy) -> dict[str, Any]:
     n = record.gpus_per_node
     quantities = {
         GPU_RESOURCE: str(n),
-        "cpu": str(d.cpu_per_gpu * n),
-        "memory": multiply_quantity(d.memory_per_gpu, n),
+        "cpu": str(record.cpus or d.cpu_per_gpu * n),
+        "memory": record.memory or multiply_quantity(d.memory_per_gpu, n),
     }
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,

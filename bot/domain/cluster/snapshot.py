@@ -17,6 +17,7 @@ class JobPhase:
     reason: str | None
     suspended: bool
     deleting: bool = False  # deletionTimestamp set: its pods are in their termination grace period
+    idempotency_key: str | None = None  # of the submission it was made for (a reused name's Job differs)
 
 
 @dataclass

@@ -41,7 +41,7 @@ SUBCOMMANDS: tuple[str, ...] = ("launch", "status", "list", "logs", "stop", "que
 FLAGS: dict[str, dict[str, bool]] = {
     "launch": {
         "--template": True, "--image": True, "--gpus": True, "--gpu-type": True, "--nodes": True,
-        "--time": True, "--priority": True, "--env": True,
+        "--time": True, "--priority": True, "--env": True, "--memory": True, "--cpus": True,
     },
     "status": {},
     "list": {"--mine": False, "--team": False, "--all": False, "--state": True},
@@ -59,13 +59,13 @@ _ALIASES: dict[str, str] = {
     "--type": "--gpu-type", "--gpu_type": "--gpu-type", "--gputype": "--gpu-type", "--timeout": "--time",
     "--time-limit": "--time", "--duration": "--time", "--walltime": "--time", "--prio": "--priority",
     "--img": "--image", "--container": "--image", "--lines": "--tail", "-s": "--state", "--status": "--state",
-    "--environment": "--env",
+    "--environment": "--env", "--mem": "--memory", "--cpu": "--cpus", "--cores": "--cpus",
 }  # fmt: skip
 
 _EXAMPLES = {
     "--template": "llama-finetune", "--image": "ghcr.io/acme/train:1.4", "--gpus": "8", "--gpu-type": "h100",
     "--nodes": "2", "--time": "6h", "--priority": "high", "--env": "WANDB_PROJECT=demo", "--state": "running",
-    "--tail": "200",
+    "--tail": "200", "--memory": "256Gi", "--cpus": "32",
 }  # fmt: skip
 
 

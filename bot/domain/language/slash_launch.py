@@ -11,6 +11,7 @@ from bot.domain.durations import format_duration, parse_duration
 from bot.domain.errors import ParseError
 from bot.domain.language.values import PRIORITY_WORDS, loose_duration, normalize_gpu_type, suggest_env_name
 from bot.domain.names import ENV_NAME, image_problem
+from bot.domain.resources import memory_problem
 
 if TYPE_CHECKING:
     from bot.domain.language.slash import _Opt, _Scan
@@ -78,6 +79,13 @@ def _field(scan: _Scan, opt: _Opt) -> tuple[str, object]:
         return "priority", _priority(scan, opt)
     if opt.flag == "--gpu-type":
         return "gpu_type", normalize_gpu_type(value)
+    if opt.flag == "--cpus":
+        return "cpus", to_int(scan, opt)
+    if opt.flag == "--memory":
+        if bad := memory_problem(value):
+            why, fixed = bad
+            raise ParseError(msg.parse_bad_memory(value, why), scan.opt_fix(opt, fixed) if fixed else None)
+        return "memory", value
     if opt.flag == "--image":
         problem = image_problem(value)
         if problem:
@@ -142,6 +150,10 @@ def launch_args(action: Launch) -> list[str]:
         out += ["--time", format_duration(action.time_limit_s)]
     if action.priority != "normal" or "priority" in g:
         out += ["--priority", action.priority]
+    if action.memory:
+        out += ["--memory", action.memory]
+    if action.cpus:
+        out += ["--cpus", str(action.cpus)]
     for key, val in action.env:
         out += ["--env", f"{key}={val}"]
     if action.command:

@@ -29,6 +29,11 @@ def launch_submitted(name: str, channel: str | None) -> str:
     return f"Submitted `{name}`; its card is{where} and will follow the job."
 
 
+def per_node_resources(memory: str | None, cpus: int | None) -> str:
+    parts = ([f"{memory} memory"] if memory else []) + ([f"{cpus} CPUs"] if cpus else [])
+    return ", ".join(parts)
+
+
 def stop_preview(names: list[str]) -> str:
     return f"Stop {len(names)} job(s): {', '.join(f'`{n}`' for n in names)}?"
 

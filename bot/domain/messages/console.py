@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.domain.clipping import clip
+
 # --- console -------------------------------------------------------------------------------------
 # `chatops console` and `chatops demo`: the terminal stands in for Slack.
 
@@ -56,7 +58,7 @@ def console_no_answer_yet() -> str:
 def console_not_delivered(status: int, detail: str) -> str:
     if status == 0:
         return f"The bot did not answer ({detail}); is it still running?"
-    return f"The bot refused the request (HTTP {status}): {detail[:200]}"
+    return f"The bot refused the request (HTTP {status}): {clip(detail, 200)}"
 
 
 def console_now_as(user: str, channel: str) -> str:

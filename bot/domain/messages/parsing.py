@@ -45,6 +45,10 @@ def parse_bad_choice(flag: str, value: str, choices: tuple[str, ...]) -> str:
     return f"`{flag} {value}` is not one of {', '.join(choices)}"
 
 
+def parse_bad_memory(value: str, why: str) -> str:
+    return f"`--memory {value}`: {why} (per node, e.g. `--memory 256Gi`)"
+
+
 def parse_bad_env(value: str) -> str:
     return f"`--env {value}` is not of the form NAME=VALUE"
 
@@ -133,9 +137,9 @@ def clarify_empty() -> str:
 _HELP_TOPICS: dict[str, str] = {
     "launch": (
         "*`/gpu launch [NAME] [--template T] [--image I] [--gpus N] [--gpu-type T] [--nodes N] "
-        "[--time 6h] [--priority low|normal|high] [--env K=V]... [-- CMD...]`*\n"
-        "Start a training job. `--gpus` is the total across all nodes; a template fills only what you "
-        "leave out.\n"
+        "[--time 6h] [--priority low|normal|high] [--memory 256Gi] [--cpus N] [--env K=V]... [-- CMD...]`*\n"
+        "Start a training job. `--gpus` is the total across all nodes; `--memory` and `--cpus` are per node "
+        "(by default they come with the GPUs); a template fills only what you leave out.\n"
         "• `/gpu launch llama-ft --gpus 8 --gpu-type h100 --time 12h`\n"
         "• `/gpu launch --template llama-finetune --gpus 16 --nodes 2`\n"
         "• `/gpu launch dpo-7b --image ghcr.io/acme/train:1.4 --env WANDB_PROJECT=dpo -- python train.py`"

@@ -105,8 +105,35 @@ def name_taken(name: str) -> str:
     return f"A job named `{name}` already exists in your namespace."
 
 
+def memory_too_big(asked: str, gpu_type: str, largest: str) -> str:
+    return f"`--memory {asked}` is per node, and no {gpu_type} node has that much: the largest has {largest}."
+
+
+def cpus_too_many(asked: int, gpu_type: str, largest: int) -> str:
+    return f"`--cpus {asked}` is per node, and no {gpu_type} node has that many: the largest has {largest}."
+
+
+def logs_not_yours(name: str, team: str) -> str:
+    return f"The logs of `{name}` are for team {team} and the admins; its card is for everyone."
+
+
 def nothing_to_stop() -> str:
     return "No job matches; nothing to stop."
+
+
+_ENDED = {"succeeded": "succeeded", "failed": "failed", "stopped": "stopped", "timedout": "timed out"}
+
+
+def already_finished(name: str, state: str, finished_at: float | None, now: float) -> str:
+    """```x` already succeeded at 19:28 UTC; nothing to stop.`` (the day too when it was not today)."""
+    import time as _time  # formatting only: no clock is read here
+
+    when = ""
+    if finished_at:
+        ended, today = _time.gmtime(finished_at), _time.gmtime(now)
+        day = "" if ended[:3] == today[:3] else _time.strftime(" on %b %d", ended)
+        when = f"{day} at {_time.strftime('%H:%M', ended)} UTC"
+    return f"`{name}` already {_ENDED.get(state, state)}{when}; nothing to stop."
 
 
 def preview_expired() -> str:

@@ -9,12 +9,22 @@ def sched_needs(gpus: int, gpu_type: str, free: int) -> str:
     return f"needs {gpus} × {gpu_type}, {free} free"
 
 
-def sched_quota(team: str, used: int, quota: int) -> str:
-    return f"team quota full: {used}/{quota} GPUs in use by {team}"
+def _team_use(team: str, used: int, quota: int, borrowed: int) -> str:
+    if not borrowed:
+        return f"team quota full: {used}/{quota} GPUs in use by {team}"
+    return (f"team quota full: {team} holds {used + borrowed} GPUs ({used}/{quota} within quota, "
+            f"{borrowed} borrowed)")
 
 
-def sched_idle_only(team: str, used: int, quota: int, gpus: int, gpu_type: str) -> str:
-    return (f"team quota full: {used}/{quota}; starts over quota (preemptible) once {gpus} × {gpu_type} "
+def sched_quota(team: str, used: int, quota: int, borrowed: int = 0, gpus: int = 0, gpu_type: str = "") -> str:
+    if not borrowed or not gpus:
+        return _team_use(team, used, quota, borrowed)
+    return (f"{_team_use(team, used, quota, borrowed)}; starts when the team's jobs end or {gpus} × {gpu_type} "
+            "are idle to borrow")
+
+
+def sched_idle_only(team: str, used: int, quota: int, gpus: int, gpu_type: str, borrowed: int = 0) -> str:
+    return (f"{_team_use(team, used, quota, borrowed)}; starts over quota (preemptible) once {gpus} × {gpu_type} "
             "are idle")
 
 
@@ -39,7 +49,10 @@ def preempted_reason(for_job: str, grace_s: int) -> str:
 
 
 def over_quota_note() -> str:
-    return "running over the team quota on idle GPUs: preemptible"
+    return "over quota · preemptible"
+
+
+STARTING_MAKING_ROOM = "starting: making room"
 
 
 def eta_text(eta: float | None, now: float) -> str:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from bot.domain.clipping import clip
+
 # --- watcher and diagnosis ---
 
 
-def diag_oom(limit: str | None) -> str:
-    where = f" of {limit}" if limit else ""
+def diag_oom(limit: str | None, relaunch: str | None = None) -> str:
+    where = f" of {limit} per node" if limit else ""
+    more = f"ask for more memory per node:\n`{relaunch}`\nor " if relaunch else ""
     return (f"The container ran out of memory: it used its whole memory limit{where} and the kernel killed it "
-            "(OOMKilled, exit code 137). Next: ask for more memory, or use fewer data-loader workers or a "
-            "smaller batch size.")
+            f"(OOMKilled, exit code 137). Next: {more}use fewer data-loader workers or a smaller batch size.")
 
 
-def diag_cuda_oom() -> str:
-    return ("CUDA ran out of GPU memory (torch.OutOfMemoryError in the log). Next: lower the batch size per GPU, "
-            "turn on gradient checkpointing or mixed precision, or spread the model over more GPUs.")
+def diag_cuda_oom(gpu_type: str, memory_gb: int | None) -> str:
+    each = f": each {gpu_type.upper()} has {memory_gb} GB" if memory_gb else ""
+    return (f"CUDA ran out of GPU memory{each} (torch.OutOfMemoryError in the log). Next: lower the batch size "
+            "per GPU, turn on gradient checkpointing or mixed precision, or spread the model over more GPUs.")
 
 
 def diag_nccl() -> str:
@@ -25,14 +28,14 @@ def diag_nccl() -> str:
 
 def diag_image_pull(image: str | None, detail: str) -> str:
     name = f"`{image}`" if image else "the image"
-    return (f"Kubernetes could not pull {name} ({detail[:300]}). Next: check the image name and tag, and that "
+    return (f"Kubernetes could not pull {name} ({clip(detail, 300)}). Next: check the image name and tag, and that "
             "the cluster may read that registry (a private registry needs a pull secret). The job was ended so "
             "it does not hold GPUs.")
 
 
 def diag_unschedulable(gpus_per_node: int, gpu_type: str, nodes: int, detail: str) -> str:
     shape = f"{nodes} node(s) with {gpus_per_node} free {gpu_type}" if nodes > 1 else f"{gpus_per_node} free {gpu_type}"
-    return (f"Not scheduled yet: no node has {shape} right now (scheduler: {detail[:300]}). It starts when GPUs "
+    return (f"Not scheduled yet: no node has {shape} right now (scheduler: {clip(detail, 300)}). It starts when GPUs "
             "free up; see `/gpu queue` and `/gpu gpus`.")
 
 
@@ -48,39 +51,43 @@ def diag_exit(code: int | None) -> str:
 
 
 def diag_node_lost(detail: str) -> str:
-    return (f"The node running the job stopped answering and its pods were lost ({detail[:300]}). This is not "
+    return (f"The node running the job stopped answering and its pods were lost ({clip(detail, 300)}). This is not "
             "your code's fault. Next: launch again (from your last checkpoint).")
 
 
 def diag_evicted(detail: str) -> str:
-    return f"Kubernetes evicted the pod ({detail[:300]}). Next: launch again; tell the admins if it repeats."
+    return f"Kubernetes evicted the pod ({clip(detail, 300)}). Next: launch again; tell the admins if it repeats."
 
 
 def diag_unknown(detail: str) -> str:
-    return f"The job failed ({detail[:300] or 'no reason given'}). Next: look at `/gpu logs JOB`."
+    return f"The job failed ({clip(detail, 300) or 'no reason given'}). Next: look at `/gpu logs JOB`."
 
 
-def thread_started(nodes: list[str]) -> str:
+# Thread replies name their job: in a busy channel (and in notifications) the thread alone does not.
+
+
+def thread_started(name: str, nodes: list[str]) -> str:
     where = f" on {', '.join(f'`{n}`' for n in nodes)}" if nodes else ""
-    return f":large_green_circle: Started{where}."
+    return f":large_green_circle: `{name}`: Started{where}."
 
 
-def thread_succeeded(duration: str, gpu_hours: float) -> str:
-    return f":white_check_mark: Succeeded after {duration} · {gpu_hours:.1f} GPU-hours."
+def thread_succeeded(name: str, duration: str, gpu_hours: float) -> str:
+    return f":white_check_mark: `{name}`: Succeeded after {duration} · {gpu_hours:.1f} GPU-hours."
 
 
-def thread_failed(state: str, diagnosis: str) -> str:
+def thread_failed(name: str, state: str, diagnosis: str) -> str:
     title = "Timed out" if state == "timedout" else "Failed"
     emoji = ":alarm_clock:" if state == "timedout" else ":x:"
-    return f"{emoji} *{title}.* {diagnosis}"
+    return f"{emoji} `{name}`: *{title}.* {diagnosis}"
 
 
-def thread_waiting(diagnosis: str) -> str:
-    return f":hourglass: {diagnosis}"
+def thread_waiting(name: str, diagnosis: str) -> str:
+    return f":hourglass: `{name}`: {diagnosis}"
 
 
-def thread_stopped(by: str | None) -> str:
-    return f":black_square_for_stop: Stopped by <@{by}>." if by else ":black_square_for_stop: Stopped."
+def thread_stopped(name: str, by: str | None) -> str:
+    who = f" by <@{by}>" if by else ""
+    return f":black_square_for_stop: `{name}`: Stopped{who}."
 
 
 def dm_finished(name: str, state: str, link: str | None) -> str:
@@ -100,8 +107,17 @@ def logs_unreadable(pod: str, why: str) -> str:
     return f"(could not read the log of {pod}: {why})"
 
 
-def logs_sent_as_file(name: str) -> str:
-    return f"The log of `{name}` is long: the whole tail is in a file sent to you in a direct message."
+def logs_title(tail: int, name: str) -> str:
+    return f"Last {tail} lines of {name}"
+
+
+def logs_sent_as_file(name: str, shown: int, total: int) -> str:
+    return (f"The log of `{name}` has {total} lines, more than a message holds: the whole tail is in a file "
+            f"sent to you in a direct message; the newest {shown} are below.")
+
+
+def logs_cut(shown: int, total: int) -> str:
+    return f"Showing the newest {shown} of {total} lines: the rest does not fit in a message."
 
 
 def home_title() -> str:
@@ -112,8 +128,12 @@ def home_none() -> str:
     return "You have no jobs yet. Start one with `/gpu launch`."
 
 
-def home_team_use(team: str, used: int, quota: int) -> str:
-    return f"*Team {team}*: {used} of {quota} GPUs in use"
+def home_team_use(team: str, used: int, quota: int, borrowed: int = 0) -> str:
+    """``used`` counts GPUs within the quota; ``borrowed`` those of over-quota (preemptible) jobs."""
+    if not borrowed:
+        return f"*Team {team}*: {used} of {quota} GPUs in use"
+    return (f"*Team {team}*: {used + borrowed} in use ({used} within quota, {borrowed} borrowed) · quota {quota} GPUs; "
+            "borrowed GPUs are preemptible")
 
 
 def dm_pref_set(on: bool) -> str:

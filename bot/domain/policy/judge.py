@@ -18,6 +18,7 @@ from bot.domain.language.slash import parse as parse_command
 from bot.domain.language.slash import to_command
 from bot.domain.names import image_problem, job_name_problem
 from bot.domain.policy.config import Policy
+from bot.domain.resources import format_memory, memory_problem, quantity_value
 from bot.domain.scheduling.model import ClusterFacts
 
 
@@ -186,7 +187,22 @@ def check_launch(policy: Policy, ident: Identity, action: Launch, facts: Cluster
             to_command(_with(a, nodes=facts.node_count(a.gpu_type),
                                   gpus=a.gpus // a.nodes * facts.node_count(a.gpu_type))),
         )
+    _check_node_size(a, a.gpu_type, facts)
     return _with(a, time_limit_s=time_limit)
+
+
+def _check_node_size(a: Launch, gpu_type: str, facts: ClusterFacts) -> None:
+    """``--memory``/``--cpus`` are per node: they must fit the largest node of the type."""
+    if a.memory and (problem := memory_problem(a.memory)):
+        why, fixed = problem
+        raise ValidationError(msg.parse_bad_memory(a.memory, why), to_command(_with(a, memory=fixed)))
+    cores, size = facts.largest(gpu_type)
+    if a.memory and size and quantity_value(a.memory) > size:
+        top = format_memory(size)
+        raise ClusterFactError(msg.memory_too_big(a.memory, gpu_type, top), to_command(_with(a, memory=top)))
+    if a.cpus and cores and a.cpus > cores:
+        raise ClusterFactError(msg.cpus_too_many(a.cpus, gpu_type, int(cores)),
+                               to_command(_with(a, cpus=int(cores))))
 
 
 def _fit_gpus(a: Launch, limit: int) -> Launch:
@@ -196,6 +212,13 @@ def _fit_gpus(a: Launch, limit: int) -> Launch:
 
 
 def may_see(ident: Identity, record: JobRecord) -> bool:
+    """One visibility rule for cards: `/gpu status`, `/gpu list --all` and `/gpu queue` show every
+    team's jobs to every member (read-only; stopping is ``check_stop``'s, logs ``may_read_logs``')."""
+    return ident.is_admin or bool(ident.team) or record.team == ident.team
+
+
+def may_read_logs(ident: Identity, record: JobRecord) -> bool:
+    """Logs can hold a team's data: its members and admins read them."""
     return ident.is_admin or record.team == ident.team
 
 

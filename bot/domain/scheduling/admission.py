@@ -18,6 +18,7 @@ from bot.domain.scheduling.model import (
     Start,
     Why,
     WhyKind,
+    borrowed_use,
     in_quota_use,
     place_gang,
     reserve,
@@ -156,6 +157,7 @@ def plan_admissions(state: SchedState, *, explain: bool = True) -> Plan:
             _wait(plan, j, ahead, Why("draining" if draining else "capacity", j.gpus, t, pool.total), is_head=True)
         else:
             _wait(plan, j, ahead, Why("behind", j.gpus, t, pool.total))
+    borrowed = borrowed_use(state.running) if explain else {}
     for j in over:
         t = j.gpu_type
         pool = pools.get(t, empty)
@@ -163,9 +165,12 @@ def plan_admissions(state: SchedState, *, explain: bool = True) -> Plan:
         if spot is not None:
             pool.take(spot, j.gpus_per_node, False)
             plan.starts.append(Start(j, spot, over_quota=True))
+            if explain:  # what the jobs behind it are told counts this borrowing too
+                borrowed[j.team] = borrowed.get(j.team, 0) + j.gpus
         elif explain:
             kind: WhyKind = "quota" if t in waiting_types or pool.total == 0 else "idle_only"
-            plan.waits[j.key] = Why(kind, j.gpus, t, pool.total, used.get(j.team, 0), quotas.get(j.team, 0), j.team)
+            plan.waits[j.key] = Why(kind, j.gpus, t, pool.total, used.get(j.team, 0), quotas.get(j.team, 0), j.team,
+                                    borrowed=borrowed.get(j.team, 0))
     return plan
 
 

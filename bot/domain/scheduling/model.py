@@ -20,6 +20,8 @@ class NodeFacts:
     gpu_type: str | None  # short name from the policy, None when the product is unknown to it
     allocatable: int
     ready: bool = True
+    cpu: float = 0.0  # allocatable cores; 0 = not reported
+    memory: int = 0  # allocatable bytes; 0 = not reported
 
 
 @dataclass
@@ -37,6 +39,11 @@ class ClusterFacts:
 
     def node_count(self, gpu_type: str) -> int:
         return len(self._typed(gpu_type))
+
+    def largest(self, gpu_type: str) -> tuple[float, int]:
+        """(cores, bytes) a pod may ask for on the largest ready node of the type; 0 = not reported."""
+        nodes = self._typed(gpu_type)
+        return max((n.cpu for n in nodes), default=0.0), max((n.memory for n in nodes), default=0)
 
     def capacity(self, gpu_type: str) -> int:
         return sum(n.allocatable for n in self._typed(gpu_type))
@@ -146,6 +153,7 @@ class Why(NamedTuple):
     team: str = ""
     ahead: int = 0
     ahead_priority: str | None = None  # the priority of the jobs ahead when higher than the job's own
+    borrowed: int = 0  # GPUs the team holds beyond its quota (over-quota jobs on idle GPUs)
 
 
 @dataclass(frozen=True)
@@ -206,3 +214,12 @@ def in_quota_use(running: Iterable[RunningJob]) -> dict[str, int]:
         if not r.over_quota:
             used[r.team] = used.get(r.team, 0) + r.gpus
     return used
+
+
+def borrowed_use(running: Iterable[RunningJob]) -> dict[str, int]:
+    """GPUs each team holds beyond its quota: its over-quota (preemptible) jobs."""
+    out: dict[str, int] = {}
+    for r in running:
+        if r.over_quota:
+            out[r.team] = out.get(r.team, 0) + r.gpus
+    return out
