@@ -16,7 +16,8 @@ from bot.adapters.redis.stores import RedisStores
 from bot.adapters.slack.web import SlackCards, make_client
 from bot.domain.errors import BackendError, ConfigError
 from bot.domain.policy.config import Policy
-from bot.http_server import ChatopsHTTPServer
+from bot.http_server import ChatopsHTTPServer, HttpLimits
+from bot.http_slack import SlackGate
 from bot.services.alerting import AlertPipeline, alert_actions
 from bot.services.commands import CommandService
 from bot.services.dispatcher import Dispatcher
@@ -36,14 +37,15 @@ log = logging.getLogger(__name__)
 
 
 def build_runtime(settings: Settings, policy: Policy, cluster: KubeCluster | None = None,
-                  slack: SlackCards | None = None) -> Runtime:
+                  slack: SlackCards | None = None, stores: RedisStores | None = None) -> Runtime:
     """The adapters behind the services' ports: one Redis connection, the cluster, Slack, Prometheus."""
     if cluster is None:
         cluster = KubeCluster.from_env(policy.gpu_types, settings.kubeconfig)
     if slack is None:
         slack = SlackCards(make_client(Settings.reveal(settings.slack_bot_token), settings.slack_api_url))
     prom = PrometheusGpu(settings.prometheus_url) if settings.prometheus_url else None
-    stores = RedisStores.connect(Settings.reveal(settings.redis_url), policy.redis_prefix)
+    if stores is None:
+        stores = RedisStores.connect(Settings.reveal(settings.redis_url), policy.redis_prefix)
     return runtime_of(policy, stores, cluster, slack, prom)
 
 
@@ -112,13 +114,15 @@ class Bot:
                http_mode: bool = True, cluster: KubeCluster | None = None,
                safety_interval_s: float = 5.0) -> Bot:
         slack = SlackCards(make_client(Settings.reveal(settings.slack_bot_token), settings.slack_api_url))
-        rt = build_runtime(settings, policy, cluster, slack)
+        stores = RedisStores.connect(Settings.reveal(settings.redis_url), policy.redis_prefix)
+        rt = build_runtime(settings, policy, cluster, slack, stores)
         model = sentence_model(settings.chatops_llm, settings.chatops_llm_base_url)
         commands = CommandService(rt, build_understanding(rt, model))
         listeners = ThreadPoolExecutor(max_workers=10, thread_name_prefix="listener")
         app = build_bolt_app(settings, rt, commands, http=http_mode, listeners=listeners, slack=slack)
         dispatcher = Dispatcher(rt, safety_interval_s=safety_interval_s)
-        server = ChatopsHTTPServer(host, port, app if http_mode else None, ready=lambda: _ready(rt))
+        server = ChatopsHTTPServer(host, port, app if http_mode else None, ready=lambda: _ready(rt),
+                                   gate=_gate(settings, stores) if http_mode else None, limits=_limits(settings))
         alerts = AlertPipeline.create(rt, Settings.reveal(settings.alert_webhook_token))
         server.alerts = alerts.receiver.receive  # the alert route is served in every mode, like /healthz
         return cls(rt, commands, app, dispatcher, server, slack, Watcher(rt), alerts=alerts, listeners=listeners)
@@ -143,6 +147,18 @@ class Bot:
         if self.watcher is not None:
             self.watcher.stop()
         self.slack.close(timeout=5.0)  # send what is queued: final card states first of all
+
+
+def _gate(settings: Settings, stores: RedisStores) -> SlackGate:
+    secret = Settings.reveal(settings.slack_signing_secret)
+    assert secret, "build_bolt_app refuses HTTP mode without a signing secret"
+    return SlackGate(secret, stores.seen.first_time)
+
+
+def _limits(settings: Settings) -> HttpLimits:
+    if settings.alert_webhook_max_bytes:
+        return HttpLimits(alert_body_bytes=settings.alert_webhook_max_bytes)
+    return HttpLimits()
 
 
 def _ready(rt: Runtime) -> bool:

@@ -5,7 +5,10 @@ One registry for the process; every series the README lists is defined here so n
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, make_wsgi_app
 
 REGISTRY = CollectorRegistry()
 
@@ -39,3 +42,9 @@ ALERTS = Counter("chatops_alerts_received", "Alertmanager webhooks, by outcome",
 
 def render() -> bytes:
     return generate_latest(REGISTRY)
+
+
+def wsgi_app() -> Callable[[Any, Any], Iterable[bytes]]:
+    """``GET /metrics`` as a WSGI application (text format; gzip when the scraper asks for it)."""
+    app: Callable[[Any, Any], Iterable[bytes]] = make_wsgi_app(REGISTRY)
+    return app

@@ -19,6 +19,7 @@ class Settings(BaseModel):
     prometheus_url: str | None = None
     alertmanager_url: str | None = None
     alert_webhook_token: SecretStr | None = None
+    alert_webhook_max_bytes: int | None = None  # the largest Alertmanager webhook body taken in (32 MB)
     chatops_llm: str | None = None
     chatops_llm_base_url: str | None = None
 

@@ -245,5 +245,5 @@ def test_the_app_wires_the_llm_from_settings(redis_url: str) -> None:
             llm = bot.commands.understanding.llm
             assert llm is not None and llm.model_id == f"openai:stub@{stub.base_url}"
         finally:
-            bot.http.server_close()  # bound, never started
+            bot.http.stop()  # bound, never started
             kube.close()

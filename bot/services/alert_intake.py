@@ -27,13 +27,13 @@ class AlertReceiver:
         # Compared as bytes with hmac.compare_digest: the time taken says nothing about the token.
         self._expected = f"Bearer {token}".encode() if token else None
 
-    def receive(self, authorization: str | None, body: str) -> tuple[int, str]:
+    def receive(self, authorization: str | None, body: str | bytes) -> tuple[int, str]:
         """(HTTP status, plain-text reason). Never raises."""
         status, reason = self._receive(authorization, body)
         metrics.ALERTS.labels({200: "accepted", 401: "unauthorized", 400: "invalid"}.get(status, "unavailable")).inc()
         return status, reason
 
-    def _receive(self, authorization: str | None, body: str) -> tuple[int, str]:
+    def _receive(self, authorization: str | None, body: str | bytes) -> tuple[int, str]:
         if self._expected is None:
             return 401, "ALERT_WEBHOOK_TOKEN is not set on the bot: alert webhooks are refused\n"
         given = (authorization or "").strip().encode()

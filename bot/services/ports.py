@@ -165,6 +165,12 @@ class Conversations(Protocol):
     def clear(self, conversation: str) -> None: ...
 
 
+class SeenRequests(Protocol):
+    """Signatures of signed Slack requests already taken in, each kept ``ttl_s`` (Redis): replays."""
+
+    def first_time(self, signature: str, ttl_s: int) -> bool: ...
+
+
 class Silences(Protocol):
     """Alertmanager silences."""
 

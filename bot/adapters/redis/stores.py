@@ -12,6 +12,7 @@ from bot.adapters.redis.conversation_store import ConversationStore
 from bot.adapters.redis.notice_store import NoticeStore
 from bot.adapters.redis.preview_store import PreviewStore
 from bot.adapters.redis.queue_store import QueueStore
+from bot.adapters.redis.seen_store import SeenSignatures
 
 
 @dataclass(frozen=True)
@@ -21,11 +22,12 @@ class RedisStores:
     alerts: AlertStore
     notices: NoticeStore
     conversations: ConversationStore
+    seen: SeenSignatures  # signed Slack requests already taken in (replays are ignored)
 
     @classmethod
     def on(cls, client: redis.Redis, prefix: str) -> RedisStores:
         return cls(QueueStore(client, prefix), PreviewStore(client, prefix), AlertStore(client, prefix),
-                   NoticeStore(client, prefix), ConversationStore(client, prefix))
+                   NoticeStore(client, prefix), ConversationStore(client, prefix), SeenSignatures(client, prefix))
 
     @classmethod
     def connect(cls, url: str | None, prefix: str) -> RedisStores:
