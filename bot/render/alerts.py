@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import MarkdownTextObject as Md
 from bot.domain import messages as msg
 from bot.domain.alerts.payload import AlertEntry, GroupState
 from bot.domain.alerts.routing import common_labels
+from bot.domain.alerts.summary import node_of, summarise
 from bot.render.replies import MAX_SECTION, Reply
 
 ALERT_SILENCE_1H = "alert_silence_1h"
@@ -30,7 +31,7 @@ def _where(labels: dict[str, str]) -> str:
     parts = []
     if "pod" in labels:
         parts.append(msg.alert_pod(labels.get("namespace", ""), labels["pod"]))
-    node = labels.get("Hostname") or labels.get("hostname") or labels.get("node")
+    node = node_of(labels)
     if node:
         parts.append(msg.alert_node(node))
     gpu = labels.get("gpu") or labels.get("UUID")
@@ -57,12 +58,13 @@ def render_group(state: GroupState, now: float | None = None) -> Reply:
     title = msg.alert_title(state.resolved, name, len(state.firing), len(state.alerts))
     entries = sorted(state.alerts.values(), key=_order)
     lines = [alert_line(a) for a in entries[:MAX_SHOWN]]
-    if len(entries) > MAX_SHOWN:
+    blocks: list[Block] = [SectionBlock(text=Md(text=f"*{title}*"))]
+    text = title
+    if len(entries) > MAX_SHOWN:  # a storm: one line of counts first, then the worst few, then "and N more"
         lines.append(msg.alert_more(len(entries) - MAX_SHOWN))
-    blocks: list[Block] = [
-        SectionBlock(text=Md(text=f"*{title}*")),
-        SectionBlock(text=Md(text="\n".join(lines)[:MAX_SECTION])),
-    ]
+        text = storm_line(state)
+        blocks.append(SectionBlock(text=Md(text=text[:MAX_SECTION])))
+    blocks.append(SectionBlock(text=Md(text="\n".join(lines)[:MAX_SECTION])))
     notes = []
     if state.job_key:
         notes.append(msg.alert_about_job(state.job_key))
@@ -72,7 +74,14 @@ def render_group(state: GroupState, now: float | None = None) -> Reply:
         blocks.append(ContextBlock(elements=[Md(text=n[:MAX_SECTION]) for n in notes]))
     if not state.resolved:
         blocks.append(ActionsBlock(elements=_buttons(state, now)))
-    return Reply(text=title, blocks=blocks)
+    return Reply(text=text, blocks=blocks)
+
+
+def storm_line(state: GroupState) -> str:
+    s = summarise(state)
+    counted = s.firing or s.resolved
+    other = counted - sum(n for _, n in s.by_name)
+    return msg.alert_storm(s.firing, s.resolved, s.by_name, other, s.top_nodes, s.nodes)
 
 
 def _buttons(state: GroupState, now: float) -> list[ButtonElement]:

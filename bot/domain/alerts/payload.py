@@ -40,7 +40,9 @@ class Webhook(_Lenient):
     commonAnnotations: dict[str, str] = Field(default_factory=dict)
     externalURL: str = ""
     truncatedAlerts: int = 0
-    alerts: list[WebhookAlert] = Field(min_length=1, max_length=5000)
+    # No count cap: Alertmanager sends every alert of a group (max_alerts 0 = all); the body size limit
+    # of the HTTP route bounds it.
+    alerts: list[WebhookAlert] = Field(min_length=1)
 
 
 def parse_webhook(body: str | bytes) -> Webhook:

@@ -38,7 +38,23 @@ def alert_gpu(gpu: str, model: str | None) -> str:
 
 
 def alert_more(n: int) -> str:
-    return f"… and {n} more"
+    return f"… and {n:,} more"
+
+
+def alert_storm(firing: int, resolved: int, by_name: list[tuple[str, int]], other_names: int,
+                top_nodes: list[tuple[str, int]], nodes: int) -> str:
+    """One line for a big group: "10,000 alerts firing: 9,812 GPUIdle, 188 XidError; top nodes …"."""
+    count, state = (firing, "firing") if firing else (resolved, "resolved")
+    names = ", ".join(f"{n:,} {name}" for name, n in by_name)
+    if other_names:
+        names += f", {other_names:,} other"
+    line = f"{count:,} alert{'s' if count != 1 else ''} {state}: {names}"
+    if top_nodes:
+        shown = ", ".join(f"`{node}` ({n:,})" for node, n in top_nodes)
+        line += f"; top nodes: {shown}" + (f" (of {nodes:,})" if nodes > len(top_nodes) else "")
+    if firing and resolved:
+        line += f" · {resolved:,} resolved"
+    return line
 
 
 def alert_about_job(job_key: str) -> str:
