@@ -55,6 +55,7 @@ eval: $(STAMP)
 
 bench: $(STAMP) system-deps
 	$(PY) -m tests.bench.ack_latency
+	$(PY) -m tests.bench.slow_clients
 
 demo: $(STAMP)
 	$(VENV)/bin/chatops demo
