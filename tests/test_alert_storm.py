@@ -58,6 +58,7 @@ def test_a_storm_of_10000_alerts_is_one_summarised_message(stack: BotStack, full
     post = stack.slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args.get("channel") == "COPS0001",
                                 timeout=60)
     shown = json.dumps(post.args["blocks"])
+    assert "10,000 of 10,000 firing" in shown
     assert post.args["text"].startswith("10,000 alerts firing: 9,812 GPUIdle, 188 XidError; top nodes")
     assert "10,000 alerts firing: 9,812 GPUIdle, 188 XidError; top nodes: `gpu-node-000`" in shown
     assert "(of 97)" in shown

@@ -11,6 +11,7 @@ import logging
 import os
 import random
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from tests.support import slack_requests as sr
 from tests.support.botstack import H100, POLICY_FILE, SECRET, BotStack, bot_stack, button_value
 from tests.support.fake_slack import FakeSlack
 from tests.support.redis_server import free_port
+from tests.support.waiting import wait
 from tests.test_operations import _start_bot, _stopped
 
 IMAGE = "ghcr.io/acme/train:1.4"
@@ -91,6 +93,8 @@ def test_chatops_run_refuses_bad_input_cleanly(redis_url: str, tmp_path: Path) -
                 refused += 1
             stale = sr.slash_command_body("help", "URES0001")
             assert sr.post(url, stale, sr.sign(stale, SECRET, timestamp=int(time.time()) - 3600))[0] == 401
+            refused += 1
+            assert sr.post(url, stale, {**sr.sign(stale, SECRET), "X-Slack-Request-Timestamp": "9" * 5000})[0] == 401
             refused += 1
             for length in (b"-1", b"abc", b"99999999999"):  # answered at once, connection closed
                 out, took = _raw(port, b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: " + length
@@ -202,3 +206,37 @@ def test_a_stalled_request_is_closed_after_the_idle_timeout() -> None:
         assert time.monotonic() - started < 6
     finally:
         server.stop()
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return False
+    except ConnectionRefusedError:
+        return True
+
+
+def test_stop_takes_no_new_request_and_finishes_the_one_in_flight() -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_route(authorization: str | None, body: bytes) -> tuple[int, str]:
+        entered.set()
+        release.wait(10)
+        return 200, "accepted\n"
+
+    server = ChatopsHTTPServer("127.0.0.1", 0, None, ready=lambda: True)
+    server.alerts = slow_route
+    server.start()
+    url = f"http://127.0.0.1:{server.port}/alerts/alertmanager"
+    answers: list[tuple[int, dict[str, str], bytes]] = []
+    client = threading.Thread(target=lambda: answers.append(sr.post(url, b"{}", {}, timeout=15)))
+    client.start()
+    assert entered.wait(5)
+    stopper = threading.Thread(target=server.stop)
+    stopper.start()
+    wait(lambda: _refused(server.port), 5, "the listening socket to close")
+    assert stopper.is_alive(), "stop waits for the request in flight"
+    release.set()
+    stopper.join(10)
+    client.join(10)
+    assert not stopper.is_alive() and [(s, b) for s, _, b in answers] == [(200, b"accepted\n")]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 def alert_title(resolved: bool, name: str, firing: int, total: int) -> str:
     if resolved:
-        return f":white_check_mark: RESOLVED · {name} · {total} alert{'s' if total != 1 else ''}"
-    return f":rotating_light: FIRING · {name} · {firing} of {total} firing"
+        return f":white_check_mark: RESOLVED · {name} · {total:,} alert{'s' if total != 1 else ''}"
+    return f":rotating_light: FIRING · {name} · {firing:,} of {total:,} firing"
 
 
 def alert_mixed_name() -> str:
