@@ -154,3 +154,25 @@ def dry_run_rejected(reason: str) -> str:
 
 def internal_error(request_id: str) -> str:
     return f"Something went wrong on our side (request {request_id}); nothing was changed. Try again."
+
+
+# --- the policy file (`chatops check-config`) ----------------------------------------------------
+
+
+def config_unknown_key(loc: str, close: str | None, known: list[str]) -> str:
+    if close:
+        return f"{loc}: unknown key; did you mean '{close}'?"
+    return f"{loc}: unknown key; remove it (keys here: {', '.join(known) or 'none'})"
+
+
+def config_missing_key(loc: str) -> str:
+    return f"{loc}: required key is missing; add it"
+
+
+def config_not_whole_number(loc: str, value: object, unit: str) -> str:
+    return f"{loc}: {value!r} must be a whole number of {unit}"
+
+
+def config_not_a_channel_id(value: str) -> str:
+    return (f"'{value}' is not a Slack channel ID (the bot posts by ID, not by name): in Slack open the "
+            "channel, click its name; the ID (like C0123ABCDE) is at the bottom of the About tab")

@@ -7,18 +7,33 @@ lines name the key and the fix. ``shared/examples/chatops.yaml`` loads as it is.
 from __future__ import annotations
 
 import difflib
+import re
+import types
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from bot.domain import messages as msg
 from bot.domain.durations import parse_duration
 from bot.domain.errors import ConfigError
 from bot.domain.names import DNS1123_LABEL, image_problem
 
 PositiveInt = Annotated[int, Field(gt=0)]
+# Public channels are C…, private ones G…; the bot posts by ID (a name like #vision can be renamed).
+SLACK_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
+# The unit a whole-number key counts, for "must be a whole number of GPUs".
+_UNITS = {"gpu_quota": "GPUs", "gpus": "GPUs", "max_gpus_per_job": "GPUs", "nodes": "nodes",
+          "max_nodes_per_job": "nodes", "cpu_per_gpu": "CPUs", "backfill_depth": "jobs",
+          "master_port": "a port", "termination_grace_period_s": "seconds"}
+
+
+def _channel_id(value: str | None) -> str | None:
+    if value is not None and not SLACK_CHANNEL_ID.fullmatch(value):
+        raise ValueError(msg.config_not_a_channel_id(value))
+    return value
 
 
 def _duration(value: Any) -> int:
@@ -42,6 +57,8 @@ class Team(_Strict):
     members: list[str] = Field(default_factory=list)
     gpu_quota: PositiveInt
     channel: str | None = None
+
+    _channel = field_validator("channel")(lambda cls, v: _channel_id(v))
 
     @field_validator("namespace")
     @classmethod
@@ -97,10 +114,14 @@ class AlertRoute(_Strict):
     match: dict[str, str]
     channel: str
 
+    _channel = field_validator("channel")(lambda cls, v: _channel_id(v))
+
 
 class Alerts(_Strict):
     routes: list[AlertRoute] = Field(default_factory=list)
     default_channel: str | None = None
+
+    _channel = field_validator("default_channel")(lambda cls, v: _channel_id(v))
 
 
 class JobDefaults(_Strict):
@@ -171,32 +192,58 @@ class Policy(_Strict):
         return user_id in self.admins
 
 
-_KNOWN_KEYS = {
-    "": set(Policy.model_fields),
-    "limits": set(Limits.model_fields),
-    "images": set(Images.model_fields),
-    "alerts": set(Alerts.model_fields),
-    "job_defaults": set(JobDefaults.model_fields),
-    "scheduler": set(Scheduler.model_fields),
-}
+def _model_in(annotation: Any) -> tuple[type[BaseModel] | None, int]:
+    """The model an annotation holds, and how many location parts (dict keys, list indexes) lead to it."""
+    origin = get_origin(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, 0
+    if origin is Annotated:
+        return _model_in(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        for arg in get_args(annotation):
+            if (found := _model_in(arg))[0] is not None:
+                return found
+    if origin in (dict, list):
+        model, depth = _model_in(get_args(annotation)[-1])
+        return model, depth + 1
+    return None, 0
+
+
+def _keys_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the model at ``loc`` (a pydantic error location, without the bad key) accepts."""
+    model: type[BaseModel] | None = Policy
+    parts = list(loc)
+    while parts and model is not None:
+        field = model.model_fields.get(str(parts.pop(0)))
+        if field is None:
+            return []
+        model, skip = _model_in(field.annotation)
+        del parts[:skip]
+    return sorted(model.model_fields) if model is not None else []
 
 
 def _explain(err: PydanticValidationError) -> list[str]:
     problems = []
-    for e in err.errors():
+    errors = err.errors()
+    # A misspelt required key shows once, as the did-you-mean of the misspelling, not also as missing.
+    suggested = {(*e["loc"][:-1], close[0]) for e in errors if e["type"] == "extra_forbidden"
+                 for close in [difflib.get_close_matches(str(e["loc"][-1]), _keys_at(e["loc"][:-1]), n=1)] if close}
+    for e in errors:
+        if e["type"] == "missing" and tuple(e["loc"]) in suggested:
+            continue
         loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        key = str(e["loc"][-1]) if e["loc"] else ""
         if e["type"] == "extra_forbidden":
-            parent = ".".join(str(p) for p in e["loc"][:-1])
-            key = str(e["loc"][-1])
-            known = _KNOWN_KEYS.get(parent, set())
-            close = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "remove it"
-            problems.append(f"{loc}: unknown key; {hint}")
+            known = _keys_at(e["loc"][:-1])
+            close = difflib.get_close_matches(key, known, n=1)
+            problems.append(msg.config_unknown_key(loc, close[0] if close else None, known))
         elif e["type"] == "missing":
-            problems.append(f"{loc}: required key is missing; add it")
+            problems.append(msg.config_missing_key(loc))
+        elif e["type"] in ("int_parsing", "int_type", "int_from_float") and key in _UNITS:
+            problems.append(msg.config_not_whole_number(loc, e.get("input"), _UNITS[key]))
         else:
-            msg = str(e["msg"]).removeprefix("Value error, ")
-            problems.append(f"{loc}: {msg}")
+            text = str(e["msg"]).removeprefix("Value error, ")
+            problems.append(f"{loc}: {text}")
     return problems
 
 
