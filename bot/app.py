@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from slack_bolt import App
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
 from bot.adapters.alertmanager import Alertmanager
 from bot.adapters.charts import usage_png
@@ -34,6 +35,16 @@ from handlers import home as home_handlers
 from handlers import interactions as interaction_handlers
 
 log = logging.getLogger(__name__)
+
+
+class _NoTokenSkippedWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns on every start that our client wins; it is meant to."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_NoTokenSkippedWarning())
 
 
 def build_runtime(settings: Settings, policy: Policy, cluster: KubeCluster | None = None,
@@ -166,3 +177,19 @@ def _ready(rt: Runtime) -> bool:
         return rt.store.ping()
     except BackendError:
         return False
+
+
+class SocketMode:
+    """Slack's Socket Mode connection for ``bot`` (no public ingress); ``close`` ends it."""
+
+    def __init__(self, bot: Bot, app_token: str | None) -> None:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        self._handler = SocketModeHandler(bot.app, app_token)
+        self._handler.connect()  # type: ignore[no-untyped-call]
+
+    def close(self) -> None:
+        self._handler.close()  # type: ignore[no-untyped-call]
+
+
+socket_mode_handler = SocketMode

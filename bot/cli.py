@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import faulthandler
 import json
 import logging
 import signal
 import sys
-import threading
 from collections.abc import Sequence
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -17,6 +15,7 @@ from bot import logs
 from bot.domain.actions import to_dict
 from bot.domain.errors import BackendError, ConfigError, ParseError
 from bot.domain.language.parsing import parse
+from bot.domain.messages.setup import environment_help
 from bot.domain.policy.config import load_policy
 from bot.settings import Settings
 
@@ -50,40 +49,9 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bot.app import Bot
+    from bot import serve
 
-    settings = Settings.from_env()
-    if not settings.chatops_config:
-        print("CHATOPS_CONFIG is not set: point it at the policy file (see deploy/ and the README)", file=sys.stderr)
-        return 2
-    try:
-        policy = load_policy(settings.chatops_config)
-    except ConfigError as err:
-        print("\n".join(err.problems), file=sys.stderr)
-        return 2
-    # Before anything starts: a SIGTERM that comes while the bot is starting must stop it gracefully too
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1`: every thread's stack to stderr
-    socket_mode = settings.slack_app_token is not None and not args.http
-    bot = Bot.create(settings, policy, port=args.port, http_mode=not socket_mode)
-    bot.start()
-    handler = None
-    if socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        handler = SocketModeHandler(bot.app, Settings.reveal(settings.slack_app_token))
-        handler.connect()  # type: ignore[no-untyped-call]
-    log = logging.getLogger(__name__)
-    log.info("chatops running (%s mode, port %d)", "socket" if socket_mode else "http", bot.http.port)
-    done.wait()
-    log.info("stopping: no new requests; finishing those in flight")
-    if handler is not None:
-        handler.close()  # type: ignore[no-untyped-call]
-    bot.stop()
-    log.info("stopped")
-    return 0
+    return serve.run(args)
 
 
 def _sim(args: argparse.Namespace) -> int:
@@ -164,9 +132,16 @@ def _not_yet(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatops", description="gpu-chatops: the GPU cluster's Slack bot")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the bot (Socket Mode when SLACK_APP_TOKEN is set)")
-    run.add_argument("--http", action="store_true", help="serve HTTP mode (POST /slack/events)")
-    run.add_argument("--port", type=int, default=8080)
+    run = sub.add_parser("run", help="run the bot (Socket Mode when SLACK_APP_TOKEN is set)",
+                         description="Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode. "
+                         "Every setting is checked first, then the bot token (auth.test).",
+                         epilog=environment_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--http", action="store_true", help="serve HTTP mode (POST /slack/events) even when "
+                     "SLACK_APP_TOKEN is set")
+    run.add_argument("--port", type=int, default=8080, help="the HTTP port: /slack/events, /healthz, /readyz, "
+                     "/metrics, /alerts/alertmanager (default 8080)")
+    run.add_argument("--embedded-store", action="store_true", help="without REDIS_URL, keep the queue in "
+                     "this process (one replica only; lost when it stops)")
     run.set_defaults(func=_run)
     parse = sub.add_parser("parse", help="print the action TEXT becomes")
     parse.add_argument("text", nargs="+")

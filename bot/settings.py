@@ -7,6 +7,8 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, SecretStr
 
+from bot.domain import messages as msg
+
 
 class Settings(BaseModel):
     slack_bot_token: SecretStr | None = None
@@ -32,3 +34,41 @@ class Settings(BaseModel):
     @staticmethod
     def reveal(secret: SecretStr | None) -> str | None:
         return secret.get_secret_value() if secret is not None else None
+
+
+_URL_SCHEMES = {"SLACK_API_URL": ("http://", "https://"), "PROMETHEUS_URL": ("http://", "https://"),
+                "ALERTMANAGER_URL": ("http://", "https://"), "CHATOPS_LLM_BASE_URL": ("http://", "https://"),
+                "REDIS_URL": ("redis://", "rediss://", "unix://")}
+_TOKEN_PREFIXES = {"SLACK_BOT_TOKEN": "xoxb-", "SLACK_APP_TOKEN": "xapp-"}
+
+
+def startup_problems(settings: Settings, *, socket_mode: bool, embedded_store: bool,
+                     environ: Mapping[str, str] | None = None) -> list[str]:
+    """Every setting that stops ``chatops run`` from starting, each with what it is for (none: [])."""
+    env = os.environ if environ is None else environ
+    problems: list[str] = []
+    if settings.slack_bot_token is None:
+        problems.append(msg.setting_missing("SLACK_BOT_TOKEN"))
+    if not socket_mode and settings.slack_signing_secret is None:
+        problems.append(msg.signing_secret_or_app_token())
+    for name, prefix in _TOKEN_PREFIXES.items():
+        value = Settings.reveal(getattr(settings, name.lower()))
+        if value is not None and not value.startswith(prefix):
+            problems.append(msg.setting_invalid(name, f"does not start with {prefix}"))
+    if settings.redis_url is None and not embedded_store:
+        problems.append(msg.redis_or_embedded())
+    for name, schemes in _URL_SCHEMES.items():
+        raw = getattr(settings, name.lower())
+        value = Settings.reveal(raw) if isinstance(raw, SecretStr) else raw
+        if value is not None and not value.startswith(schemes):
+            # The URL itself is not repeated: a Redis URL may carry a password.
+            problems.append(msg.setting_invalid(name, f"is not a URL starting with {' or '.join(schemes)}"))
+    if settings.kubeconfig is None and not env.get("KUBERNETES_SERVICE_HOST"):
+        problems.append(msg.no_cluster_credentials())
+    elif settings.kubeconfig is not None:
+        missing = [p for p in settings.kubeconfig.split(os.pathsep) if p and not os.path.isfile(p)]
+        if missing:
+            problems.append(msg.file_missing("KUBECONFIG", missing[0]))
+    if settings.chatops_config is None:
+        problems.append(msg.setting_missing("CHATOPS_CONFIG"))
+    return problems

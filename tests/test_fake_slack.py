@@ -249,3 +249,12 @@ def test_bolt_routes_built_requests_and_responds_via_fake(fake: FakeSlack, clien
     assert app.dispatch(bolt_request(click, sr.sign(click, SECRET))).status == 200
     assert app.dispatch(bolt_request(click, sr.sign(click, "not-the-secret"))).status == 401
     assert seen == ["key-1"]
+
+
+def test_auth_test_refuses_tokens_as_slack_does(fake: FakeSlack) -> None:
+    assert WebClient(token="xoxb-test", base_url=fake.url).auth_test()["user_id"] == BOT_USER_ID
+    fake.revoked.add("xoxb-old")
+    for token, error in (("xoxb-old", "token_revoked"), ("hunter2", "invalid_auth")):
+        with pytest.raises(SlackApiError) as err:
+            WebClient(token=token, base_url=fake.url).auth_test()
+        assert err.value.response["error"] == error

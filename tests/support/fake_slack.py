@@ -77,6 +77,8 @@ class FakeSlack:
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) → current message
         self.uploads: dict[str, bytes] = {}  # file id → uploaded content
         self.users: dict[str, dict[str, Any]] = {}  # user id → users.info "user" overrides
+        # As on Slack: a token that is not a bot/user token is ``invalid_auth``; a revoked one ``token_revoked``.
+        self.revoked: set[str] = set()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         # A short poll interval: shutdown() waits for it, and tests start and stop many fakes.
@@ -197,8 +199,13 @@ class FakeSlack:
     def _answer(self, method: str, args: dict[str, Any], headers: dict[str, str]) -> _Reply:
         if method == RESPONSE_URL or method.startswith("upload/"):  # no token on these, as on Slack
             return _Reply(200, {"ok": True})
-        if not (headers.get("Authorization", "").startswith("Bearer ") or args.get("token")):
+        token = headers.get("Authorization", "").removeprefix("Bearer ").strip() or str(args.get("token") or "")
+        if not token:
             return _Reply(200, {"ok": False, "error": "not_authed"})
+        if token in self.revoked:
+            return _Reply(200, {"ok": False, "error": "token_revoked"})
+        if not token.startswith(("xoxb-", "xoxp-")):
+            return _Reply(200, {"ok": False, "error": "invalid_auth"})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return _Reply(404, {"ok": False, "error": "unknown_method", "req_method": method})

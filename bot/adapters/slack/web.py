@@ -12,8 +12,11 @@ import logging
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.adapters.slack.outbound import Outbound
+from bot.domain import messages as msg
+from bot.domain.errors import PermanentBackendError, TransientBackendError
 from bot.domain.message import Message as Reply
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,21 @@ def make_client(token: str | None, base_url: str | None) -> WebClient:
         url += "/"
     # No retry handlers: Outbound owns retries, so no call sleeps inside the client past its turn.
     return WebClient(token=token, base_url=url, timeout=10, retry_handlers=[])
+
+
+def bot_identity(token: str | None, base_url: str | None) -> tuple[str, str]:
+    """``auth.test``: (bot user name, workspace name) of the token, or why Slack refused it.
+
+    Refused: ``PermanentBackendError``; Slack unreachable: ``TransientBackendError``."""
+    client = make_client(token, base_url)
+    try:
+        resp = client.auth_test()
+    except SlackApiError as err:
+        raise PermanentBackendError(msg.token_refused(str(err.response.get("error", "unknown")))) from None
+    except OSError as err:  # urllib's URLError, refused connections, timeouts
+        reason = getattr(err, "reason", None) or err.strerror or type(err).__name__
+        raise TransientBackendError(msg.slack_unreachable(client.base_url, str(reason))) from None
+    return str(resp.get("user", "?")), str(resp.get("team", "?"))
 
 
 class SlackCards:
