@@ -54,6 +54,12 @@ def _run(args: argparse.Namespace) -> int:
     return serve.run(args)
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from bot import doctor
+
+    return doctor.run(args)
+
+
 def _sim(args: argparse.Namespace) -> int:
     from bot.sim import cli as sim_cli
 
@@ -150,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a policy file")
     check.add_argument("file")
     check.set_defaults(func=_check_config)
+    doctor = sub.add_parser("doctor", help="check a live setup: Slack token, Redis, namespaces, RBAC, GPU nodes",
+                            description="Check the setup `chatops run` would use (same environment); exit 0 "
+                            "when it can run, 1 when something is missing (each FAIL line says what).",
+                            epilog=environment_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    doctor.add_argument("--config", default=None, metavar="FILE", help="policy file (default: CHATOPS_CONFIG)")
+    doctor.set_defaults(func=_doctor)
     sim = sub.add_parser("sim", help="a simulated GPU cluster speaking the Kubernetes API")
     try:
         from bot.sim import cli as sim_cli

@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.sim import access_review
 from bot.sim import status as st
 from bot.sim.discovery import discovery
 from bot.sim.routes import Api, Route, matcher, parse_path
@@ -105,6 +106,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else None
             if route is None:
+                if method == "POST" and (answer := access_review.review(url.path, body, self.server.sim.denied_access)):
+                    self._send_json(201, answer)
+                    return
                 found = discovery(url.path, method) if method == "GET" else None
                 if found is None:
                     raise ApiError(404, "NotFound", "the server could not find the requested resource")
@@ -236,6 +240,7 @@ class SimServer:
         self.cluster = cluster
         self.api = Api(cluster.store, cluster.read_log)
         self.request_log: list[RequestRecord] = []
+        self.denied_access: set[access_review.Denial] = set()  # access reviews answered allowed: false
         self._log_lock = threading.Lock()
         self._httpd = _HTTPServer((host, port), self)
         self._thread: threading.Thread | None = None

@@ -151,7 +151,7 @@ def doctor_rbac_unknown(why: str) -> str:
 
 
 def doctor_nodes_ok(summary: str) -> str:
-    return f"GPU nodes: {summary}"
+    return summary
 
 
 def doctor_no_gpu_nodes(label: str) -> str:

@@ -1,0 +1,56 @@
+"""Questions ``chatops doctor`` asks the API server: may I (SelfSubjectAccessReview), could I launch
+in this namespace (a dry-run Job), which GPU nodes are there and how are they labelled."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import urllib3
+from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
+
+from bot.adapters.kube.client import KubeCluster, _quantity, _wrap
+from bot.domain.cluster.access import GPU_RESOURCE, PRODUCT_LABEL, Permission, probe_job
+
+
+class ClusterAccess:
+    def __init__(self, cluster: KubeCluster) -> None:
+        self.cluster = cluster
+        self._authz = k8s.AuthorizationV1Api(cluster.api_client)
+        self._core = k8s.CoreV1Api(cluster.api_client)
+
+    def allowed(self, perm: Permission, namespace: str | None) -> bool:
+        resource, _, sub = perm.resource.partition("/")
+        attributes: dict[str, Any] = {"group": perm.group, "resource": resource, "verb": perm.verb}
+        if sub:
+            attributes["subresource"] = sub
+        if namespace:
+            attributes["namespace"] = namespace
+        body: Any = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                     "spec": {"resourceAttributes": attributes}}
+        try:
+            resp: Any = self._authz.create_self_subject_access_review(body, _preload_content=False,
+                                                                      _request_timeout=30)
+            return bool(json.loads(resp.data).get("status", {}).get("allowed"))
+        except (ApiException, urllib3.exceptions.HTTPError, OSError) as err:
+            raise _wrap(err, "access review") from err
+
+    def can_launch_in(self, namespace: str) -> None:
+        """Raises ``DryRunRejected`` with the API server's words when a Job there would be refused."""
+        self.cluster.dry_run([probe_job(namespace)])
+
+    def gpu_nodes(self) -> dict[str, str | None]:
+        """Node name → its GPU product label (None: unlabelled), for the nodes that offer GPUs."""
+        try:
+            resp: Any = self._core.list_node(_preload_content=False, _request_timeout=30)
+            nodes = json.loads(resp.data).get("items", [])
+        except (ApiException, urllib3.exceptions.HTTPError, OSError) as err:
+            raise _wrap(err, "list nodes") from err
+        out: dict[str, str | None] = {}
+        for node in nodes:
+            status = node.get("status", {})
+            gpus = _quantity((status.get("allocatable") or status.get("capacity") or {}).get(GPU_RESOURCE, 0))
+            if gpus > 0:
+                out[node["metadata"]["name"]] = (node["metadata"].get("labels") or {}).get(PRODUCT_LABEL)
+        return out
