@@ -3,6 +3,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEMO_ARGS ?=
 
 .PHONY: test check demo eval bench coverage lint typecheck contract clean system-deps
 
@@ -11,7 +13,18 @@ $(STAMP): pyproject.toml
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip >/dev/null
 	$(PY) -m pip install -q -e '.[dev]'
-	@touch $(STAMP)
+	@touch $(STAMP) $(RUNTIME_STAMP)
+
+# The demo needs the runtime only (no test or lint tools). Progress shows: one line per package.
+# --no-compile: Python compiles what the demo imports as it imports it, not every module of every package.
+$(RUNTIME_STAMP): pyproject.toml
+	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
+	@[ -x $(PY) ] || { echo "creating $(VENV)"; python3 -m venv $(VENV); }
+	@echo "installing gpu-chatops and its runtime dependencies into $(VENV) (not the development tools)"
+	@set -o pipefail; $(PY) -m pip install --no-compile --progress-bar off -e . 2>&1 \
+	  | grep --line-buffered -E '^(Collecting|Successfully installed|ERROR|error)' \
+	  | sed -u -e 's/^Collecting /  + /' -e 's/^Successfully installed .*/  done/'
+	@touch $(RUNTIME_STAMP)
 
 # Debian packages the tests start for real (installed only when missing).
 system-deps:
@@ -57,8 +70,9 @@ bench: $(STAMP) system-deps
 	$(PY) -m tests.bench.ack_latency
 	$(PY) -m tests.bench.slow_clients
 
-demo: $(STAMP)
-	$(VENV)/bin/chatops demo
+# `exec`: make's shell gives way, so a closed terminal's SIGHUP reaches the demo directly.
+demo: $(RUNTIME_STAMP)
+	@exec $(VENV)/bin/chatops demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

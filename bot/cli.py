@@ -16,7 +16,7 @@ from bot.domain.actions import to_dict
 from bot.domain.errors import BackendError, ConfigError, ParseError
 from bot.domain.language.parsing import parse
 from bot.domain.messages.setup import environment_help
-from bot.domain.policy.config import load_policy
+from bot.domain.policy.config import Policy, load_policy
 from bot.settings import Settings
 
 if TYPE_CHECKING:  # the console is imported when used: `chatops parse` stays quick
@@ -70,27 +70,45 @@ def _sim(args: argparse.Namespace) -> int:
 
 
 def _console_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--user", default="URES0001", help="the Slack user ID you chat as (default URES0001)")
-    parser.add_argument("--channel", default="CRESEARCH1", help="the channel you type in (a D… ID for a DM)")
+    parser.add_argument("--user", default=None, help="the Slack user ID you chat as (default: the policy's first "
+                        "team member, URES0001 in the example)")
+    parser.add_argument("--channel", default=None, help="the channel you type in (a D… ID for a DM; default: "
+                        "that member's team channel)")
+    parser.add_argument("--config", default=None, metavar="FILE",
+                        help="policy file (console: default CHATOPS_CONFIG; demo: default the bundled example policy)")
     parser.add_argument("--verbose", action="store_true", help="show the bot's INFO logs on stderr")
 
 
-def _console_session(args: argparse.Namespace) -> Console | None:
+def _policy(args: argparse.Namespace, path: str | None) -> Policy | None:
+    from bot.console import demo
+
+    try:
+        return load_policy(path) if path else demo.example_policy()
+    except ConfigError as err:
+        print("\n".join([f"chatops {args.command}: the policy {path} does not load:",
+                         *(f"  - {p}" for p in err.problems)]), file=sys.stderr)
+        return None
+
+
+def _console_session(args: argparse.Namespace, policy: Policy) -> Console | None:
+    from bot.console.demo import default_seat
     from bot.console.session import CHANNEL_ID, USER_ID, Console
 
-    if not USER_ID.fullmatch(args.user) or not CHANNEL_ID.fullmatch(args.channel):
+    user, channel = default_seat(policy)
+    user, channel = args.user or user, args.channel or channel
+    if not USER_ID.fullmatch(user) or not CHANNEL_ID.fullmatch(channel):
         print(f"chatops {args.command}: --user takes a Slack user ID (URES0001), --channel a channel ID "
               "(CRESEARCH1)", file=sys.stderr)
         return None
     if not args.verbose:  # the bot's INFO lines would bury the conversation
         logging.getLogger().setLevel(logging.WARNING)
 
-    session = Console(sys.stdin, sys.stdout, user=args.user, channel=args.channel)
+    session = Console(sys.stdin, sys.stdout, user=user, channel=channel)
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
-        session.request_stop()  # Ctrl-C and SIGTERM end the console cleanly, exit 0
+        session.request_stop()  # Ctrl-C, SIGTERM and a closed terminal (SIGHUP) end the console cleanly, exit 0
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, interrupt)
     return session
 
@@ -99,16 +117,13 @@ def _console(args: argparse.Namespace) -> int:
     from bot.console import demo
     from bot.domain.messages import console_no_cluster
 
-    if (session := _console_session(args)) is None:
-        return 2
     settings = Settings.from_env()
-    path = args.config or settings.chatops_config
-    try:
-        policy = load_policy(path) if path else demo.example_policy()
-        return demo.run_console(session, policy, settings)
-    except ConfigError as err:
-        print("\n".join(err.problems), file=sys.stderr)
+    if (policy := _policy(args, args.config or settings.chatops_config)) is None:
         return 2
+    if (session := _console_session(args, policy)) is None:
+        return 2
+    try:
+        return demo.run_console(session, policy, settings)
     except BackendError as err:
         print(console_no_cluster(str(err)), file=sys.stderr)
         return 2
@@ -118,11 +133,17 @@ def _console(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from bot.console import demo
+    from bot.domain.messages import demo_no_gpu_types
 
-    if (session := _console_session(args)) is None:
+    if (policy := _policy(args, args.config)) is None:
+        return 2
+    if not policy.gpu_types:
+        print(demo_no_gpu_types(), file=sys.stderr)
+        return 2
+    if (session := _console_session(args, policy)) is None:
         return 2
     try:
-        return demo.run_demo(session, Settings.from_env(), speed=args.speed)
+        return demo.run_demo(session, Settings.from_env(), speed=args.speed, policy=policy)
     except KeyboardInterrupt:  # Ctrl-C while starting or stopping: everything is closed by then
         return 0
 
@@ -172,12 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
         sim.set_defaults(func=_not_yet)
     console = sub.add_parser("console", help="chat with the bot in the terminal, as a Slack user would")
     _console_arguments(console)
-    console.add_argument("--config", default=None, metavar="FILE",
-                         help="policy file (default: CHATOPS_CONFIG, else the bundled example policy)")
     console.set_defaults(func=_console)
     demo = sub.add_parser("demo", help="simulated cluster + embedded store + the bot + the console")
     _console_arguments(demo)
-    demo.add_argument("--speed", type=float, default=30.0, help="simulated seconds per real second (default 30)")
+    demo.add_argument("--speed", type=float, default=2.0, help="simulated seconds per real second (default 2: "
+                      "a job of 5 simulated minutes runs 2.5 real ones)")
     demo.set_defaults(func=_demo)
     return parser
 

@@ -58,6 +58,7 @@ class Console:
         self._stop = threading.Event()
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._reader: threading.Thread | None = None
+        self.help_text = msg.console_help()  # `/help`: the demo adds who you can be and the sim's conventions
 
     def attach(self, link: payloads.BotLink, surface: SlackSurface) -> None:
         self._link, self._surface = link, surface
@@ -66,12 +67,15 @@ class Console:
 
     def _write(self, text: str) -> None:
         with self._cond:
-            if self._prompt is not None:
-                self.output.write("\n")
-            self.output.write(text.rstrip("\n") + "\n")
-            if self._prompt is not None:
-                self.output.write(self._prompt)
-            self.output.flush()
+            try:
+                if self._prompt is not None:
+                    self.output.write("\n")
+                self.output.write(text.rstrip("\n") + "\n")
+                if self._prompt is not None:
+                    self.output.write(self._prompt)
+                self.output.flush()
+            except (OSError, ValueError):  # the terminal is gone (EIO, a closed pipe): nobody is left to talk to
+                self.request_stop()
 
     def say(self, text: str) -> None:
         """A note from the console itself (not from the bot), in the bot's mrkdwn style."""
@@ -118,8 +122,11 @@ class Console:
         """The next line, or None at end of input or once ``request_stop`` was called."""
         with self._cond:
             self._prompt = prompt
-            self.output.write(prompt)
-            self.output.flush()
+            try:
+                self.output.write(prompt)
+                self.output.flush()
+            except (OSError, ValueError):
+                self.request_stop()
         if self._reader is None:
             self._reader = threading.Thread(target=self._read_lines, name="console-input", daemon=True)
             self._reader.start()
@@ -137,9 +144,13 @@ class Console:
     def _read_lines(self) -> None:
         # Reading happens in its own thread so that Ctrl-C never interrupts the main thread mid-work
         # (an exception raised inside a lock or a condition wait can leave it held and hang shutdown).
-        for line in iter(self.input.readline, ""):
-            self._lines.put(line)
-        self._lines.put(None)
+        try:
+            for line in iter(self.input.readline, ""):
+                self._lines.put(line)
+        except (OSError, ValueError):  # EIO: the terminal was closed (a killed tmux, a dropped SSH session)
+            pass
+        finally:
+            self._lines.put(None)  # the end of input ends the console, however it came
 
     def request_stop(self) -> None:
         """Ctrl-C / SIGTERM: the signal handler only sets a flag; the loop ends at its next step."""
@@ -173,8 +184,8 @@ class Console:
             self._slash(rest)
         elif line.isdigit():
             self._click(int(line))
-        elif word in ("/help-console", "/console"):
-            self.say(msg.console_help())
+        elif word in ("/help", "/help-console", "/console"):
+            self.say(self.help_text)
         elif word == "/home":
             self._home()
         elif word == "/user":
