@@ -18,11 +18,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot import logs
 from bot.adapters.redis.queue_store import QueueStore
+from bot.domain.policy.config import load_policy
 from bot.render import replies as rendering
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
 from tests.support import slack_requests as sr
-from tests.support.botstack import H100, POLICY_FILE, SECRET, BotStack, bot_stack, button_value
+from tests.support.botstack import H100, POLICY_FILE, SECRET, BotStack, bot_stack, button_value, team_namespaces
 from tests.support.fake_slack import FakeSlack
 from tests.support.redis_server import free_port
 from tests.support.waiting import wait as _wait
@@ -115,7 +116,8 @@ def _stopped(proc: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> i
 
 
 def test_sigterm_during_a_launch_loses_nothing(redis_url: str, tmp_path: Path) -> None:
-    cluster = SimCluster([NodeSpec("h100-0", 8, H100)], speed=60)
+    cluster = SimCluster([NodeSpec("h100-0", 8, H100)], speed=60,
+                         namespaces=team_namespaces(load_policy(POLICY_FILE)))
     with FakeSlack() as slack, SimServer(cluster) as sim:
         kubeconfig = sim.write_kubeconfig(tmp_path / "kubeconfig")
         env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
@@ -160,7 +162,8 @@ def test_sigterm_during_a_launch_loses_nothing(redis_url: str, tmp_path: Path) -
 
 def test_sigterm_right_after_start_is_graceful(redis_url: str, tmp_path: Path) -> None:
     """The handler is in place before /healthz answers: a stop during start-up is a clean stop."""
-    with FakeSlack() as slack, SimServer(SimCluster([NodeSpec("h100-0", 8, H100)])) as sim:
+    with FakeSlack() as slack, SimServer(
+            SimCluster([NodeSpec("h100-0", 8, H100)], namespaces=team_namespaces(load_policy(POLICY_FILE)))) as sim:
         env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
                "SLACK_API_URL": slack.url, "REDIS_URL": redis_url,
                "KUBECONFIG": str(sim.write_kubeconfig(tmp_path / "kubeconfig")), "CHATOPS_CONFIG": str(POLICY_FILE)}

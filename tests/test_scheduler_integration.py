@@ -29,6 +29,7 @@ from bot.services.runtime import Runtime
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
 from tests.services.fakes import FakeChat
+from tests.support.botstack import team_namespaces
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait
 
@@ -61,9 +62,10 @@ class Stack:
 
 @contextmanager
 def stack(url: str, nodes: int = 1, pol: Policy | None = None) -> Iterator[Stack]:
-    sim = SimCluster([NodeSpec(f"h100-{i}", 8, H100) for i in range(nodes)], speed=60)
+    p = pol or policy()
+    sim = SimCluster([NodeSpec(f"h100-{i}", 8, H100) for i in range(nodes)], speed=60,
+                     namespaces=team_namespaces(p))
     with SimServer(sim) as srv:
-        p = pol or policy()
         kube = KubeCluster.from_url(srv.url, p.gpu_types)
         rt = runtime_of(p, RedisStores.on(redis.Redis.from_url(url), p.redis_prefix), kube, FakeChat())
         try:

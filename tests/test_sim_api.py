@@ -67,7 +67,8 @@ def job_body(
 
 @pytest.fixture()
 def sim() -> Iterator[SimServer]:
-    cluster = SimCluster([NodeSpec(f"n{i}", 8, H100) for i in range(2)], speed=600, history_limit=200)
+    cluster = SimCluster([NodeSpec(f"n{i}", 8, H100) for i in range(2)], speed=600, history_limit=200,
+                         namespaces=[NS])
     with SimServer(cluster) as srv:
         yield srv
 

@@ -37,7 +37,7 @@ class Sim:
 @pytest.fixture()
 def sim() -> Iterator[Sim]:
     nodes = [NodeSpec(f"h{i}", 8, H100) for i in range(3)] + [NodeSpec("l0", 4, "NVIDIA-L40S")]
-    with SimServer(SimCluster(nodes, speed=600)) as srv:
+    with SimServer(SimCluster(nodes, speed=600, namespaces=[NS])) as srv:
         yield Sim(srv)
 
 

@@ -105,8 +105,10 @@ def run_console(console: Console, policy: Policy, base: Settings) -> int:
 
 @contextmanager
 def demo_cluster(policy: Policy, speed: float) -> Iterator[SimServer]:
+    """The demo's cluster, with the policy's team namespaces made as a platform engineer would."""
     specs = node_specs([(n, g, policy.gpu_types[t]) for n, g, t in demo_groups(policy)])
-    with SimServer(SimCluster(specs, speed=speed), host="127.0.0.1", port=0) as sim:
+    namespaces = [team.namespace for team in policy.teams.values()]
+    with SimServer(SimCluster(specs, speed=speed, namespaces=namespaces), host="127.0.0.1", port=0) as sim:
         yield sim
 
 

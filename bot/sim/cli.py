@@ -7,8 +7,12 @@ import signal
 import threading
 from types import FrameType
 
+from bot.domain.errors import ConfigError
+from bot.domain.names import DNS1123_LABEL
+from bot.domain.policy.config import load_policy
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import SimCluster, node_specs, parse_gpu_type_arg
+from bot.sim.namespaces import SYSTEM
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +24,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="h100, or COUNTxGPUS:TYPE such as 4x8:h100; repeat for a mixed cluster")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     parser.add_argument("--kubeconfig-out", default=None, metavar="FILE", help="write a kubeconfig here")
+    parser.add_argument("--namespace", action="append", default=[], metavar="NS",
+                        help="create this namespace at start (besides default and kube-system); repeatable")
+    parser.add_argument("--config", default=None, metavar="FILE",
+                        help="a policy file: create the namespace of each of its teams at start")
+
+
+def _namespaces(args: argparse.Namespace) -> list[str]:
+    """``--namespace`` values, then the policy's team namespaces; raises ValueError for a bad name."""
+    names: list[str] = []
+    for name in args.namespace:
+        if not DNS1123_LABEL.fullmatch(name) or len(name) > 63:
+            raise ValueError(f"--namespace {name!r}: a namespace name is lower-case letters, digits and '-'")
+        names.append(name)
+    if args.config:
+        try:
+            policy = load_policy(args.config)
+        except ConfigError as e:
+            raise ValueError("\n".join([f"--config {args.config}:", *e.problems])) from e
+        names += [team.namespace for team in policy.teams.values()]
+    return list(dict.fromkeys(names))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         for text in args.gpu_type or ["h100"]:
             groups += parse_gpu_type_arg(text, args.nodes, args.gpus_per_node)
-        cluster = SimCluster(node_specs(groups), speed=args.speed)
+        extra = _namespaces(args)
+        cluster = SimCluster(node_specs(groups), speed=args.speed, namespaces=extra)
     except ValueError as e:
         print(f"chatops sim: {e}")
         return 2
@@ -44,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"kubeconfig written to {args.kubeconfig_out}")
             summary = ", ".join(f"{n}x{g} {p}" for n, g, p in groups)
             print(f"simulated cluster ({summary}, speed {args.speed:g}x) listening on {srv.url}", flush=True)
+            print(f"namespaces: {', '.join([*SYSTEM, *extra])}", flush=True)
             stop.wait()
             print("stopping", flush=True)
     finally:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.sim import namespaces as namespaces_mod
 from bot.sim.clock import SimClock
 from bot.sim.controller import Controller
 from bot.sim.store import Store
@@ -103,14 +105,23 @@ def node_object(spec: NodeSpec, now: str) -> Obj:
 
 
 class SimCluster:
-    """A simulated GPU cluster. ``speed`` 60 means one real second is one simulated minute."""
+    """A simulated GPU cluster. ``speed`` 60 means one real second is one simulated minute.
+
+    It starts with ``default`` and ``kube-system`` plus ``namespaces``; content in any other namespace is
+    refused until that namespace is created, as on a real cluster.
+    """
 
     def __init__(
-        self, node_specs: list[NodeSpec] | None = None, speed: float = 1.0, history_limit: int = 10_000
+        self,
+        node_specs: list[NodeSpec] | None = None,
+        speed: float = 1.0,
+        history_limit: int = 10_000,
+        namespaces: Iterable[str] = (),
     ) -> None:
         self.clock = SimClock(speed)
         self.store = Store(history_limit=history_limit, now=self.clock.iso)
         self.controller = Controller(self.store, self.clock)
+        self.add_namespaces([*namespaces_mod.SYSTEM, *namespaces])
         for spec in node_specs or []:
             self.add_node(spec)
 
@@ -123,6 +134,9 @@ class SimCluster:
 
     def stop(self) -> None:
         self.controller.stop()
+
+    def add_namespaces(self, names: Iterable[str]) -> None:
+        namespaces_mod.ensure(self.store, names)
 
     def add_node(self, spec: NodeSpec) -> None:
         self.controller.add_node(node_object(spec, self.clock.iso()))

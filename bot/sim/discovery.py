@@ -1,4 +1,4 @@
-"""Small fixed answers: API discovery, /version, namespaces, and the kubeconfig pointing at the sim."""
+"""Small fixed answers: API discovery, /version, and the kubeconfig pointing at the sim."""
 
 from __future__ import annotations
 
@@ -14,40 +14,42 @@ _VERBS = {
     "nodes": ["get", "list", "watch"],
     "events": ["create", "get", "list", "watch"],
     "services": ["create", "delete", "get", "list", "patch", "update"],
+    "namespaces": ["create", "delete", "get", "list", "patch", "update", "watch"],
+}
+# kubectl resolves ``ns``, ``po``, ``svc`` and ``get all`` through these discovery fields.
+_SHORT = {"pods": ["po"], "nodes": ["no"], "events": ["ev"], "services": ["svc"], "namespaces": ["ns"]}
+_CATEGORIES = {"pods": ["all"], "services": ["all"], "jobs": ["all"]}
+_SUBRESOURCES = {
+    "": [("pods/log", "Pod", True, ["get"]), ("pods/status", "Pod", True, ["get", "patch", "update"]),
+         ("namespaces/status", "Namespace", False, ["get", "patch", "update"])],
+    "batch": [("jobs/status", "Job", True, ["get", "patch", "update"])],
 }
 
 
 def _resource_list(group_version: str, group: str) -> Obj:
-    resources = [
-        {
+    resources: list[Obj] = []
+    for r in RESOURCES.values():
+        if r.group != group:
+            continue
+        entry: Obj = {
             "name": r.plural,
             "singularName": r.kind.lower(),
             "namespaced": r.namespaced,
             "kind": r.kind,
             "verbs": _VERBS[r.plural],
         }
-        for r in RESOURCES.values()
-        if r.group == group
-    ]
-    if group == "":
-        resources.append(
-            {"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]}
-        )
+        if r.plural in _SHORT:
+            entry["shortNames"] = _SHORT[r.plural]
+        if r.plural in _CATEGORIES:
+            entry["categories"] = _CATEGORIES[r.plural]
+        resources.append(entry)
+    for name, kind, namespaced, verbs in _SUBRESOURCES[group]:
+        resources.append({"name": name, "singularName": "", "namespaced": namespaced, "kind": kind, "verbs": verbs})
     return {
         "kind": "APIResourceList",
         "apiVersion": "v1",
         "groupVersion": group_version,
         "resources": resources,
-    }
-
-
-def _namespace(name: str) -> Obj:
-    return {
-        "kind": "Namespace",
-        "apiVersion": "v1",
-        "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
-        "spec": {"finalizers": ["kubernetes"]},
-        "status": {"phase": "Active"},
     }
 
 
@@ -69,16 +71,6 @@ def discovery(path: str, method: str) -> Obj | None:
         return _resource_list("v1", "")
     if path == "/apis/batch/v1":
         return _resource_list("batch/v1", "batch")
-    if path == "/api/v1/namespaces":
-        return {
-            "kind": "NamespaceList",
-            "apiVersion": "v1",
-            "metadata": {},
-            "items": [_namespace(n) for n in ("default", "kube-system")],
-        }
-    if path.startswith("/api/v1/namespaces/") and path.count("/") == 4:
-        # Every namespace exists in the sim: the bot's namespace checks should pass.
-        return _namespace(path.rsplit("/", 1)[1])
     return None
 
 

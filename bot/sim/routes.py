@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.sim import namespaces
 from bot.sim import status as st
 from bot.sim.patch import apply_patch
 from bot.sim.selectors import SelectorError, make_matcher
@@ -37,6 +38,8 @@ def parse_path(path: str) -> Route | None:
     else:
         return None
     namespace: str | None = None
+    if len(rest) == 3 and rest[0] == "namespaces" and rest[2] not in RESOURCES and parts[0] == "api":
+        return Route(RESOURCES["namespaces"], None, rest[1], rest[2])  # namespaces/NAME/status
     if len(rest) >= 3 and rest[0] == "namespaces":
         namespace, rest = rest[1], rest[2:]
     if not rest or rest[0] not in RESOURCES or len(rest) > 3:
@@ -91,6 +94,8 @@ class Api:
             raise ApiError(405, "MethodNotAllowed", "create needs a namespace")
         obj = prepare_create(route.res, clone(body), self._ns(route))
         name = obj["metadata"]["name"]
+        if route.res.namespaced:
+            namespaces.admit(self.store, route.res.plural, name, route.namespace)
         if query.get("dryRun") == "All":
             # The real server runs the whole admission chain, including the name clash, then stores nothing.
             if self.store.get(route.res.plural, self._ns(route), name) is not None:
@@ -179,6 +184,10 @@ class Api:
 
     def delete(self, route: Route, body: Any, query: Query) -> Obj:
         obj = self._require(route)
+        if route.res.plural == "namespaces":
+            if query.get("dryRun") == "All":
+                return obj
+            return namespaces.delete(self.store, obj["metadata"]["name"])
         policy = query.get("propagationPolicy") or (body or {}).get("propagationPolicy")
         if policy is None and (body or {}).get("orphanDependents") is False:
             policy = "Background"

@@ -30,6 +30,7 @@ RESOURCES: dict[str, Resource] = {
     "events": Resource("events", "Event", "v1", ""),
     "services": Resource("services", "Service", "v1", ""),
     "jobs": Resource("jobs", "Job", "batch/v1", "batch"),
+    "namespaces": Resource("namespaces", "Namespace", "v1", "", namespaced=False),
 }
 
 
@@ -68,6 +69,15 @@ def _details(res: Resource, name: str) -> Obj:
 
 def not_found(res: Resource, name: str) -> ApiError:
     return ApiError(404, "NotFound", f'{res.qualified} "{name}" not found', _details(res, name))
+
+
+def namespace_not_found(namespace: str) -> ApiError:
+    """What the NamespaceLifecycle admission answers for content created in a namespace that is not there."""
+    return not_found(RESOURCES["namespaces"], namespace)
+
+
+def forbidden(res: Resource, name: str, why: str) -> ApiError:
+    return ApiError(403, "Forbidden", f'{res.qualified} "{name}" is forbidden: {why}', _details(res, name))
 
 
 def already_exists(res: Resource, name: str) -> ApiError:

@@ -7,6 +7,7 @@ import re
 import uuid
 from typing import Any
 
+from bot.sim.namespaces import default_namespace
 from bot.sim.status import Resource, invalid
 
 Obj = dict[str, Any]
@@ -22,7 +23,8 @@ def rand_suffix(n: int = 5) -> str:
 
 
 def _name_problems(res: Resource, name: str) -> list[tuple[str, str]]:
-    label_only = res.plural in ("jobs", "services")  # Job names become label values; Services DNS labels
+    # Job names become label values; Services and Namespaces are DNS labels
+    label_only = res.plural in ("jobs", "services", "namespaces")
     limit = 63 if label_only else 253
     pattern = _DNS_LABEL if label_only else _DNS_SUBDOMAIN
     problems: list[tuple[str, str]] = []
@@ -146,6 +148,8 @@ def prepare_create(res: Resource, obj: Obj, namespace: str) -> Obj:
     elif res.plural == "pods":
         obj["spec"].setdefault("restartPolicy", "Always")
         obj.setdefault("status", {})["phase"] = "Pending"
+    elif res.plural == "namespaces":
+        default_namespace(obj)
     elif res.plural == "services":
         spec = obj.setdefault("spec", {})
         spec.setdefault("type", "ClusterIP")

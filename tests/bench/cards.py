@@ -62,7 +62,8 @@ def start_sim(nodes: int, speed: float) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
     exe = Path(sys.executable).with_name("chatops")
     proc = subprocess.Popen([str(exe), "sim", "--port", str(port), "--nodes", str(nodes), "--gpus-per-node", "8",
-                             "--gpu-type", "h100", "--speed", str(speed)], stdout=subprocess.PIPE, text=True)
+                             "--gpu-type", "h100", "--speed", str(speed), "--namespace", NS],
+                            stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     m = re.search(r"listening on (\S+)", line)

@@ -58,7 +58,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=5000)
     ap.add_argument("--watch-samples", type=int, default=200)
     args = ap.parse_args()
-    cluster = SimCluster([NodeSpec(f"n{i}", 8, H100) for i in range(64)], speed=1.0)
+    cluster = SimCluster([NodeSpec(f"n{i}", 8, H100) for i in range(64)], speed=1.0, namespaces=["bench", "lat"])
     rows: list[tuple[str, str]] = []
     with SimServer(cluster) as srv:
         batch = client.BatchV1Api(srv.api_client())

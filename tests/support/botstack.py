@@ -34,6 +34,11 @@ def default_nodes() -> list[NodeSpec]:
     return [NodeSpec("h100-0", 8, H100), NodeSpec("h100-1", 8, H100), NodeSpec("l40s-0", 4, L40S)]
 
 
+def team_namespaces(policy: Policy) -> list[str]:
+    """What a platform engineer creates before installing the bot: one namespace per team."""
+    return [team.namespace for team in policy.teams.values()]
+
+
 @dataclass
 class BotStack:
     bot: Bot
@@ -93,7 +98,8 @@ def bot_stack(redis_url: str, nodes: list[NodeSpec] | None = None, speed: float 
               safety_interval_s: float = 0.2, history_limit: int = 10_000, **more: Any) -> Iterator[BotStack]:
     """The bot in HTTP mode on real parts; ``more`` adds settings (e.g. the alert webhook token)."""
     policy = load_policy(POLICY_FILE)
-    cluster = SimCluster(nodes or default_nodes(), speed=speed, history_limit=history_limit)
+    cluster = SimCluster(nodes or default_nodes(), speed=speed, history_limit=history_limit,
+                         namespaces=team_namespaces(policy))
     with FakeSlack() as slack, SimServer(cluster) as sim:
         settings = Settings(
             slack_bot_token=SecretStr("xoxb-test"), slack_signing_secret=SecretStr(SECRET),
