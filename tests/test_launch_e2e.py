@@ -216,3 +216,23 @@ def test_every_listener_failure_is_answered_by_the_one_error_handler(stack: BotS
     answer = stack.answer(rid)
     assert msg.preview_expired() in text_of(answer)
     assert answer.get("replace_original") is True  # the dead preview is replaced, not left clickable
+
+
+def test_launch_into_a_missing_namespace_is_refused_at_preview(redis_url: str) -> None:
+    """A cluster without the team's namespace: the dry run's 404 becomes "ask an admin", nothing is queued."""
+    from kubernetes import client
+
+    with bot_stack(redis_url, namespaces=["ml-vision"]) as stack:
+        refused = stack.ask(f"launch nons --image {IMAGE} --gpus 1 --gpu-type h100", OWNER)
+        shown = text_of(refused)
+        assert refused["response_type"] == "ephemeral"
+        assert "ask an admin to create namespace `ml-research`" in shown, shown
+        assert rendering.LAUNCH_CONFIRM not in shown, "no [Launch] button for a job that cannot be created"
+        assert stack.bot.runtime.store.get("ml-research", "nons") is None
+        # the other team's namespace exists: its launches preview as usual
+        assert rendering.LAUNCH_CONFIRM in text_of(
+            stack.ask(f"launch vis --image {IMAGE} --gpus 1 --gpu-type h100", "UVIS0001"))
+        # once an admin creates it, the same command previews
+        client.CoreV1Api(stack.sim.api_client()).create_namespace({"metadata": {"name": "ml-research"}})
+        preview = stack.ask(f"launch nons --image {IMAGE} --gpus 1 --gpu-type h100", OWNER)
+        assert rendering.LAUNCH_CONFIRM in text_of(preview)

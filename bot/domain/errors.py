@@ -91,5 +91,13 @@ class DryRunRejected(PermanentBackendError):
     """The API server refused the object in a dry run (admission, validation, quota)."""
 
 
+class NamespaceMissing(DryRunRejected):
+    """The dry run found no such namespace on the cluster (404 ``namespaces "X" not found``)."""
+
+    def __init__(self, namespace: str) -> None:
+        super().__init__(f'namespaces "{namespace}" not found')
+        self.namespace = namespace
+
+
 class LeaseLost(TransientBackendError):
     """A fenced write was refused: the caller no longer holds the lease it named."""

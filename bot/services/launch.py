@@ -10,7 +10,7 @@ from typing import Any
 from bot.domain import messages as msg
 from bot.domain.actions import Launch, to_dict
 from bot.domain.cluster.manifests import render_job, render_service
-from bot.domain.errors import DryRunRejected, ForbiddenError, ValidationError
+from bot.domain.errors import ClusterFactError, DryRunRejected, ForbiddenError, NamespaceMissing, ValidationError
 from bot.domain.jobs import JobRecord
 from bot.domain.language.slash import to_command
 from bot.domain.names import suggest_job_name
@@ -112,6 +112,9 @@ class LaunchService:
             manifests.append(service)
         try:
             self.rt.cluster.dry_run(manifests)
+        except NamespaceMissing as err:
+            # Nothing the user can type fixes it: the namespace is the platform's to create.
+            raise ClusterFactError(msg.namespace_missing(err.namespace), None) from err
         except DryRunRejected as err:
             raise ValidationError(msg.dry_run_rejected(str(err)), to_command(a)) from err
 

@@ -95,11 +95,14 @@ def text_of(answer: dict[str, Any]) -> str:
 
 @contextmanager
 def bot_stack(redis_url: str, nodes: list[NodeSpec] | None = None, speed: float = 60.0,
-              safety_interval_s: float = 0.2, history_limit: int = 10_000, **more: Any) -> Iterator[BotStack]:
-    """The bot in HTTP mode on real parts; ``more`` adds settings (e.g. the alert webhook token)."""
+              safety_interval_s: float = 0.2, history_limit: int = 10_000, namespaces: list[str] | None = None,
+              **more: Any) -> Iterator[BotStack]:
+    """The bot in HTTP mode on real parts; ``more`` adds settings (e.g. the alert webhook token).
+
+    The cluster has the policy's team namespaces unless ``namespaces`` says which it has."""
     policy = load_policy(POLICY_FILE)
     cluster = SimCluster(nodes or default_nodes(), speed=speed, history_limit=history_limit,
-                         namespaces=team_namespaces(policy))
+                         namespaces=team_namespaces(policy) if namespaces is None else namespaces)
     with FakeSlack() as slack, SimServer(cluster) as sim:
         settings = Settings(
             slack_bot_token=SecretStr("xoxb-test"), slack_signing_secret=SecretStr(SECRET),

@@ -21,7 +21,13 @@ from bot.adapters.kube.watch import KindWatch, OnEvent, OnReset
 from bot.domain.cluster.manifests import MANAGED_BY_SELECTOR
 from bot.domain.cluster.snapshot import JobPhase, Snapshot
 from bot.domain.cluster.watch_spec import WatchSpec
-from bot.domain.errors import AlreadyExistsNotOurs, DryRunRejected, PermanentBackendError, TransientBackendError
+from bot.domain.errors import (
+    AlreadyExistsNotOurs,
+    DryRunRejected,
+    NamespaceMissing,
+    PermanentBackendError,
+    TransientBackendError,
+)
 from bot.domain.resources import quantity_value
 from bot.domain.scheduling.model import ClusterFacts, NodeFacts
 
@@ -53,6 +59,19 @@ def _wrap(err: Exception, what: str) -> Exception:
             return TransientBackendError(f"Kubernetes API {what}: HTTP {err.status} {err.reason}")
         return PermanentBackendError(f"Kubernetes API {what}: HTTP {err.status} {_status_message(err)}")
     return TransientBackendError(f"Kubernetes API {what}: {type(err).__name__}")
+
+
+def _missing_namespace(err: ApiException) -> str | None:
+    """The namespace a 404 names when the namespace itself is missing (NamespaceLifecycle admission)."""
+    if err.status != 404:
+        return None
+    try:
+        details = json.loads(err.body or "{}").get("details") or {}
+    except (ValueError, AttributeError):
+        return None
+    if details.get("kind") == "namespaces" and not details.get("group") and details.get("name"):
+        return str(details["name"])
+    return None
 
 
 def _status_message(err: ApiException) -> str:
@@ -199,6 +218,9 @@ class KubeCluster:
             except ApiException as err:
                 if err.status == 409:
                     continue  # the name check belongs to the queue store; the object itself is fine
+                missing = _missing_namespace(err)
+                if missing is not None:
+                    raise NamespaceMissing(missing) from err
                 if err.status is not None and 400 <= err.status < 500:
                     raise DryRunRejected(_status_message(err)) from err
                 raise _wrap(err, "dry-run create") from err

@@ -152,6 +152,13 @@ def dry_run_rejected(reason: str) -> str:
     return f"The cluster rejected the job in a dry run: {reason}"
 
 
+def namespace_missing(namespace: str) -> str:
+    return (
+        f"Your team's namespace `{namespace}` does not exist on the cluster, so no job can start there: "
+        f"ask an admin to create namespace `{namespace}` (`kubectl create namespace {namespace}`)."
+    )
+
+
 def internal_error(request_id: str) -> str:
     return f"Something went wrong on our side (request {request_id}); nothing was changed. Try again."
 
