@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -14,7 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from bot.sim import access_review
+from bot.sim import access_review, openapi, tables
 from bot.sim import status as st
 from bot.sim.discovery import discovery
 from bot.sim.routes import Api, Route, matcher, parse_path
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
     from bot.sim.cluster import SimCluster
 
 _DEFAULT_WATCH_SECONDS = 1800
+# A client that hangs up (a closed kubectl, a stopped bot) is routine, not an error worth a line.
+_HUNG_UP = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -86,15 +91,19 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             raise st.bad_request("the request body is not valid JSON") from None
 
-    def _send(self, code: int, payload: bytes, content_type: str = "application/json") -> None:
+    def _send(self, code: int, payload: bytes, content_type: str = "application/json",
+              warnings: list[str] | None = None) -> None:
         self.send_response(code)
         self.send_header("Content-Type", content_type)
+        for text in warnings or []:  # RFC 7234 warn-code 299, as the apiserver sends them
+            escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+            self.send_header("Warning", f'299 - "{escaped}"')
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
 
-    def _send_json(self, code: int, obj: Any) -> None:
-        self._send(code, json.dumps(obj, separators=(",", ":")).encode())
+    def _send_json(self, code: int, obj: Any, warnings: list[str] | None = None) -> None:
+        self._send(code, json.dumps(obj, separators=(",", ":")).encode(), warnings=warnings)
 
     def _dispatch(self, method: str) -> None:
         url = urlsplit(self.path)
@@ -105,6 +114,9 @@ class _Handler(BaseHTTPRequestHandler):
         rec: RequestRecord | None = None
         try:
             body = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else None
+            if route is None and method == "GET" and url.path.rstrip("/").startswith("/openapi/v3"):
+                self._openapi(url.path.rstrip("/"))
+                return
             if route is None:
                 if method == "POST" and (answer := access_review.review(url.path, body, self.server.sim.denied_access)):
                     self._send_json(201, answer)
@@ -122,8 +134,13 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as e:
             code = e.code
             self._send_json(e.code, e.status)
-        except (BrokenPipeError, ConnectionResetError):
+        except _HUNG_UP:
             code = 499
+        except Exception as e:  # a bug in the sim: answer like the apiserver's panic handler, log it
+            log.exception("sim apiserver: %s %s failed", method, url.path)
+            code = 500
+            with contextlib.suppress(*_HUNG_UP):
+                self._send_json(500, ApiError(500, "InternalError", f"Internal error occurred: {e}").status)
         finally:
             if rec is not None:
                 rec.code = code
@@ -132,38 +149,69 @@ class _Handler(BaseHTTPRequestHandler):
                     RequestRecord(method, route.res.plural, verb, route.namespace, route.name, route.sub, code)
                 )
 
+    def _openapi(self, path: str) -> None:
+        if path == "/openapi/v3":
+            self._send_json(200, openapi.index())
+            return
+        doc = openapi.document(path.removeprefix("/openapi/v3/"))
+        if doc is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        self._send(200, doc)
+
+    def _table_version(self, route: Route) -> str | None:
+        if route.sub is not None or route.res.plural not in tables.PRINTERS:
+            return None
+        return tables.table_version(self.headers.get("Accept", ""))
+
+    def _table(self, route: Route, query: dict[str, str], objects: list[Any], version: str,
+               meta: dict[str, Any] | None = None) -> dict[str, Any]:
+        now = self.server.sim.cluster.clock.now()
+        include = query.get("includeObject") or "Metadata"
+        if include not in ("None", "Metadata", "Object"):
+            raise st.bad_request(f'invalid includeObject {include!r}: use "None", "Metadata" or "Object"')
+        return tables.table(route.res.plural, objects, now, version, include, meta)
+
     def _serve(self, verb: str, route: Route, query: dict[str, str], body: Any) -> int:
         api = self.server.sim.api
+        as_table = self._table_version(route)
         if verb == "watch":
-            self._watch(route, query)
+            self._watch(route, query, as_table)
             return 200
         if verb == "list":
-            self._send(200, api.list(route, query))
+            if as_table:
+                meta, entries = api.page(route, query)
+                self._send_json(200, self._table(route, query, [e.obj for e in entries], as_table, meta))
+            else:
+                self._send(200, api.list(route, query))
             return 200
         result: Any
         code = 200
+        warnings: list[str] = []
         if verb == "get":
             result = api.get(route, query)
             if isinstance(result, str):
                 self._send(200, result.encode(), "text/plain")
                 return 200
+            if as_table:
+                meta = {"resourceVersion": result["metadata"].get("resourceVersion", "")}
+                result = self._table(route, query, [result], as_table, meta)
         elif verb == "create":
-            result, code = api.create(route, body, query), 201
+            result, code = api.create(route, body, query, warnings), 201
         elif verb == "patch":
-            result = api.patch(route, self.headers.get("Content-Type", ""), body)
+            result = api.patch(route, self.headers.get("Content-Type", ""), body, query, warnings)
         elif verb == "update":
-            result = api.replace(route, body)
+            result = api.replace(route, body, query, warnings)
         elif verb == "delete":
             result = api.delete(route, body, query)
         else:
             raise ApiError(405, "MethodNotAllowed", f"{verb} is not supported on {route.res.plural}")
-        self._send_json(code, result)
+        self._send_json(code, result, warnings)
         return code
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
-    def _watch(self, route: Route, query: dict[str, str]) -> None:
+    def _watch(self, route: Route, query: dict[str, str], as_table: str | None) -> None:
         store = self.server.sim.api.store
         match = matcher(route, query)
         since_text = query.get("resourceVersion") or "0"
@@ -185,7 +233,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             while (events := watcher.drain(deadline)) is not None:
-                parts = [b'{"type":"%s","object":%s}\n' % (t.encode(), e.raw()) for t, e in events]
+                if as_table:  # each event carries a one-row Table, as ``kubectl get -w`` asks
+                    parts = [json.dumps({"type": t, "object": self._table(route, query, [e.obj], as_table)},
+                                        separators=(",", ":")).encode() + b"\n" for t, e in events]
+                else:
+                    parts = [b'{"type":"%s","object":%s}\n' % (t.encode(), e.raw()) for t, e in events]
                 self._chunk(b"".join(parts))
             if query.get("allowWatchBookmarks") in ("true", "1") and not watcher.closed:
                 mark = {
@@ -219,6 +271,13 @@ class _HTTPServer(ThreadingHTTPServer):
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints a traceback to stderr by default, which lands in the demo's chat.
+        error = sys.exc_info()[1]
+        if isinstance(error, _HUNG_UP):
+            return
+        log.error("sim apiserver: request from %s failed", client_address, exc_info=error)
 
     def track(self, conn: socket.socket, add: bool) -> None:
         with self._conns_lock:
@@ -260,6 +319,8 @@ class SimServer:
 
     def start(self) -> SimServer:
         self.cluster.start()
+        # Field validation and /openapi need the client's models; load them before the first create.
+        threading.Thread(target=openapi.schemas, name="sim-openapi", daemon=True).start()
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, args=(0.05,), name="sim-apiserver", daemon=True
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,12 @@ def node_specs(groups: list[tuple[int, int, str]]) -> list[NodeSpec]:
     return specs
 
 
+def _internal_ip(name: str) -> str:
+    # Stable per node name, so a node keeps its address across restarts of the sim.
+    n = zlib.crc32(name.encode()) % (254 * 254)
+    return f"10.0.{n // 254}.{n % 254 + 1}"
+
+
 def node_object(spec: NodeSpec, now: str) -> Obj:
     alloc = {
         "nvidia.com/gpu": str(spec.gpus),
@@ -99,7 +106,22 @@ def node_object(spec: NodeSpec, now: str) -> Obj:
                     "lastTransitionTime": now,
                 }
             ],
-            "addresses": [{"type": "Hostname", "address": spec.name}],
+            "addresses": [
+                {"type": "InternalIP", "address": _internal_ip(spec.name)},
+                {"type": "Hostname", "address": spec.name},
+            ],
+            "nodeInfo": {
+                "kubeletVersion": "v1.31.0",
+                "kubeProxyVersion": "v1.31.0",
+                "containerRuntimeVersion": "containerd://1.7.22",
+                "osImage": "Ubuntu 22.04.4 LTS",
+                "kernelVersion": "5.15.0-119-generic",
+                "operatingSystem": "linux",
+                "architecture": "amd64",
+                "machineID": "",
+                "systemUUID": "",
+                "bootID": "",
+            },
         },
     }
 

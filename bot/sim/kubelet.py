@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -93,13 +94,17 @@ class Kubelet:
             gpu_memory_gib=gpu_memory_gib(self._product(node)),
         )
         self.runs[(namespace, name)] = run
+        node_obj = self.store.get("nodes", "", node) or {}
+        addresses = (node_obj.get("status") or {}).get("addresses") or []
+        host_ip = next((a["address"] for a in addresses if a.get("type") == "InternalIP"), "10.0.0.1")
 
         def bound(p: Obj) -> None:
             p["spec"]["nodeName"] = node
             p["status"].update(
                 {
                     "phase": "Pending",
-                    "hostIP": "10.0.0.1",
+                    "hostIP": host_ip,
+                    "hostIPs": [{"ip": host_ip}],
                     "startTime": iso,
                     "conditions": [
                         _cond("PodScheduled", True, iso),
@@ -193,12 +198,15 @@ class Kubelet:
                 pod, "Normal", "Started", f"Started container {c.get('name')}", "kubelet", host
             )
 
+        pod_ip = f"10.244.{zlib.crc32(name.encode()) % 250}.{zlib.crc32(namespace.encode()) % 250 + 2}"
+
         def running(p: Obj) -> None:
             state = {"running": {"startedAt": iso}}
             p["status"].update(
                 {
                     "phase": "Running",
-                    "podIP": f"10.244.{hash(name) % 250}.{hash(namespace) % 250 + 2}",
+                    "podIP": pod_ip,
+                    "podIPs": [{"ip": pod_ip}],
                     "conditions": [
                         _cond(t, True, iso)
                         for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")

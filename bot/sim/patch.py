@@ -1,4 +1,4 @@
-"""PATCH bodies: JSON merge patch (RFC 7386, also used for strategic merge) and JSON patch (RFC 6902)."""
+"""PATCH bodies: JSON merge patch (RFC 7386), strategic merge (keyed lists) and JSON patch (RFC 6902)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from typing import Any
 
 from bot.sim.status import ApiError, bad_request
 from bot.sim.store import clone
+from bot.sim.strategic import strategic_merge
 
 Obj = dict[str, Any]
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
-    # Strategic merge differs for keyed lists (containers by name); whole-list replace is enough here.
     if not isinstance(patch, dict):
         return clone(patch)
     out = dict(target) if isinstance(target, dict) else {}
@@ -107,13 +107,17 @@ def json_patch(doc: Obj, ops: Any) -> Obj:
     return out
 
 
-def apply_patch(doc: Obj, content_type: str, body: Any) -> Obj:
+def apply_patch(doc: Obj, content_type: str, body: Any, model: str | None = None) -> Obj:
+    """``doc`` patched; ``model`` (the kind's client model) gives strategic merges their list keys."""
     ctype = content_type.split(";")[0].strip().lower()
     if ctype == "application/json-patch+json":
         return json_patch(doc, body)
     if ctype in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
         if not isinstance(body, dict):
             raise bad_request("merge patch body must be a JSON object")
+        if ctype == "application/strategic-merge-patch+json":
+            merged: Obj = strategic_merge(model, doc, body)
+            return merged
         result: Obj = merge_patch(doc, body)
         return result
     raise ApiError(

@@ -10,14 +10,17 @@ from typing import Any
 
 from bot.sim import namespaces
 from bot.sim import status as st
+from bot.sim.openapi import ROOTS, prune_unknown
 from bot.sim.patch import apply_patch
 from bot.sim.selectors import SelectorError, make_matcher
 from bot.sim.status import RESOURCES, ApiError, Resource
 from bot.sim.store import AlreadyExists, Store, clone
 from bot.sim.validation import prepare_create
+from bot.sim.watch import Entry
 
 Obj = dict[str, Any]
 Query = dict[str, str]
+Warnings = list[str]  # the answer's Warning headers, filled in by the verbs
 LogReader = Callable[[str, str, str | None, int | None], str]
 
 
@@ -63,6 +66,24 @@ def _decode_continue(token: str) -> str:
         raise st.bad_request("invalid continue token") from None
 
 
+def decode(route: Route, obj: Obj, query: Query, warnings: list[str] | None, patch: bool = False) -> None:
+    """Field validation: unknown fields are dropped; ``Strict`` refuses them, ``Warn`` (the default) warns."""
+    directive = query.get("fieldValidation") or "Warn"
+    if directive not in ("Ignore", "Warn", "Strict"):
+        raise st.bad_request(f'fieldValidation must be one of "Ignore", "Warn" or "Strict", not {directive!r}')
+    unknown = prune_unknown(route.res.plural, obj, patch)
+    if not unknown or directive == "Ignore":
+        return
+    fields = [f'unknown field "{u}"' for u in unknown]
+    if directive == "Strict":
+        kind, version = route.res.kind, route.res.api_version.rsplit("/", 1)[-1]
+        raise st.bad_request(
+            f'{kind} in version "{version}" cannot be handled as a {kind}: strict decoding error: {", ".join(fields)}'
+        )
+    if warnings is not None:
+        warnings += fields
+
+
 def matcher(route: Route, query: Query) -> Callable[[Obj], bool]:
     try:
         return make_matcher(route.res.plural, query.get("labelSelector"), query.get("fieldSelector"))
@@ -87,12 +108,14 @@ class Api:
             raise st.not_found(route.res, route.name)
         return obj
 
-    def create(self, route: Route, body: Any, query: Query) -> Obj:
+    def create(self, route: Route, body: Any, query: Query, warnings: Warnings | None = None) -> Obj:
         if not isinstance(body, dict):
             raise st.bad_request("the request body must be a JSON object")
         if route.res.namespaced and route.namespace is None:
             raise ApiError(405, "MethodNotAllowed", "create needs a namespace")
-        obj = prepare_create(route.res, clone(body), self._ns(route))
+        obj = clone(body)
+        decode(route, obj, query, warnings)
+        obj = prepare_create(route.res, obj, self._ns(route))
         name = obj["metadata"]["name"]
         if route.res.namespaced:
             namespaces.admit(self.store, route.res.plural, name, route.namespace)
@@ -120,18 +143,26 @@ class Api:
             )
         return self._require(route)
 
-    def list(self, route: Route, query: Query) -> bytes:
+    def page(self, route: Route, query: Query) -> tuple[Obj, list[Entry]]:
+        """The list's metadata (resourceVersion, continue) and the entries of this page."""
         match = matcher(route, query)
         rv, entries = self.store.list(route.res.plural, route.namespace, match)
         start = _decode_continue(query["continue"]) if query.get("continue") else None
         if start is not None:
             entries = [e for e in entries if self._key(e.obj) > start]
         meta: Obj = {"resourceVersion": str(rv)}
-        limit = int(query.get("limit") or 0)
+        limit_text = query.get("limit") or "0"
+        if not limit_text.isdigit():
+            raise st.bad_request(f"invalid limit {limit_text!r}")
+        limit = int(limit_text)
         if 0 < limit < len(entries):
             meta["continue"] = _encode_continue(rv, self._key(entries[limit - 1].obj))
             meta["remainingItemCount"] = len(entries) - limit
             entries = entries[:limit]
+        return meta, entries
+
+    def list(self, route: Route, query: Query) -> bytes:
+        meta, entries = self.page(route, query)
         head = {"kind": f"{route.res.kind}List", "apiVersion": route.res.api_version, "metadata": meta}
         prefix = json.dumps(head, separators=(",", ":"))[:-1].encode()
         return prefix + b',"items":[' + b",".join(e.raw() for e in entries) + b"]}"
@@ -165,10 +196,14 @@ class Api:
                 raise st.conflict(route.res, meta["name"])
             return self.store.replace(route.res.plural, new)
 
-    def patch(self, route: Route, content_type: str, body: Any) -> Obj:
+    def patch(self, route: Route, content_type: str, body: Any, query: Query | None = None,
+              warnings: Warnings | None = None) -> Obj:
+        if isinstance(body, dict):  # a merge patch has the object's shape (JSON patches are op lists)
+            body = clone(body)
+            decode(route, body, query or {}, warnings, patch=True)
         for _attempt in range(5):
             old = self._require(route)
-            new = apply_patch(old, content_type, body)
+            new = apply_patch(old, content_type, body, ROOTS.get(route.res.plural))
             try:
                 return self._store_update(route, old, new)
             except ApiError as e:
@@ -178,9 +213,13 @@ class Api:
                     raise
         raise st.conflict(route.res, route.name or "")
 
-    def replace(self, route: Route, body: Any) -> Obj:
+    def replace(self, route: Route, body: Any, query: Query | None = None,
+                warnings: Warnings | None = None) -> Obj:
         old = self._require(route)
-        return self._store_update(route, old, clone(body))
+        new = clone(body)
+        if isinstance(new, dict):
+            decode(route, new, query or {}, warnings)
+        return self._store_update(route, old, new)
 
     def delete(self, route: Route, body: Any, query: Query) -> Obj:
         obj = self._require(route)
