@@ -155,6 +155,11 @@ def prepare_create(res: Resource, obj: Obj, namespace: str) -> Obj:
         spec.setdefault("type", "ClusterIP")
         if spec.get("clusterIP") != "None":
             spec["clusterIP"] = f"10.96.{random.randint(0, 255)}.{random.randint(1, 254)}"
+        spec["clusterIPs"] = [spec["clusterIP"]]
+        for port in spec.get("ports") or []:
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
+                port.setdefault("targetPort", port.get("port"))
     return obj
 
 
