@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,9 +69,8 @@ class Sim:
         return str(path)
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
-    tmp = tmp_path_factory.mktemp("kubectl")
+@contextmanager
+def running_sim(tmp: Path) -> Iterator[Sim]:
     kubeconfig = tmp / "kubeconfig"
     exe = Path(sys.executable).with_name("chatops")
     errors = (tmp / "sim.stderr").open("w")  # a file, not a pipe: a full pipe would block the sim
@@ -81,20 +81,26 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
     )
     assert proc.stdout is not None
     url = ""
-    while not url:
-        line = proc.stdout.readline()
-        if not line:
-            raise AssertionError(f"the sim did not start: {(tmp / 'sim.stderr').read_text()}")
-        if m := re.search(r"listening on (\S+)", line):
-            url = m.group(1)
-    # a fresh HOME: kubectl's discovery and OpenAPI caches from other runs must not answer for this sim
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(tmp), "KUBECACHEDIR": str(tmp / "cache")}
     try:
+        while not url:
+            line = proc.stdout.readline()
+            if not line:
+                raise AssertionError(f"the sim did not start: {(tmp / 'sim.stderr').read_text()}")
+            if m := re.search(r"listening on (\S+)", line):
+                url = m.group(1)
+        # a fresh HOME: kubectl's discovery and OpenAPI caches from other runs must not answer for this sim
+        env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(tmp), "KUBECACHEDIR": str(tmp / "cache")}
         yield Sim(proc, url, env, tmp)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
         errors.close()
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
+    with running_sim(tmp_path_factory.mktemp("kubectl")) as s:
+        yield s
 
 
 def _row(output: str, name: str) -> list[str]:
@@ -186,7 +192,18 @@ def test_get_shows_server_side_tables_describe_logs_wait_delete(sim: Sim) -> Non
     assert "No resources found" in sim.kubectl("get", "pods", "-n", "ml-x", "-l", "job-name=short").stderr
 
 
-def test_clients_hanging_up_print_nothing(sim: Sim) -> None:
+def test_clients_hanging_up_print_nothing(tmp_path: Path) -> None:
+    assert KUBECTL is not None
+    with running_sim(tmp_path) as sim:
+        _hang_up_in_every_way(sim)
+        sim.kubectl("get", "ns")  # still serving
+        sim.proc.terminate()
+        sim.proc.wait(timeout=20)
+    printed = (tmp_path / "sim.stderr").read_text()
+    assert "Traceback" not in printed and "ConnectionResetError" not in printed, printed
+
+
+def _hang_up_in_every_way(sim: Sim) -> None:
     assert KUBECTL is not None
     # a watch the client abandons, and connections reset mid-request
     watcher = subprocess.Popen([KUBECTL, "get", "pods", "-A", "-w"], env=sim.env, stdout=subprocess.DEVNULL,
@@ -202,8 +219,3 @@ def test_clients_hanging_up_print_nothing(sim: Sim) -> None:
         time.sleep(0.1)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
         s.close()
-    sim.kubectl("get", "ns")  # still serving
-    sim.proc.terminate()
-    sim.proc.communicate(timeout=20)
-    printed = (sim.tmp / "sim.stderr").read_text()
-    assert "Traceback" not in printed and "ConnectionResetError" not in printed, printed
