@@ -18,7 +18,7 @@ from kubernetes.client.rest import ApiException
 
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
-from bot.sim.tables import human_duration
+from bot.sim.printers import human_duration
 from tests.test_sim_api import H100, job_body, wait_for
 
 NS = "team-a"
