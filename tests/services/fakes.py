@@ -16,7 +16,7 @@ from bot.adapters.redis.stores import RedisStores
 from bot.app import runtime_of
 from bot.domain.cluster.snapshot import JobPhase, Snapshot
 from bot.domain.cluster.watch_spec import WatchSpec
-from bot.domain.errors import DryRunRejected
+from bot.domain.errors import DryRunRejected, NamespaceMissing
 from bot.domain.message import Message
 from bot.domain.policy.config import Policy
 from bot.domain.scheduling.model import ClusterFacts, NodeFacts
@@ -94,6 +94,7 @@ class FakeCluster:
     created: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # "ns/name" → manifests
     deleted: list[str] = field(default_factory=list)
     reject_dry_run: str | None = None  # a reason: the next dry runs are refused with it
+    missing_namespaces: set[str] = field(default_factory=set)  # dry runs there: 404 namespaces "X" not found
     logs: dict[str, str] = field(default_factory=dict)  # pod name → log text
 
     def watch(self, spec: WatchSpec, on_reset: OnReset, on_event: OnEvent) -> _IdleWatch:
@@ -118,6 +119,9 @@ class FakeCluster:
     def dry_run(self, manifests: list[dict[str, Any]]) -> None:
         if self.reject_dry_run:
             raise DryRunRejected(self.reject_dry_run)
+        for obj in manifests:
+            if obj["metadata"]["namespace"] in self.missing_namespaces:
+                raise NamespaceMissing(obj["metadata"]["namespace"])
 
     def create(self, manifests: list[dict[str, Any]], idempotency_key: str) -> None:
         meta = manifests[0]["metadata"]

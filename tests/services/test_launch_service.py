@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.actions import Launch
-from bot.domain.errors import ForbiddenError, ValidationError
+from bot.domain.errors import ClusterFactError, ForbiddenError, ValidationError
 from bot.domain.policy.config import load_policy
 from bot.domain.scheduling.model import NodeFacts
 from bot.services.launch import LaunchService
@@ -57,4 +57,14 @@ def test_a_dry_run_rejection_is_a_refusal_with_the_command() -> None:
     with pytest.raises(ValidationError) as err:
         svc.preview(_launch(), "URES0001", "CRESEARCH1", "tok-3")
     assert "admission webhook" in err.value.why
+    assert not cluster.created
+
+
+def test_a_missing_team_namespace_is_a_refusal_naming_the_admin_fix() -> None:
+    svc, _, cluster, _ = _service()
+    cluster.missing_namespaces = {"ml-research"}
+    with pytest.raises(ClusterFactError) as err:
+        svc.preview(_launch(), "URES0001", "CRESEARCH1", "tok-4")
+    assert "ask an admin to create namespace `ml-research`" in err.value.why
+    assert err.value.fix is None  # no command of the user's would work
     assert not cluster.created
