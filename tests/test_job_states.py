@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.cluster.job_states import FROM_STATES, observe
-
-Obj = dict[str, Any]
+from bot.domain.cluster.objects import Obj
 
 
 def job(*conds: tuple[str, str], suspend: bool = False) -> Obj:

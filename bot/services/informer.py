@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Any
 
 from bot.domain.cluster.manifests import LABEL_MANAGED_BY, LABEL_NAME, MANAGED_BY
+from bot.domain.cluster.objects import Obj
 
-Obj = dict[str, Any]
 EVENTS_PER_OBJECT = 5  # the newest few Warning events per pod or Job are enough to explain it
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.domain.cluster.diagnosis import explain
 from bot.domain.cluster.job_states import FROM_STATES, Failure, Observation, pod_failure
+from bot.domain.cluster.objects import Obj
 from bot.domain.errors import BackendError
 from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.services.cards import publish_card
@@ -22,7 +23,6 @@ from bot.services.ports import ReactionPorts
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 LOG_TAIL_LINES = 20
 RETRY_S = 1.0
 PATIENCE_S = 0.2

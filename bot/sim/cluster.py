@@ -6,14 +6,12 @@ import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
+from bot.domain.cluster.objects import Obj
 from bot.sim import namespaces as namespaces_mod
 from bot.sim.clock import SimClock
 from bot.sim.controller import Controller
 from bot.sim.store import Store
-
-Obj = dict[str, Any]
 
 PRODUCTS: dict[str, str] = {
     "h100": "NVIDIA-H100-80GB-HBM3",

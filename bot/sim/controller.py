@@ -11,8 +11,8 @@ import itertools
 import threading
 import time
 from collections import deque
-from typing import Any
 
+from bot.domain.cluster.objects import Obj
 from bot.sim.clock import SimClock
 from bot.sim.events import EventRecorder
 from bot.sim.jobctl import JobController
@@ -20,7 +20,6 @@ from bot.sim.kubelet import Kubelet, gpus_of
 from bot.sim.scheduler import Gang, NodeState, PodReq, Scheduler
 from bot.sim.store import Store
 
-Obj = dict[str, Any]
 TICK_SECONDS = 0.02
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from bot.domain.cluster.objects import Obj
 from bot.sim.status import RESOURCES
-
-Obj = dict[str, Any]
 
 _VERBS = {
     "jobs": ["create", "delete", "get", "list", "patch", "update", "watch"],

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import secrets
 from collections import deque
-from typing import Any
 
+from bot.domain.cluster.objects import Obj
 from bot.sim.clock import SimClock
 from bot.sim.store import Store
-
-Obj = dict[str, Any]
 
 
 class EventRecorder:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from bot.domain.cluster.objects import Obj
 from bot.sim.clock import SimClock
 from bot.sim.events import EventRecorder
 from bot.sim.kubelet import Kubelet, gpus_of
@@ -13,7 +13,6 @@ from bot.sim.scheduler import Gang, PodReq, Scheduler
 from bot.sim.store import Store, clone
 from bot.sim.validation import rand_suffix
 
-Obj = dict[str, Any]
 INDEX = "batch.kubernetes.io/job-completion-index"
 TERMINAL = ("Succeeded", "Failed")
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections.abc import Callable
-from typing import Any
 
+from bot.domain.cluster.objects import Obj
 from bot.sim.clock import SimClock
 from bot.sim.events import EventRecorder
 from bot.sim.logs import PodRun, container_settings, exit_code, gpu_memory_gib, render_log
 from bot.sim.status import ApiError, bad_request
 from bot.sim.store import Store
 
-Obj = dict[str, Any]
 Timer = Callable[[float, str, str, str, str], None]  # (sim time, action, namespace, name, pod uid)
 CREATE_SECONDS = 3.0  # simulated image pull + container start
 

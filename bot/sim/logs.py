@@ -11,11 +11,10 @@ import re
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
+from bot.domain.cluster.objects import Obj
 from bot.domain.durations import parse_duration
 
-Obj = dict[str, Any]
 DEFAULT_DURATION = 300.0
 TOTAL_STEPS = 1000
 LOG_EVERY = 10

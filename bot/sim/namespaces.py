@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
+from bot.domain.cluster.objects import Obj
 from bot.sim import status as st
 from bot.sim.status import RESOURCES
 from bot.sim.store import Store, clone
 
-Obj = dict[str, Any]
 NAMESPACES = RESOURCES["namespaces"]
 # Created by the control plane at start; the apiserver refuses to delete them.
 SYSTEM = ("default", "kube-system")

@@ -14,9 +14,8 @@ import re
 from functools import cache
 from typing import Any
 
+from bot.domain.cluster.objects import Obj
 from bot.sim.status import RESOURCES, Resource
-
-Obj = dict[str, Any]
 
 ROOTS = {"pods": "V1Pod", "jobs": "V1Job", "nodes": "V1Node", "events": "CoreV1Event", "services": "V1Service",
          "namespaces": "V1Namespace"}

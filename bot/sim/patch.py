@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.cluster.objects import Obj
 from bot.sim.status import ApiError, bad_request
 from bot.sim.store import clone
 from bot.sim.strategic import strategic_merge
-
-Obj = dict[str, Any]
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-Obj = dict[str, Any]
+from bot.domain.cluster.objects import Obj
 
 
 def _epoch(ts: str | None) -> float | None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.cluster.objects import Obj
 from bot.sim import namespaces
 from bot.sim import status as st
 from bot.sim.openapi import ROOTS, prune_unknown
@@ -18,7 +19,6 @@ from bot.sim.store import AlreadyExists, Store, clone
 from bot.sim.validation import prepare_create
 from bot.sim.watch import Entry
 
-Obj = dict[str, Any]
 Query = dict[str, str]
 Warnings = list[str]  # the answer's Warning headers, filled in by the verbs
 LogReader = Callable[[str, str, str | None, int | None], str]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-Obj = dict[str, Any]
+from bot.domain.cluster.objects import Obj
 
 # Fields the real apiserver lets you select on, per kind; anything else is a 400 there too.
 _FIELD_PATHS: dict[str, dict[str, tuple[str, ...]]] = {

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-Obj = dict[str, Any]
+from bot.domain.cluster.objects import Obj
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.sim.watch import Entry, Obj, Watcher
+from bot.domain.cluster.objects import Obj
+from bot.sim.watch import Entry, Watcher
 
 Listener = Callable[[str, str, Obj], None]
 

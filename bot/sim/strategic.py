@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.cluster.objects import Obj
 from bot.sim.openapi import MERGE_KEYS, NO_KEY, field_type, item_model
 from bot.sim.store import clone
 
-Obj = dict[str, Any]
+
 def merge_key(model: str | None, field: str) -> str | None:
     return MERGE_KEYS.get((model, field)) if model is not None else None
 

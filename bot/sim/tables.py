@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bot.domain.cluster.objects import Obj
 from bot.sim.printers import event_row, job_row, namespace_row, node_row, pod_row, service_row
 from bot.sim.status import bad_request
 
-Obj = dict[str, Any]
 Row = Callable[[Obj, float], list[Any]]
 
 _NAME = "Name must be unique within a namespace. Is required when creating resources, although some resources " \

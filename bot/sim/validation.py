@@ -7,10 +7,10 @@ import re
 import uuid
 from typing import Any
 
+from bot.domain.cluster.objects import Obj
 from bot.sim.namespaces import default_namespace
 from bot.sim.status import Resource, invalid
 
-Obj = dict[str, Any]
 GPU = "nvidia.com/gpu"
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

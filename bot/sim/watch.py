@@ -7,9 +7,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
-Obj = dict[str, Any]
+from bot.domain.cluster.objects import Obj
 
 
 class Entry:

@@ -20,11 +20,11 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 
+from bot.domain.cluster.objects import Obj
 from bot.domain.cluster.watch_spec import WatchSpec
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 OnReset = Callable[[str, list[Obj]], None]  # (kind, every current object) after a (re)list
 OnEvent = Callable[[str, str, Obj], None]  # (kind, ADDED|MODIFIED|DELETED, object)
 

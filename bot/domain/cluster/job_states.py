@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
-Obj = Mapping[str, Any]
+from bot.domain.cluster.objects import Obj
 
 # "preempted" and "gone" are observations without a record state of their own: the scheduler puts a
 # preempted job back in the queue, and the stop service (or the dispatcher) accounts for a deletion.
