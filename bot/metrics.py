@@ -37,6 +37,8 @@ SLACK_CALLS = Counter("chatops_slack_api_calls", "Slack Web API calls, by method
 SLACK_RATE_LIMITED = Counter("chatops_slack_rate_limited", "Slack Web API answers 429", ["method"], registry=REGISTRY)
 KUBE_ERRORS = Counter("chatops_kubernetes_api_errors", "Kubernetes API errors, by operation and kind",
                       ["operation", "kind"], registry=REGISTRY)
+KUBE_RETRIES = Counter("chatops_kubernetes_api_retries", "Kubernetes API calls tried again, by operation",
+                       ["operation"], registry=REGISTRY)
 ALERTS = Counter("chatops_alerts_received", "Alertmanager webhooks, by outcome", ["outcome"], registry=REGISTRY)
 
 

@@ -32,9 +32,9 @@ class Alertmanager:
         except urllib.error.HTTPError as e:
             detail = e.read()[:300].decode(errors="replace")
             cls = TransientBackendError if e.code >= 500 or e.code == 429 else PermanentBackendError
-            raise cls(f"Alertmanager {method} {path} answered {e.code}: {detail}") from None
+            raise cls("alertmanager", f"Alertmanager {method} {path} answered {e.code}: {detail}") from None
         except (urllib.error.URLError, OSError) as e:
-            raise TransientBackendError(f"Alertmanager unreachable: {type(e).__name__}") from None
+            raise TransientBackendError("alertmanager", f"Alertmanager unreachable: {type(e).__name__}") from None
         return json.loads(raw) if raw.strip() else None
 
     def create_silence(self, matchers: list[dict[str, object]], starts: float, ends: float, created_by: str,
@@ -44,7 +44,7 @@ class Alertmanager:
                 "createdBy": created_by, "comment": comment}
         out = self._call("POST", "/api/v2/silences", body)
         if not isinstance(out, dict) or not out.get("silenceID"):
-            raise PermanentBackendError(f"Alertmanager gave no silenceID: {str(out)[:200]}")
+            raise PermanentBackendError("alertmanager", f"Alertmanager gave no silenceID: {str(out)[:200]}")
         return str(out["silenceID"])
 
     def expire_silence(self, silence_id: str) -> None:

@@ -38,6 +38,9 @@ _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="llm")
 class LLMError(TransientBackendError):
     """The model failed, timed out or proposed something that is not an action."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__("llm", message)
+
 
 class ActionProposal(BaseModel):
     """Exactly one action of the GPU job bot, as fields of the action contract. Null when not said."""

@@ -26,6 +26,10 @@ def util_expr(*matchers: tuple[str, str, str]) -> str:
     return f"({dev} or 100 * {prof})"
 
 
+def _failed(e: Exception) -> TransientBackendError:
+    return TransientBackendError("prometheus", f"Prometheus query failed: {type(e).__name__}: {str(e)[:200]}")
+
+
 class PrometheusGpu:
     def __init__(self, url: str, timeout_s: float = 10.0) -> None:
         self._prom = PrometheusConnect(url=url.rstrip("/"), disable_ssl=True, timeout=int(max(1, timeout_s)))
@@ -34,7 +38,7 @@ class PrometheusGpu:
         try:
             out: list[dict[str, Any]] = self._prom.custom_query(query)
         except (PrometheusApiClientException, requests.RequestException, ValueError) as e:
-            raise TransientBackendError(f"Prometheus query failed: {type(e).__name__}: {str(e)[:200]}") from None
+            raise _failed(e) from None
         return out
 
     def _range(self, query: str, start: float, end: float, step_s: int) -> list[dict[str, Any]]:
@@ -44,7 +48,7 @@ class PrometheusGpu:
                 end_time=dt.datetime.fromtimestamp(end, dt.UTC), step=f"{step_s}s",
             )
         except (PrometheusApiClientException, requests.RequestException, ValueError) as e:
-            raise TransientBackendError(f"Prometheus query failed: {type(e).__name__}: {str(e)[:200]}") from None
+            raise _failed(e) from None
         return out
 
     @staticmethod

@@ -5,10 +5,18 @@ Everything the bot raises on purpose is a ``ChatopsError``. Two families matter 
 * ``Refusal`` — the request was understood and judged, and the answer is no. It carries
   what was wrong (``why``) and, where one exists, the exact command that would work (``fix``).
   Shown to the user ephemerally; never retried.
-* ``BackendError`` — an outside system failed. ``retryable`` says whether trying again may help.
+* ``BackendError`` — an outside system failed. ``system`` says which one; ``retryable`` whether
+  trying again may help; ``ambiguous`` that a write may have been applied before the failure
+  (the caller reads back before it says anything); ``rejected`` that the system judged the
+  object itself and refused it (an answer about the request, not an outage).
 """
 
 from __future__ import annotations
+
+from typing import Literal
+
+System = Literal["kubernetes", "redis", "slack", "prometheus", "alertmanager", "llm"]
+SYSTEMS: tuple[System, ...] = ("kubernetes", "redis", "slack", "prometheus", "alertmanager", "llm")
 
 
 class ChatopsError(Exception):
@@ -66,9 +74,17 @@ class ConfigError(ChatopsError):
 
 
 class BackendError(ChatopsError):
-    """An outside system (Kubernetes, Redis, Slack, Prometheus...) failed."""
+    """An outside system failed; ``system`` names it (never found by reading the message)."""
 
     retryable: bool = False
+
+    def __init__(self, system: System, message: str, *, status: int | None = None,
+                 retry_after: float | None = None, ambiguous: bool = False) -> None:
+        super().__init__(message)
+        self.system: System = system
+        self.status = status  # the HTTP status where the system speaks HTTP
+        self.retry_after = retry_after  # seconds the system asked us to wait (a 429's Retry-After)
+        self.ambiguous = ambiguous  # a write whose answer was lost: it may have been applied
 
 
 class TransientBackendError(BackendError):
@@ -83,11 +99,21 @@ class PermanentBackendError(BackendError):
     retryable = False
 
 
-class AlreadyExistsNotOurs(PermanentBackendError):
-    """A create hit a name that exists but was not made for this submission."""
+class Rejected(PermanentBackendError):
+    """The system judged the object and refused it (Kubernetes 400, 403, 409 not ours, 422).
+
+    ``reason`` is the system's own message, to show the person whose object it is."""
+
+    def __init__(self, system: System, reason: str, *, status: int | None = None) -> None:
+        super().__init__(system, reason, status=status)
+        self.reason = reason
 
 
-class DryRunRejected(PermanentBackendError):
+class AlreadyExistsNotOurs(Rejected):
+    """A create hit a name that exists but was not made for this submission (HTTP 409)."""
+
+
+class DryRunRejected(Rejected):
     """The API server refused the object in a dry run (admission, validation, quota)."""
 
 
@@ -95,7 +121,7 @@ class NamespaceMissing(DryRunRejected):
     """The dry run found no such namespace on the cluster (404 ``namespaces "X" not found``)."""
 
     def __init__(self, namespace: str) -> None:
-        super().__init__(f'namespaces "{namespace}" not found')
+        super().__init__("kubernetes", f'namespaces "{namespace}" not found', status=404)
         self.namespace = namespace
 
 

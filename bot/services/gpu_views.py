@@ -15,7 +15,7 @@ from collections.abc import Callable
 from bot.domain import messages as msg
 from bot.domain.actions import Usage
 from bot.domain.durations import format_duration
-from bot.domain.errors import BackendError
+from bot.domain.errors import BackendError, TransientBackendError
 from bot.domain.jobs import RUNNING_STATES
 from bot.render import replies as rendering
 from bot.render.alerts import idle_nudge
@@ -74,7 +74,7 @@ class GpuViews:
             filename=f"gpu-usage-{window}.png", content=png, title=msg.usage_title(window),
         )
         if resp is None:
-            raise BackendError("Slack did not take the chart upload")
+            raise TransientBackendError("slack", "Slack did not take the chart upload")
         return rendering.text_reply(msg.usage_posted(window))
 
 

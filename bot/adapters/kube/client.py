@@ -2,39 +2,45 @@
 
 Responses are read raw (``_preload_content=False``) and parsed as plain JSON dicts: the
 client's model deserialisation costs milliseconds per object, too slow for thousands of pods.
+Every call goes through ``calls.RetryPolicy``: one error map by HTTP status, retries for the
+calls that may be repeated. The client's own urllib3 retries are off, so that policy is the only one.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-import urllib3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
-from kubernetes.client.exceptions import ApiException
 
-from bot import metrics
+from bot.adapters.kube.calls import ObjectNotFound, RetryPolicy
 from bot.adapters.kube.watch import KindWatch, OnEvent, OnReset
 from bot.domain.cluster.manifests import MANAGED_BY_SELECTOR
+from bot.domain.cluster.objects import Job, Node, Obj, ObjectList, Pod
 from bot.domain.cluster.snapshot import JobPhase, Snapshot
 from bot.domain.cluster.watch_spec import WatchSpec
 from bot.domain.errors import (
     AlreadyExistsNotOurs,
+    BackendError,
     DryRunRejected,
     NamespaceMissing,
     PermanentBackendError,
-    TransientBackendError,
+    Rejected,
 )
 from bot.domain.resources import quantity_value
 from bot.domain.scheduling.model import ClusterFacts, NodeFacts
+
+log = logging.getLogger(__name__)
 
 GPU = "nvidia.com/gpu"
 PRODUCT_LABEL = "nvidia.com/gpu.product"
 JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
 IDEMPOTENCY_ANNOTATION = "chatops.io/idempotency-key"
+REQUEST_TIMEOUT = (3.05, 30)  # (connect, read) seconds for one attempt
 
 
 def _quantity(value: Any) -> int:
@@ -52,86 +58,83 @@ def _amount(value: Any) -> Decimal:
         return Decimal(0)
 
 
-def _wrap(err: Exception, what: str) -> Exception:
-    metrics.KUBE_ERRORS.labels(what, type(err).__name__ if not isinstance(err, ApiException) else str(err.status)).inc()
-    if isinstance(err, ApiException):
-        if err.status is None or err.status >= 500 or err.status == 429:
-            return TransientBackendError(f"Kubernetes API {what}: HTTP {err.status} {err.reason}")
-        return PermanentBackendError(f"Kubernetes API {what}: HTTP {err.status} {_status_message(err)}")
-    return TransientBackendError(f"Kubernetes API {what}: {type(err).__name__}")
+def _configuration(host: str | None = None) -> k8s.Configuration:
+    configuration = k8s.Configuration(host=host) if host else k8s.Configuration()
+    configuration.retries = False  # RetryPolicy decides: urllib3 would silently repeat a DELETE
+    return configuration
 
 
-def _missing_namespace(err: ApiException) -> str | None:
-    """The namespace a 404 names when the namespace itself is missing (NamespaceLifecycle admission)."""
-    if err.status != 404:
-        return None
-    try:
-        details = json.loads(err.body or "{}").get("details") or {}
-    except (ValueError, AttributeError):
-        return None
-    if details.get("kind") == "namespaces" and not details.get("group") and details.get("name"):
-        return str(details["name"])
-    return None
-
-
-def _status_message(err: ApiException) -> str:
-    try:
-        return str(json.loads(err.body or "{}").get("message") or err.reason)
-    except (ValueError, AttributeError):
-        return str(err.reason)
+def _phase(job: Job) -> JobPhase:
+    meta, status = job["metadata"], job.get("status", {})
+    finished, reason = None, None
+    for cond in status.get("conditions", []) or []:
+        if cond.get("status") != "True":
+            continue
+        if cond.get("type") == "Complete":
+            finished, reason = "succeeded", None
+        elif cond.get("type") == "Failed":
+            finished, reason = "failed", cond.get("reason") or cond.get("message")
+    suspended = bool(job.get("spec", {}).get("suspend"))
+    idem = (meta.get("annotations") or {}).get(IDEMPOTENCY_ANNOTATION)
+    return JobPhase(meta["namespace"], meta["name"], finished, reason, suspended,
+                    bool(meta.get("deletionTimestamp")), idem)
 
 
 class KubeCluster:
-    def __init__(self, api_client: k8s.ApiClient, gpu_types: Mapping[str, str]) -> None:
+    def __init__(self, api_client: k8s.ApiClient, gpu_types: Mapping[str, str],
+                 policy: RetryPolicy | None = None) -> None:
         self.api_client = api_client
         self.core = k8s.CoreV1Api(api_client)
         self.batch = k8s.BatchV1Api(api_client)
+        self.policy = policy or RetryPolicy()
         self._short_by_product = {product: short for short, product in gpu_types.items()}
 
     @classmethod
     def from_env(cls, gpu_types: Mapping[str, str], kubeconfig: str | None = None) -> KubeCluster:
         """From ``KUBECONFIG`` (or the given file), else the in-cluster service account."""
+        configuration = _configuration()
         try:
             if kubeconfig:
-                configuration = k8s.Configuration()
                 k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
                     config_file=kubeconfig, client_configuration=configuration
                 )
             else:
-                configuration = k8s.Configuration()
                 k8s_config.load_incluster_config(  # type: ignore[no-untyped-call]
                     client_configuration=configuration
                 )
         except (k8s_config.ConfigException, OSError) as err:
-            raise PermanentBackendError(f"cannot configure the Kubernetes client: {err}") from err
+            raise PermanentBackendError("kubernetes", f"cannot configure the Kubernetes client: {err}") from err
         return cls(k8s.ApiClient(configuration), gpu_types)
 
     @classmethod
     def from_url(cls, url: str, gpu_types: Mapping[str, str]) -> KubeCluster:
-        configuration = k8s.Configuration(host=url)
-        return cls(k8s.ApiClient(configuration), gpu_types)
+        return cls(k8s.ApiClient(_configuration(url)), gpu_types)
 
     def close(self) -> None:
         self.api_client.close()  # type: ignore[no-untyped-call]
 
-    # --- reading ---------------------------------------------------------------------------------
+    # --- the one way to call ----------------------------------------------------------------------
 
-    def _raw(self, what: str, call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        try:
-            resp = call(*args, _preload_content=False, _request_timeout=30, **kwargs)
-            data: dict[str, Any] = json.loads(resp.data)
-            return data
-        except (ApiException, urllib3.exceptions.HTTPError, OSError) as err:
-            raise _wrap(err, what) from err
+    def _call(self, what: str, call: Callable[..., Any], *args: Any, retry: bool, **kwargs: Any) -> Any:
+        return self.policy.run(
+            what, lambda: call(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT, **kwargs),
+            retry=retry,
+        )
+
+    def _read(self, what: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A read (retried: repeating it changes nothing), parsed from JSON."""
+        return json.loads(self._call(what, call, *args, retry=True, **kwargs).data)
 
     def watch(self, spec: WatchSpec, on_reset: OnReset, on_event: OnEvent) -> KindWatch:
         """One list-then-watch loop for ``spec`` (run it on a thread of its own; ``stop`` ends it)."""
         return KindWatch(self.api_client, spec, on_reset, on_event)
 
+    # --- reading ---------------------------------------------------------------------------------
+
     def snapshot(self) -> Snapshot:
         """GPU nodes, the GPUs that pods hold on each, and bound pods per bot job."""
-        nodes = self._raw("list nodes", self.core.list_node)["items"]
-        pods = self._raw("list pods", self.core.list_pod_for_all_namespaces)["items"]
+        nodes = cast(ObjectList[Node], self._read("list nodes", self.core.list_node)).get("items", [])
+        pods = cast(ObjectList[Pod], self._read("list pods", self.core.list_pod_for_all_namespaces)).get("items", [])
         facts = ClusterFacts()
         for node in nodes:
             meta, status = node["metadata"], node.get("status", {})
@@ -153,9 +156,9 @@ class KubeCluster:
         bound: dict[str, int] = {}
         held: dict[str, dict[str, int]] = {}
         for pod in pods:
-            spec, status = pod.get("spec", {}), pod.get("status", {})
+            spec, pod_status = pod.get("spec", {}), pod.get("status", {})
             node_name = spec.get("nodeName")
-            if not node_name or status.get("phase") in ("Succeeded", "Failed"):
+            if not node_name or pod_status.get("phase") in ("Succeeded", "Failed"):
                 continue
             gpus = sum(
                 _quantity(c.get("resources", {}).get("limits", {}).get(GPU, 0)) for c in spec.get("containers", [])
@@ -172,130 +175,124 @@ class KubeCluster:
 
     def managed_jobs(self) -> dict[str, JobPhase]:
         """Every bot-managed Job in the cluster, keyed ``namespace/name``."""
-        items = self._raw(
+        listed = cast(ObjectList[Job], self._read(
             "list jobs", self.batch.list_job_for_all_namespaces, label_selector=MANAGED_BY_SELECTOR
-        )["items"]
-        out: dict[str, JobPhase] = {}
-        for job in items:
-            meta, status = job["metadata"], job.get("status", {})
-            finished, reason = None, None
-            for cond in status.get("conditions", []) or []:
-                if cond.get("status") != "True":
-                    continue
-                if cond.get("type") == "Complete":
-                    finished, reason = "succeeded", None
-                elif cond.get("type") == "Failed":
-                    finished, reason = "failed", cond.get("reason") or cond.get("message")
-            key = f"{meta['namespace']}/{meta['name']}"
-            suspended = bool(job.get("spec", {}).get("suspend"))
-            deleting = bool(meta.get("deletionTimestamp"))
-            idem = (meta.get("annotations") or {}).get(IDEMPOTENCY_ANNOTATION)
-            out[key] = JobPhase(meta["namespace"], meta["name"], finished, reason, suspended, deleting, idem)
-        return out
+        ))
+        phases = (_phase(job) for job in listed.get("items", []))
+        return {f"{p.namespace}/{p.name}": p for p in phases}
 
-    def job_pods(self, namespace: str, name: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = self._raw(
+    def job_pods(self, namespace: str, name: str) -> list[Obj]:
+        listed = cast(ObjectList[Obj], self._read(
             "list pods", self.core.list_namespaced_pod, namespace, label_selector=f"job-name={name}"
-        )["items"]
-        return items
+        ))
+        return listed.get("items", [])
 
     def pod_log(self, namespace: str, pod: str, tail: int) -> str:
+        resp = self._call("read logs", self.core.read_namespaced_pod_log, pod, namespace, tail_lines=tail, retry=True)
+        return bytes(resp.data).decode("utf-8", errors="replace")
+
+    def job_exists(self, namespace: str, name: str) -> bool:
+        """A fresh look at one Job: a list taken a moment ago may predate it. One being deleted
+        (``deletionTimestamp`` set) still exists."""
         try:
-            resp: Any = self.core.read_namespaced_pod_log(
-                pod, namespace, tail_lines=tail, _preload_content=False, _request_timeout=30
-            )
-            return bytes(resp.data).decode("utf-8", errors="replace")
-        except (ApiException, urllib3.exceptions.HTTPError, OSError) as err:
-            raise _wrap(err, "read logs") from err
+            self._call("read job", self.batch.read_namespaced_job, name, namespace, retry=True)
+        except ObjectNotFound:
+            return False
+        return True
 
     # --- writing ---------------------------------------------------------------------------------
 
-    def dry_run(self, manifests: list[dict[str, Any]]) -> None:
-        """Server-side dry-run create; a refusal says what the API server objected to."""
+    def dry_run(self, manifests: list[Obj]) -> None:
+        """Server-side dry-run create (retried: it changes nothing); ``DryRunRejected`` says what the
+        API server objected to (``NamespaceMissing`` when the namespace itself is missing). A 429 or
+        5xx is the cluster being busy, never a refusal."""
         for obj in manifests:
             try:
                 self._create(obj, dry_run=True)
-            except ApiException as err:
+            except ObjectNotFound as err:
+                if err.namespace is not None:
+                    raise NamespaceMissing(err.namespace) from err
+                raise
+            except Rejected as err:
                 if err.status == 409:
                     continue  # the name check belongs to the queue store; the object itself is fine
-                missing = _missing_namespace(err)
-                if missing is not None:
-                    raise NamespaceMissing(missing) from err
-                if err.status is not None and 400 <= err.status < 500:
-                    raise DryRunRejected(_status_message(err)) from err
-                raise _wrap(err, "dry-run create") from err
-            except (urllib3.exceptions.HTTPError, OSError) as err:
-                raise _wrap(err, "dry-run create") from err
+                raise DryRunRejected("kubernetes", err.reason, status=err.status) from err
 
-    def create(self, manifests: list[dict[str, Any]], idempotency_key: str) -> None:
+    def create(self, manifests: list[Obj], idempotency_key: str) -> None:
         """Create the objects; an object that exists with our idempotency key counts as created."""
         for obj in manifests:
             try:
                 self._create(obj, dry_run=False)
-            except ApiException as err:
-                if err.status == 409 and self._ours(obj, idempotency_key):
-                    continue
-                if err.status == 409:
-                    raise AlreadyExistsNotOurs(_status_message(err)) from err
-                raise _wrap(err, "create") from err
-            except (urllib3.exceptions.HTTPError, OSError) as err:
-                raise _wrap(err, "create") from err
+            except Rejected as err:
+                if err.status != 409:
+                    raise
+                if not self._ours(obj, idempotency_key):
+                    raise AlreadyExistsNotOurs("kubernetes", err.reason, status=409) from err
 
-    def _create(self, obj: dict[str, Any], *, dry_run: bool) -> None:
+    def _create(self, obj: Obj, *, dry_run: bool) -> None:
         ns = obj["metadata"]["namespace"]
-        kwargs: dict[str, Any] = {"_preload_content": False, "_request_timeout": 30}
-        if dry_run:
-            kwargs["dry_run"] = "All"
-        body: Any = obj  # the client sends plain dicts as they are; its model types are only hints
+        kwargs: dict[str, Any] = {"dry_run": "All"} if dry_run else {}
         if obj["kind"] == "Job":
-            self.batch.create_namespaced_job(ns, body, **kwargs)
+            call: Callable[..., Any] = self.batch.create_namespaced_job
         elif obj["kind"] == "Service":
-            self.core.create_namespaced_service(ns, body, **kwargs)
+            call = self.core.create_namespaced_service
         else:
-            raise PermanentBackendError(f"the bot does not create {obj['kind']} objects")
+            raise PermanentBackendError("kubernetes", f"the bot does not create {obj['kind']} objects")
+        body: Any = obj  # the client sends plain dicts as they are; its model types are only hints
+        # a real create is not retried here: the dispatcher retries it under its lease
+        self._call("dry-run create" if dry_run else "create", call, ns, body, retry=dry_run, **kwargs)
 
-    def _ours(self, obj: dict[str, Any], idempotency_key: str) -> bool:
+    def _ours(self, obj: Obj, idempotency_key: str) -> bool:
         meta = obj["metadata"]
         read = self.batch.read_namespaced_job if obj["kind"] == "Job" else self.core.read_namespaced_service
         try:
-            existing = self._raw("read", read, meta["name"], meta["namespace"])
+            existing: Obj = self._read("read", read, meta["name"], meta["namespace"])
         except PermanentBackendError:
             return False
         annotations = existing.get("metadata", {}).get("annotations") or {}
         return bool(annotations.get(IDEMPOTENCY_ANNOTATION) == idempotency_key)
 
-    def job_exists(self, namespace: str, name: str) -> bool:
-        """A fresh look at one Job: a list taken a moment ago may predate it."""
+    def _delete(self, what: str, call: Callable[..., Any], name: str, namespace: str, **kwargs: Any) -> bool:
+        """Retried (deleting twice deletes once). True when this call deleted it: a 404 after an
+        attempt whose answer was lost means that attempt did; a 404 at once, that it was gone."""
         try:
-            self.batch.read_namespaced_job(name, namespace, _preload_content=False, _request_timeout=30)
-        except ApiException as err:
-            if err.status == 404:
-                return False
-            raise _wrap(err, "read job") from err
-        except (urllib3.exceptions.HTTPError, OSError) as err:
-            raise _wrap(err, "read job") from err
+            self._call(what, call, name, namespace, retry=True, **kwargs)
+        except ObjectNotFound as err:
+            return err.ambiguous
         return True
 
     def delete_job(self, namespace: str, name: str, *, wait_for_pods: bool = False) -> bool:
         """Delete a Job and its pods; False when it was already gone. ``wait_for_pods``: Foreground,
-        so the Job stays (deleting) until its pods are gone, and its name is free only then."""
+        so the Job stays (deleting) until its pods are gone, and its name is free only then.
+
+        When no attempt got an answer that says what happened (a 5xx, a reset), the Job is read
+        back: gone or being deleted means the delete was applied. Raises a ``BackendError`` only
+        when it is still there or cannot be read (then ``ambiguous``). The Service of a multi-node
+        job is deleted after it; failing that is logged, not raised (the Job, which holds the GPUs,
+        is gone)."""
         try:
-            self.batch.delete_namespaced_job(
-                name, namespace, propagation_policy="Foreground" if wait_for_pods else "Background",
-                _preload_content=False, _request_timeout=30,
-            )
-        except ApiException as err:
-            if err.status == 404:
-                return False
-            raise _wrap(err, "delete job") from err
-        except (urllib3.exceptions.HTTPError, OSError) as err:
-            raise _wrap(err, "delete job") from err
+            deleted = self._delete("delete job", self.batch.delete_namespaced_job, name, namespace,
+                                   propagation_policy="Foreground" if wait_for_pods else "Background")
+        except BackendError as err:
+            if not err.ambiguous or self._still_there(namespace, name, err):
+                err.ambiguous = False  # read back: it was not applied
+                raise
+            deleted = True
         try:
-            self.core.delete_namespaced_service(name, namespace, _preload_content=False, _request_timeout=30)
-        except ApiException as err:
-            if err.status != 404:
-                raise _wrap(err, "delete service") from err
-        return True
+            self._delete("delete service", self.core.delete_namespaced_service, name, namespace)
+        except BackendError as err:
+            log.warning("the Service of %s/%s is left behind: %s", namespace, name, err)
+        return deleted
+
+    def _still_there(self, namespace: str, name: str, failed: BackendError) -> bool:
+        """After a delete whose answer was lost: is the Job there and not being deleted?"""
+        try:
+            job: Job = self._read("read job", self.batch.read_namespaced_job, name, namespace)
+        except ObjectNotFound:
+            return False
+        except BackendError as err:
+            raise failed from err  # still ambiguous: neither the delete nor the read back answered
+        return not job.get("metadata", {}).get("deletionTimestamp")
 
     def preempt_job(self, namespace: str, name: str, grace_period_s: int) -> bool:
         """Delete a Job so that its pods get ``grace_period_s`` to checkpoint (SIGTERM, then SIGKILL).
@@ -305,15 +302,5 @@ class KubeCluster:
         multi-node job stays: the next create finds it with the same idempotency key. False when
         the Job was already gone.
         """
-        try:
-            self.batch.delete_namespaced_job(
-                name, namespace, grace_period_seconds=grace_period_s, propagation_policy="Background",
-                _preload_content=False, _request_timeout=30,
-            )
-        except ApiException as err:
-            if err.status == 404:
-                return False
-            raise _wrap(err, "preempt job") from err
-        except (urllib3.exceptions.HTTPError, OSError) as err:
-            raise _wrap(err, "preempt job") from err
-        return True
+        return self._delete("preempt job", self.batch.delete_namespaced_job, name, namespace,
+                            grace_period_seconds=grace_period_s, propagation_policy="Background")

@@ -12,15 +12,15 @@ groups, and neither may lose the other's change.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import redis
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import WatchError
 
+from bot.adapters.redis.errors import mapped
 from bot.domain.alerts.payload import GroupState
-from bot.domain.errors import PermanentBackendError, TransientBackendError
+from bot.domain.errors import TransientBackendError
 
 _ATTEMPTS = 50
 RESOLVED_TTL_S = 7 * 86400  # a resolved group is forgotten after a week (its message stays in Slack)
@@ -28,16 +28,6 @@ RESOLVED_TTL_S = 7 * 86400  # a resolved group is forgotten after a week (its me
 
 def _s(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
-
-
-@contextmanager
-def _backend(op: str) -> Iterator[None]:
-    try:
-        yield
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
-        raise TransientBackendError(f"Redis {op} failed: {type(e).__name__}") from e
-    except RedisError as e:
-        raise PermanentBackendError(f"Redis {op} failed: {type(e).__name__}: {e}") from e
 
 
 class AlertStore:
@@ -49,20 +39,20 @@ class AlertStore:
 
     def enqueue(self, body: str) -> None:
         """Durable once this returns (Redis AOF): the receiver answers 200 only after it."""
-        with _backend("enqueue"):
+        with mapped("enqueue"):
             self._r.rpush(self._p + "inbox", body)
 
     def recover(self) -> int:
         """Put bodies a crashed worker had taken back at the head of the inbox; how many."""
         n = 0
-        with _backend("recover"):
+        with mapped("recover"):
             while self._r.lmove(self._p + "processing", self._p + "inbox", "RIGHT", "LEFT") is not None:
                 n += 1
         return n
 
     def take(self, limit: int) -> list[str]:
         out: list[str] = []
-        with _backend("take"):
+        with mapped("take"):
             for _ in range(limit):
                 raw = self._r.lmove(self._p + "inbox", self._p + "processing", "LEFT", "RIGHT")
                 if raw is None:
@@ -71,17 +61,17 @@ class AlertStore:
         return out
 
     def done(self, body: str) -> None:
-        with _backend("done"):
+        with mapped("done"):
             self._r.lrem(self._p + "processing", 1, body)
 
     def backlog(self) -> int:
-        with _backend("backlog"):
+        with mapped("backlog"):
             return int(self._r.llen(self._p + "inbox")) + int(self._r.llen(self._p + "processing"))
 
     # --- group states ----------------------------------------------------------------------------
 
     def get(self, gid: str) -> GroupState | None:
-        with _backend("get"):
+        with mapped("get"):
             raw = self._r.get(self._p + "group:" + gid)
         return GroupState.model_validate_json(raw) if raw else None
 
@@ -94,7 +84,7 @@ class AlertStore:
         """
         key = self._p + "group:" + gid
         for _ in range(_ATTEMPTS):
-            with _backend("group update"), self._r.pipeline(transaction=True) as pipe:
+            with mapped("group update"), self._r.pipeline(transaction=True) as pipe:
                 try:
                     pipe.watch(key)  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
                     raw = pipe.get(key)
@@ -113,28 +103,28 @@ class AlertStore:
                     return new
                 except WatchError:
                     continue
-        raise TransientBackendError(f"alert group {gid} kept changing; try again")
+        raise TransientBackendError("redis", f"alert group {gid} kept changing; try again")
 
     def postpone(self, gid: str, due: float) -> None:
-        with _backend("postpone"):
+        with mapped("postpone"):
             self._r.zadd(self._p + "dirty", {gid: due}, xx=True)
 
     def forget(self, gid: str) -> None:
-        with _backend("forget"):
+        with mapped("forget"):
             self._r.zrem(self._p + "dirty", gid)
 
     def due(self, now: float, limit: int = 200) -> list[str]:
         """Dirty groups whose send time has come, oldest first."""
-        with _backend("due"):
+        with mapped("due"):
             return [_s(g) for g in self._r.zrangebyscore(self._p + "dirty", "-inf", now, start=0, num=limit)]
 
     def dirty_count(self) -> int:
-        with _backend("dirty"):
+        with mapped("dirty"):
             return int(self._r.zcard(self._p + "dirty"))
 
     # --- idle nudges -----------------------------------------------------------------------------
 
     def claim_nudge(self, job_key: str, every_s: int) -> bool:
         """True once per ``every_s`` per job: whoever gets True sends the nudge."""
-        with _backend("nudge"):
+        with mapped("nudge"):
             return bool(self._r.set(self._p + "nudge:" + job_key, "1", nx=True, ex=every_s))

@@ -12,7 +12,7 @@ from typing import Any
 
 import redis
 
-from bot.domain.errors import TransientBackendError
+from bot.adapters.redis.errors import mapped
 
 CONTEXT_TTL_S = 2 * 60 * 60
 
@@ -29,10 +29,8 @@ class ConversationStore:
         return f"{self.prefix}conversation:{digest}"
 
     def get(self, conversation: str) -> dict[str, Any] | None:
-        try:
+        with mapped("read the conversation"):
             raw = self.client.get(self._key(conversation))
-        except redis.RedisError as err:
-            raise TransientBackendError("Redis: cannot read the conversation") from err
         if raw is None:
             return None
         try:
@@ -42,13 +40,9 @@ class ConversationStore:
         return data if isinstance(data, dict) else None
 
     def put(self, conversation: str, action: dict[str, Any]) -> None:
-        try:
+        with mapped("store the conversation"):
             self.client.set(self._key(conversation), json.dumps(action), ex=self.ttl_s)
-        except redis.RedisError as err:
-            raise TransientBackendError("Redis: cannot store the conversation") from err
 
     def clear(self, conversation: str) -> None:
-        try:
+        with mapped("clear the conversation"):
             self.client.delete(self._key(conversation))
-        except redis.RedisError as err:
-            raise TransientBackendError("Redis: cannot clear the conversation") from err

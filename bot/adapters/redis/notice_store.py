@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import redis
 
-from bot.domain.errors import TransientBackendError
+from bot.adapters.redis.errors import mapped
 
 NOTICE_TTL_S = 30 * 86400
 
@@ -21,24 +21,27 @@ class NoticeStore:
 
     def first(self, job_key: str, event: str) -> bool:
         """True for the first caller for (job, event); False for every later one."""
-        try:
+        with mapped("notice mark"):
             return bool(self._r.set(f"{self._prefix}notice:{job_key}:{event}", "1", nx=True, ex=NOTICE_TTL_S))
-        except (redis.ConnectionError, redis.TimeoutError) as err:
-            raise TransientBackendError(f"Redis notice mark failed: {type(err).__name__}") from err
 
     def forget(self, job_key: str, event: str) -> None:
         """Allow the event again (a job that left the state and may come back to it)."""
-        self._r.delete(f"{self._prefix}notice:{job_key}:{event}")
+        with mapped("notice forget"):
+            self._r.delete(f"{self._prefix}notice:{job_key}:{event}")
 
     def set_flag(self, name: str, user: str, on: bool) -> None:
         key = f"{self._prefix}{name}"
-        if on:
-            self._r.sadd(key, user)
-        else:
-            self._r.srem(key, user)
+        with mapped("set flag"):
+            if on:
+                self._r.sadd(key, user)
+            else:
+                self._r.srem(key, user)
 
     def flag(self, name: str, user: str) -> bool:
-        return bool(self._r.sismember(f"{self._prefix}{name}", user))
+        with mapped("read flag"):
+            return bool(self._r.sismember(f"{self._prefix}{name}", user))
 
     def members(self, name: str) -> set[str]:
-        return {m.decode() if isinstance(m, bytes) else str(m) for m in self._r.smembers(f"{self._prefix}{name}")}
+        with mapped("read flags"):
+            members = self._r.smembers(f"{self._prefix}{name}")
+        return {m.decode() if isinstance(m, bytes) else str(m) for m in members}

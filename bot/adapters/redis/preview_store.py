@@ -7,7 +7,7 @@ from typing import Any
 
 import redis
 
-from bot.domain.errors import TransientBackendError
+from bot.adapters.redis.errors import mapped
 
 PREVIEW_TTL_S = 15 * 60
 
@@ -21,16 +21,12 @@ class PreviewStore:
         return f"{self.prefix}preview:{token}"
 
     def put(self, token: str, data: dict[str, Any], ttl_s: int = PREVIEW_TTL_S) -> None:
-        try:
+        with mapped("store the preview"):
             self.client.set(self._key(token), json.dumps(data), ex=ttl_s)
-        except redis.RedisError as err:
-            raise TransientBackendError("Redis: cannot store the preview") from err
 
     def get(self, token: str) -> dict[str, Any] | None:
-        try:
+        with mapped("read the preview"):
             raw = self.client.get(self._key(token))
-        except redis.RedisError as err:
-            raise TransientBackendError("Redis: cannot read the preview") from err
         if raw is None:
             return None
         data: dict[str, Any] = json.loads(raw)
@@ -38,10 +34,8 @@ class PreviewStore:
 
     def take(self, token: str) -> dict[str, Any] | None:
         """Read and delete at once, so a second click finds nothing."""
-        try:
+        with mapped("take the preview"):
             raw = self.client.getdel(self._key(token))
-        except redis.RedisError as err:
-            raise TransientBackendError("Redis: cannot read the preview") from err
         if raw is None:
             return None
         data: dict[str, Any] = json.loads(raw)

@@ -20,16 +20,16 @@ import builtins
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterable
+from contextlib import AbstractContextManager
 from typing import Any, get_args
 
 import redis
 from redis.backoff import NoBackoff
-from redis.exceptions import AuthenticationError, ReadOnlyError, RedisError, TryAgainError
 from redis.retry import Retry
 
 from bot.adapters.redis import queue_lua
+from bot.adapters.redis.errors import mapped
 from bot.domain.errors import LeaseLost, PermanentBackendError, TransientBackendError
 from bot.domain.jobs import FINAL_STATES, JobRecord, RecordState, SubmitResult
 from bot.domain.names import MAX_JOB_NAME
@@ -73,7 +73,7 @@ class QueueStore:
             )
         except ValueError:
             raise PermanentBackendError(
-                "the Redis URL is not valid (expected redis://[:password@]host:port/db)"
+                "redis", "the Redis URL is not valid (expected redis://[:password@]host:port/db)"
             ) from None  # the original message may quote the URL, password included
         return cls(client, prefix)
 
@@ -88,22 +88,8 @@ class QueueStore:
     def client(self) -> redis.Redis:
         return self._r
 
-    @contextmanager
-    def _backend(self, op: str) -> Iterator[None]:
-        try:
-            yield
-        except AuthenticationError as e:  # a ConnectionError subclass, but retrying will not help
-            raise PermanentBackendError(self._message(op, e)) from e
-        except (redis.ConnectionError, redis.TimeoutError, ReadOnlyError, TryAgainError, OSError) as e:
-            raise TransientBackendError(self._message(op, e)) from e
-        except RedisError as e:
-            raise PermanentBackendError(self._message(op, e)) from e
-
-    def _message(self, op: str, e: Exception) -> str:
-        text = f"Redis {op} failed: {type(e).__name__}: {e}"
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+    def _backend(self, op: str) -> AbstractContextManager[None]:
+        return mapped(op, self._secrets)
 
     def _k(self, suffix: str) -> str:
         return self.prefix + suffix
@@ -325,8 +311,9 @@ class QueueStore:
             if code == 1:
                 return new
             if code == -1:
-                raise LeaseLost(f"the {lease[0] if lease else ''} lease is no longer held; {jk} left as it was")
-        raise TransientBackendError(f"job {jk} kept changing under {_CAS_ATTEMPTS} attempts; try again")
+                held = lease[0] if lease else ""
+                raise LeaseLost("redis", f"the {held} lease is no longer held; {jk} left as it was")
+        raise TransientBackendError("redis", f"job {jk} kept changing under {_CAS_ATTEMPTS} attempts; try again")
 
     @staticmethod
     def _ms(ttl_s: float) -> int:
@@ -370,4 +357,4 @@ class QueueStore:
         with self._backend("usage"):
             code = int(self._save_usage(keys=[self._k("usage")], args=[*fence, *pairs]))
         if code == -1:
-            raise LeaseLost("the lease is no longer held; usage not saved")
+            raise LeaseLost("redis", "the lease is no longer held; usage not saved")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import redis
 
-from bot.domain.errors import PermanentBackendError, TransientBackendError
+from bot.adapters.redis.errors import mapped
 
 
 class SeenSignatures:
@@ -17,9 +17,5 @@ class SeenSignatures:
 
     def first_time(self, signature: str, ttl_s: int) -> bool:
         """True for the first caller with ``signature`` within ``ttl_s``; False for every later one."""
-        try:
+        with mapped("replay check"):
             return bool(self._r.set(self._p + signature[:100], "1", nx=True, ex=max(1, ttl_s)))
-        except (redis.ConnectionError, redis.TimeoutError, OSError) as err:
-            raise TransientBackendError(f"Redis replay check failed: {type(err).__name__}") from err
-        except redis.RedisError as err:
-            raise PermanentBackendError(f"Redis replay check failed: {type(err).__name__}: {err}") from err
