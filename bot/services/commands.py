@@ -115,18 +115,21 @@ def failure_reply(err: Exception, kind: str) -> rendering.Reply:
         return rendering.refusal(err)
     if isinstance(err, BackendError):
         metrics.COMMANDS.labels(kind, "backend_error").inc()
-        log.warning("backend failure: %s", err)
-        return rendering.text_reply(msg.backend_unavailable(_which(err)))
+        log.warning("backend failure (%s): %s", err.system, err)
+        return rendering.text_reply(backend_text(err))
     metrics.COMMANDS.labels(kind, "error").inc()
     request_id = logs.REQUEST_ID.get() or uuid.uuid4().hex[:8]
     log.error("request %s failed", request_id, exc_info=err)
     return rendering.text_reply(msg.internal_error(request_id))
 
 
-def _which(err: BackendError) -> str:
-    text = str(err)
-    for name in ("Kubernetes", "Redis", "Slack", "Prometheus", "Alertmanager"):
-        if name in text:
-            return f"The {name} backend" if name != "Kubernetes" else "The Kubernetes API"
-    return "A backend"
+def backend_text(err: BackendError) -> str:
+    """The truth about an outside failure, from what the error says (never from its message text)."""
+    if err.ambiguous:  # a write whose answer was lost: "nothing was changed" may be false
+        return msg.outcome_unknown(err.system, "/gpu list")
+    if err.system == "kubernetes" and err.retryable and err.status is not None:
+        return msg.cluster_busy()  # 429 or 5xx: load, not a judgement of the request
+    if not err.retryable:
+        return msg.backend_refused(err.system, f"HTTP {err.status}" if err.status else type(err).__name__)
+    return msg.backend_unavailable(err.system)
 

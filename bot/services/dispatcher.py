@@ -129,6 +129,9 @@ class Dispatcher:
             elif phase is None:
                 if self.rt.cluster.job_exists(r.namespace, r.name):
                     continue  # created after this pass listed the Jobs (the watcher saw it first)
+                if r.stopped_by:  # a stop deleted it and has not recorded it yet (or crashed): the stop wins
+                    self._done(r, RUNNING_STATES, "stopped", msg.stopped_by(r.stopped_by), result)
+                    continue
                 self._done(r, RUNNING_STATES, "failed", msg.MENDED_GONE, result)
                 result.mended.append(msg.mended(r.key, msg.MENDED_GONE))
         # Queued in Redis but alive in Kubernetes: Redis lost a step (e.g. restored from an older

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass, field
 
 from bot.domain import messages as msg
 from bot.domain.actions import ListJobs, Logs, Status, Stop
-from bot.domain.errors import ForbiddenError, NotFoundError
+from bot.domain.errors import BackendError, ForbiddenError, NotFoundError
 from bot.domain.jobs import ACTIVE_STATES, CONTRACT_STATES, RUNNING_STATES, JobRecord
 from bot.domain.policy.judge import Identity, check_stop, identify, may_read_logs, may_see
 from bot.render import queue as queue_render
@@ -125,7 +126,7 @@ class JobsService:
         for r in targets:
             check_stop(ident, r)
         if len(targets) == 1 and targets[0].owner == ident.user_id:
-            return rendering.text_reply("\n".join([msg.stopped(self.stop(targets, ident)), *ended]))
+            return rendering.text_reply("\n".join([self.stop(targets, ident), *ended]))
         token = hashlib.sha256(f"stop\0{user_id}\0{request_key}".encode()).hexdigest()[:20]
         self.rt.previews.put(token, {"kind": "stop", "keys": [r.key for r in targets], "requester": user_id})
         return rendering.stop_confirm([r.name for r in targets], token)
@@ -141,7 +142,7 @@ class JobsService:
         records = [r for key in data["keys"] if (r := self.rt.store.get(*key.split("/", 1)))]
         for r in records:
             check_stop(ident, r)
-        return rendering.text_reply(msg.stopped(self.stop(records, ident)))
+        return rendering.text_reply(self.stop(records, ident))
 
     def stop_button(self, key: str, user_id: str) -> rendering.Reply:
         """The [Stop] button on a card: refuse whoever may not stop it, else ask them to confirm."""
@@ -166,24 +167,68 @@ class JobsService:
         if record is None or not may_see(ident, record):
             raise NotFoundError(msg.job_not_found(name, []), "/gpu list")
         check_stop(ident, record)
-        return rendering.text_reply(msg.stopped(self.stop([record], ident)))
+        return rendering.text_reply(self.stop([record], ident))
 
-    def stop(self, records: list[JobRecord], ident: Identity) -> list[str]:
-        stopped = []
+    def stop(self, records: list[JobRecord], ident: Identity) -> str:
+        """Stop each job; the reply says, job by job, what happened (re-read, never assumed)."""
+        out = StopOutcome()
         for r in records:
-            done = self.rt.store.transition(
-                r.namespace, r.name, ["queued"], "stopped", finished_at=self.rt.clock(), stopped_by=ident.user_id,
-                reason=msg.stopped_by(ident.user_id),
-            )
-            if done is None and r.state in RUNNING_STATES:
-                self.rt.cluster.delete_job(r.namespace, r.name)
-                done = self.rt.store.transition(
-                    r.namespace, r.name, RUNNING_STATES, "stopped", finished_at=self.rt.clock(),
-                    stopped_by=ident.user_id, reason=msg.stopped_by(ident.user_id),
-                )
-            if done is not None:
-                stopped.append(done.name)
-                publish_card(self.rt, done)
+            try:
+                done = self._stop_one(r, ident)
+            except BackendError as err:
+                if len(records) == 1:
+                    raise  # one job: the error's own truthful reply (busy, or outcome unknown)
+                (out.unknown if err.ambiguous else out.not_applied).append(r.name)
+                continue
+            if done.state == "stopped" and done.stopped_by == ident.user_id:
+                out.stopped.append(done.name)
+            else:
+                out.ended.append(done)
         self.rt.wake_dispatcher()
-        return stopped
+        lines = [msg.stopped(out.stopped, out.not_applied, out.unknown)] if out.stopped or out.not_applied \
+            or out.unknown else []
+        now = self.rt.clock()
+        lines += [msg.already_finished(r.name, r.state, r.finished_at, now) for r in out.ended]
+        return "\n".join(lines) or msg.stop_cancelled()
 
+    def _stop_one(self, r: JobRecord, ident: Identity) -> JobRecord:
+        """The record after the stop: ``stopped``, or the final state it had reached first."""
+        reason = msg.stopped_by(ident.user_id)
+        done = self.rt.store.transition(r.namespace, r.name, ["queued"], "stopped", finished_at=self.rt.clock(),
+                                        stopped_by=ident.user_id, reason=reason)
+        if done is not None:
+            publish_card(self.rt, done)
+            return done
+        fresh = self.rt.store.get(r.namespace, r.name) or r
+        if fresh.state not in RUNNING_STATES:
+            return fresh  # finished (or stopped) before this stop reached it
+        # The intent first: whoever sees the Job vanish from now on (the watcher, the dispatcher's
+        # safety net, another replica after a crash) knows this stop deleted it.
+        self.rt.store.update(r.namespace, r.name, stopped_by=ident.user_id)
+        try:
+            self.rt.cluster.delete_job(r.namespace, r.name)  # reads back after an ambiguous answer
+        except BackendError as err:
+            if not err.ambiguous:  # it was read back and is still there: nothing changed
+                self.rt.store.update(r.namespace, r.name, stopped_by=None)
+            raise
+        done = self.rt.store.transition(r.namespace, r.name, RUNNING_STATES, "stopped",
+                                        finished_at=self.rt.clock(), stopped_by=ident.user_id, reason=reason)
+        if done is None:
+            now = self.rt.store.get(r.namespace, r.name) or fresh
+            if now.state != "failed" or now.reason != msg.MENDED_GONE:
+                return now  # stopped meanwhile (the safety net saw our intent), or it really ended first
+            # The Job is gone because of us: the stop wins over "disappeared" seen meanwhile.
+            done = self.rt.store.transition(r.namespace, r.name, ["failed"], "stopped", diagnosis=None,
+                                            finished_at=self.rt.clock(), stopped_by=ident.user_id, reason=reason)
+            if done is None:
+                return self.rt.store.get(r.namespace, r.name) or now
+        publish_card(self.rt, done)
+        return done
+
+
+@dataclass
+class StopOutcome:
+    stopped: list[str] = field(default_factory=list)
+    ended: list[JobRecord] = field(default_factory=list)  # it had reached a final state first
+    not_applied: list[str] = field(default_factory=list)  # the cluster did not take the delete
+    unknown: list[str] = field(default_factory=list)  # neither the delete nor a read back answered

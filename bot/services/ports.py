@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from bot.domain.alerts.payload import GroupState
 from bot.domain.cluster.gpu_stats import JobGpuStats, Series
+from bot.domain.cluster.objects import Obj
 from bot.domain.cluster.snapshot import JobPhase, Snapshot
 from bot.domain.cluster.watch_spec import WatchSpec
 from bot.domain.jobs import JobRecord, SubmitResult
@@ -20,7 +21,6 @@ from bot.domain.message import Message as Reply
 from bot.domain.policy.config import Policy
 from bot.domain.scheduling.fair_share import Usage
 
-Obj = dict[str, Any]
 OnReset = Callable[[str, list[Obj]], None]  # (kind, every current object) after a (re)list
 OnEvent = Callable[[str, str, Obj], None]  # (kind, ADDED|MODIFIED|DELETED, object)
 # (utilisation series, allocation series, title, series labels) → PNG bytes

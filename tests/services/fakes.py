@@ -118,7 +118,7 @@ class FakeCluster:
 
     def dry_run(self, manifests: list[dict[str, Any]]) -> None:
         if self.reject_dry_run:
-            raise DryRunRejected(self.reject_dry_run)
+            raise DryRunRejected("kubernetes", self.reject_dry_run, status=422)
         for obj in manifests:
             if obj["metadata"]["namespace"] in self.missing_namespaces:
                 raise NamespaceMissing(obj["metadata"]["namespace"])

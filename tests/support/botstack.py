@@ -3,6 +3,7 @@ and the fake Slack Web API. Slack requests are signed and posted to ``/slack/eve
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
 from tests.support import slack_requests as sr
 from tests.support.fake_slack import Call, FakeSlack
+from tests.support.fault_proxy import FaultProxy
 
 POLICY_FILE = Path(__file__).resolve().parents[1] / "chatops.example.yaml"
 SECRET = "test-signing-secret"
@@ -45,6 +47,7 @@ class BotStack:
     slack: FakeSlack
     sim: SimServer
     policy: Policy
+    proxy: FaultProxy | None = None  # between the bot and the simulated API server, when asked for
 
     @property
     def events_url(self) -> str:
@@ -96,24 +99,27 @@ def text_of(answer: dict[str, Any]) -> str:
 @contextmanager
 def bot_stack(redis_url: str, nodes: list[NodeSpec] | None = None, speed: float = 60.0,
               safety_interval_s: float = 0.2, history_limit: int = 10_000, namespaces: list[str] | None = None,
-              **more: Any) -> Iterator[BotStack]:
+              faults: bool = False, seed: int = 0, **more: Any) -> Iterator[BotStack]:
     """The bot in HTTP mode on real parts; ``more`` adds settings (e.g. the alert webhook token).
 
-    The cluster has the policy's team namespaces unless ``namespaces`` says which it has."""
+    The cluster has the policy's team namespaces unless ``namespaces`` says which it has. With
+    ``faults`` the bot reaches the cluster through a ``FaultProxy`` (``stack.proxy``), which passes
+    everything until the test sets its rates or rules."""
     policy = load_policy(POLICY_FILE)
     cluster = SimCluster(nodes or default_nodes(), speed=speed, history_limit=history_limit,
                          namespaces=team_namespaces(policy) if namespaces is None else namespaces)
-    with FakeSlack() as slack, SimServer(cluster) as sim:
+    with FakeSlack() as slack, SimServer(cluster) as sim, contextlib.ExitStack() as extra:
+        proxy = extra.enter_context(FaultProxy(sim.url, seed=seed)) if faults else None
         settings = Settings(
             slack_bot_token=SecretStr("xoxb-test"), slack_signing_secret=SecretStr(SECRET),
             slack_api_url=slack.url, redis_url=SecretStr(redis_url), **more,
         )
-        kube = KubeCluster.from_url(sim.url, policy.gpu_types)
+        kube = KubeCluster.from_url(proxy.url if proxy else sim.url, policy.gpu_types)
         bot = Bot.create(settings, policy, host="127.0.0.1", port=0, cluster=kube,
                          safety_interval_s=safety_interval_s)
         bot.start()
         try:
-            yield BotStack(bot, slack, sim, policy)
+            yield BotStack(bot, slack, sim, policy, proxy)
         finally:
             bot.stop()
             kube.close()

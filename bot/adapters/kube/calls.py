@@ -63,8 +63,9 @@ def _retry_after(err: ApiException) -> float | None:
         return None  # the HTTP-date form: the API server sends seconds; fall back to our backoff
 
 
-def error_for(what: str, err: Exception, *, sent: bool = True) -> BackendError:
-    """The project's error for a failed call ``what``; ``sent``: the request may have reached the server."""
+def error_for(what: str, err: Exception, *, writes: bool = False) -> BackendError:
+    """The project's error for a failed call ``what``; ``writes``: a write, which a lost answer leaves
+    ``ambiguous`` (a read or a dry run changes nothing, whatever its answer)."""
     if isinstance(err, ApiException) and err.status:
         status, message = int(err.status), _status_message(err)
         metrics.KUBE_ERRORS.labels(what, str(status)).inc()
@@ -72,7 +73,7 @@ def error_for(what: str, err: Exception, *, sent: bool = True) -> BackendError:
         if status == 429:  # refused before it was applied (API priority and fairness)
             return TransientBackendError("kubernetes", text, status=status, retry_after=_retry_after(err))
         if status >= 500:  # the server may have applied it before failing
-            return TransientBackendError("kubernetes", text, status=status, ambiguous=sent)
+            return TransientBackendError("kubernetes", text, status=status, ambiguous=writes)
         if status == 404:
             gone = ObjectNotFound("kubernetes", text, status=status)
             gone.namespace = _missing_namespace(err)
@@ -82,7 +83,7 @@ def error_for(what: str, err: Exception, *, sent: bool = True) -> BackendError:
         return PermanentBackendError("kubernetes", text, status=status)
     metrics.KUBE_ERRORS.labels(what, type(err).__name__).inc()
     # No answer (a reset, a timeout): whether the server applied the request is unknown.
-    return TransientBackendError("kubernetes", f"Kubernetes API {what}: {type(err).__name__}", ambiguous=sent)
+    return TransientBackendError("kubernetes", f"Kubernetes API {what}: {type(err).__name__}", ambiguous=writes)
 
 
 @dataclass
@@ -99,7 +100,7 @@ class RetryPolicy:
         backoff = self.rng.uniform(0, min(self.max_backoff_s, self.first_backoff_s * 2**attempt))
         return max(backoff, err.retry_after or 0.0)
 
-    def run(self, what: str, call: Callable[[], Any], *, retry: bool) -> Any:
+    def run(self, what: str, call: Callable[[], Any], *, retry: bool, writes: bool = False) -> Any:
         deadline = self.clock() + self.budget_s
         attempt = 0
         ambiguous = False  # an earlier attempt may have been applied: the caller must know
@@ -107,7 +108,7 @@ class RetryPolicy:
             try:
                 return call()
             except CALL_ERRORS as raw:
-                err = error_for(what, raw)
+                err = error_for(what, raw, writes=writes)
                 ambiguous = ambiguous or err.ambiguous
                 if not (retry and err.retryable):
                     raise _marked(err, ambiguous) from raw

@@ -115,10 +115,11 @@ class KubeCluster:
 
     # --- the one way to call ----------------------------------------------------------------------
 
-    def _call(self, what: str, call: Callable[..., Any], *args: Any, retry: bool, **kwargs: Any) -> Any:
+    def _call(self, what: str, call: Callable[..., Any], *args: Any, retry: bool, writes: bool = False,
+              **kwargs: Any) -> Any:
         return self.policy.run(
             what, lambda: call(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT, **kwargs),
-            retry=retry,
+            retry=retry, writes=writes,
         )
 
     def _read(self, what: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -240,7 +241,8 @@ class KubeCluster:
             raise PermanentBackendError("kubernetes", f"the bot does not create {obj['kind']} objects")
         body: Any = obj  # the client sends plain dicts as they are; its model types are only hints
         # a real create is not retried here: the dispatcher retries it under its lease
-        self._call("dry-run create" if dry_run else "create", call, ns, body, retry=dry_run, **kwargs)
+        self._call("dry-run create" if dry_run else "create", call, ns, body, retry=dry_run, writes=not dry_run,
+                   **kwargs)
 
     def _ours(self, obj: Obj, idempotency_key: str) -> bool:
         meta = obj["metadata"]
@@ -256,7 +258,7 @@ class KubeCluster:
         """Retried (deleting twice deletes once). True when this call deleted it: a 404 after an
         attempt whose answer was lost means that attempt did; a 404 at once, that it was gone."""
         try:
-            self._call(what, call, name, namespace, retry=True, **kwargs)
+            self._call(what, call, name, namespace, retry=True, writes=True, **kwargs)
         except ObjectNotFound as err:
             return err.ambiguous
         return True

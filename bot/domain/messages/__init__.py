@@ -8,6 +8,7 @@ constants) where the text needs values, so call sites never assemble user-facing
 from __future__ import annotations
 
 from bot.domain.messages.alerts import *  # noqa: F403
+from bot.domain.messages.backends import *  # noqa: F403
 from bot.domain.messages.cards import *  # noqa: F403
 from bot.domain.messages.console import *  # noqa: F403
 from bot.domain.messages.conversation import *  # noqa: F403

@@ -38,8 +38,19 @@ def stop_preview(names: list[str]) -> str:
     return f"Stop {len(names)} job(s): {', '.join(f'`{n}`' for n in names)}?"
 
 
-def stopped(names: list[str]) -> str:
-    return f"Stopped {', '.join(f'`{n}`' for n in names)}."
+def _names(names: list[str]) -> str:
+    return ", ".join(f"`{n}`" for n in names)
+
+
+def stopped(names: list[str], not_applied: list[str] | None = None, unknown: list[str] | None = None) -> str:
+    """The outcome of a stop, job by job: never a sentence without the names it is about."""
+    parts = [f"Stopped {_names(names)}."] if names else []
+    if not_applied:
+        parts.append(f"Could not stop {_names(not_applied)}: the cluster is busy. Try the stop again in a few seconds.")
+    if unknown:
+        parts.append(f"The cluster did not answer whether {_names(unknown)} stopped; "
+                     f"check with `/gpu status {unknown[0]}` in a minute.")
+    return " ".join(parts) or stop_cancelled()
 
 
 def stop_cancelled() -> str:

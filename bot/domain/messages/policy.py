@@ -144,10 +144,6 @@ def not_your_preview(requester: str) -> str:
     return f"Only <@{requester}>, who asked for this launch, can confirm it."
 
 
-def backend_unavailable(what: str) -> str:
-    return f"{what} is not answering right now; nothing was changed. Try again in a minute."
-
-
 def dry_run_rejected(reason: str) -> str:
     return f"The cluster rejected the job in a dry run: {reason}"
 
