@@ -106,7 +106,7 @@ def is_command(text: str) -> bool:
         return True  # a malformed command: the grammar's refusal is the answer
     try:
         return parse_command(body) == chosen
-    except Exception:
+    except ParseError:
         return False  # the grammar cannot read it, so parse() read it as a sentence
 
 
@@ -161,7 +161,7 @@ class Understanding:
             return cached, "cache"
         try:
             action = self.llm.propose(body, last)
-        except Exception as err:  # any failure of the model: the rules answer, and we say so in the log
+        except BackendError as err:  # the adapter maps every failure of the model: the rules answer
             log.warning("LLM parser failed, using the rules: %s", err)
             return ruled, "rules"
         self.cache.put(key, action)

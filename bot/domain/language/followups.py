@@ -69,14 +69,7 @@ def _bare(low: str) -> str:
 
 
 def follow_up(text: str, last: Mapping[str, Any] | None) -> FollowUp | None:
-    """What a short reply in a conversation means, given the last action's dict; never raises."""
-    try:
-        return _follow_up(text, last)
-    except Exception:
-        return None  # not understood as a follow-up: the sentence parser gets it
-
-
-def _follow_up(text: str, last: Mapping[str, Any] | None) -> FollowUp | None:
+    """What a short reply in a conversation means, given the last action's dict (None: not a follow-up)."""
     s = _norm(text)
     low = _bare(s.lower().replace("’", "'"))
     if not low or len(s) >= _MAX_TEXT:

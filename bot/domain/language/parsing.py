@@ -52,16 +52,10 @@ def _looks_like_command(sub: str, words: list[str], slash: bool) -> tuple[bool, 
 
 
 def parse(text: str) -> Action:
-    """The action ``text`` asks for. Raises ``ParseError`` (only) for a malformed `/gpu` command."""
-    try:
-        return _parse(text)
-    except ParseError:
-        raise
-    except Exception:
-        return parse_sentence(text)
+    """The action ``text`` asks for. Raises ``ParseError`` (only) for a malformed `/gpu` command.
 
-
-def _parse(text: str) -> Action:
+    No catch-all: a bug here must surface at the request's boundary (logged, with a request id),
+    not turn into "not understood"."""
     body, slash = _split(text)
     words = body.split()
     if not words or words[0].lower() not in SUBCOMMANDS:

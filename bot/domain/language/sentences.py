@@ -74,14 +74,7 @@ class _Parts:
 
 
 def parse_sentence(text: str) -> Action:
-    """The action a sentence asks for; never raises (unclear requests become ``Clarify``)."""
-    try:
-        return _parse(text)
-    except Exception:
-        return Clarify(question=msg.clarify_out_of_scope())
-
-
-def _parse(text: str) -> Action:
+    """The action a sentence asks for (unclear requests become ``Clarify``); raises nothing on purpose."""
     p = _Parts(text)
     if not p.intent_text.strip() and not p.launch_detail():
         return Clarify(question=msg.clarify_empty())
