@@ -195,6 +195,9 @@ class _Server(ThreadingHTTPServer):
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that hangs up (the bot timing out, or stopping) is normal here, not news
+
     def track(self, conn: socket.socket, *, add: bool) -> None:
         with self._open_lock:
             (self._open.add if add else self._open.discard)(conn)
