@@ -103,13 +103,12 @@ def test_a_stop_of_several_names_each_outcome() -> None:
     rt, jobs, _ = _running(["one", "two"])
     assert rt.store.transition(NS, "two", ["running"], "succeeded", finished_at=3.0) is not None
     text = jobs.stop([_record(rt, "one"), _record(rt, "two")], identify(POLICY, OWNER))
-    assert text == msg.stopped(["one"], [("two", "succeeded")])
-    assert "`one`" in text and "`two` had already finished (succeeded)" in text
+    assert text.splitlines() == [msg.stopped(["one"]), msg.already_finished("two", "succeeded", 3.0, rt.clock())]
 
 
 def test_the_stop_reply_is_never_nameless() -> None:
     assert msg.stopped([]) == msg.stop_cancelled()
-    assert "Stopped ." not in msg.stopped([], [("x", "stopped")])
+    assert "Stopped ." not in msg.stopped([], ["x"], ["y"])
 
 
 @pytest.mark.parametrize(("err", "expected"), [
@@ -126,3 +125,10 @@ def test_the_stop_reply_is_never_nameless() -> None:
 ])
 def test_outside_failures_are_told_by_system_and_kind(err: TransientBackendError, expected: str) -> None:
     assert backend_text(err) == expected
+
+
+def test_a_stop_repeated_after_it_happened_says_so() -> None:
+    _, jobs, _ = _running(["twice"])
+    assert jobs.request_stop(Stop(jobs=("twice",)), OWNER, "req-5").text == msg.stopped(["twice"])
+    again = jobs.request_stop(Stop(jobs=("twice",)), OWNER, "req-6").text
+    assert again.startswith("`twice` already") and again.endswith("nothing to stop.")  # not "No job matches"
