@@ -95,7 +95,7 @@ def test_a_missing_team_namespace_says_how_to_create_it() -> None:
 
         def can_launch_in(self, namespace: str) -> None:
             if namespace == "ml-vision":  # what a real API server answers
-                raise PermanentBackendError('namespaces "ml-vision" not found')
+                raise PermanentBackendError("kubernetes", 'namespaces "ml-vision" not found', status=404)
 
         def gpu_nodes(self) -> dict[str, str | None]:
             return {"h100-0": H100}

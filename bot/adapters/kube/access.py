@@ -3,14 +3,11 @@ in this namespace (a dry-run Job), which GPU nodes are there and how are they la
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import urllib3
 from kubernetes import client as k8s
-from kubernetes.client.exceptions import ApiException
 
-from bot.adapters.kube.client import KubeCluster, _quantity, _wrap
+from bot.adapters.kube.client import KubeCluster, _quantity
 from bot.domain.cluster.access import GPU_RESOURCE, PRODUCT_LABEL, Permission, probe_job
 
 
@@ -29,12 +26,9 @@ class ClusterAccess:
             attributes["namespace"] = namespace
         body: Any = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
                      "spec": {"resourceAttributes": attributes}}
-        try:
-            resp: Any = self._authz.create_self_subject_access_review(body, _preload_content=False,
-                                                                      _request_timeout=30)
-            return bool(json.loads(resp.data).get("status", {}).get("allowed"))
-        except (ApiException, urllib3.exceptions.HTTPError, OSError) as err:
-            raise _wrap(err, "access review") from err
+        # a review changes nothing: retried like a read
+        review: Any = self.cluster.read("access review", self._authz.create_self_subject_access_review, body)
+        return bool(review.get("status", {}).get("allowed"))
 
     def can_launch_in(self, namespace: str) -> None:
         """Raises ``DryRunRejected`` with the API server's words when a Job there would be refused."""
@@ -42,11 +36,7 @@ class ClusterAccess:
 
     def gpu_nodes(self) -> dict[str, str | None]:
         """Node name → its GPU product label (None: unlabelled), for the nodes that offer GPUs."""
-        try:
-            resp: Any = self._core.list_node(_preload_content=False, _request_timeout=30)
-            nodes = json.loads(resp.data).get("items", [])
-        except (ApiException, urllib3.exceptions.HTTPError, OSError) as err:
-            raise _wrap(err, "list nodes") from err
+        nodes = self.cluster.read("list nodes", self._core.list_node).get("items", [])
         out: dict[str, str | None] = {}
         for node in nodes:
             status = node.get("status", {})

@@ -122,7 +122,7 @@ class KubeCluster:
             retry=retry, writes=writes,
         )
 
-    def _read(self, what: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def read(self, what: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """A read (retried: repeating it changes nothing), parsed from JSON."""
         return json.loads(self._call(what, call, *args, retry=True, **kwargs).data)
 
@@ -134,8 +134,8 @@ class KubeCluster:
 
     def snapshot(self) -> Snapshot:
         """GPU nodes, the GPUs that pods hold on each, and bound pods per bot job."""
-        nodes = cast(ObjectList[Node], self._read("list nodes", self.core.list_node)).get("items", [])
-        pods = cast(ObjectList[Pod], self._read("list pods", self.core.list_pod_for_all_namespaces)).get("items", [])
+        nodes = cast(ObjectList[Node], self.read("list nodes", self.core.list_node)).get("items", [])
+        pods = cast(ObjectList[Pod], self.read("list pods", self.core.list_pod_for_all_namespaces)).get("items", [])
         facts = ClusterFacts()
         for node in nodes:
             meta, status = node["metadata"], node.get("status", {})
@@ -176,14 +176,14 @@ class KubeCluster:
 
     def managed_jobs(self) -> dict[str, JobPhase]:
         """Every bot-managed Job in the cluster, keyed ``namespace/name``."""
-        listed = cast(ObjectList[Job], self._read(
+        listed = cast(ObjectList[Job], self.read(
             "list jobs", self.batch.list_job_for_all_namespaces, label_selector=MANAGED_BY_SELECTOR
         ))
         phases = (_phase(job) for job in listed.get("items", []))
         return {f"{p.namespace}/{p.name}": p for p in phases}
 
     def job_pods(self, namespace: str, name: str) -> list[Obj]:
-        listed = cast(ObjectList[Obj], self._read(
+        listed = cast(ObjectList[Obj], self.read(
             "list pods", self.core.list_namespaced_pod, namespace, label_selector=f"job-name={name}"
         ))
         return listed.get("items", [])
@@ -248,7 +248,7 @@ class KubeCluster:
         meta = obj["metadata"]
         read = self.batch.read_namespaced_job if obj["kind"] == "Job" else self.core.read_namespaced_service
         try:
-            existing: Obj = self._read("read", read, meta["name"], meta["namespace"])
+            existing: Obj = self.read("read", read, meta["name"], meta["namespace"])
         except PermanentBackendError:
             return False
         annotations = existing.get("metadata", {}).get("annotations") or {}
@@ -289,7 +289,7 @@ class KubeCluster:
     def _still_there(self, namespace: str, name: str, failed: BackendError) -> bool:
         """After a delete whose answer was lost: is the Job there and not being deleted?"""
         try:
-            job: Job = self._read("read job", self.batch.read_namespaced_job, name, namespace)
+            job: Job = self.read("read job", self.batch.read_namespaced_job, name, namespace)
         except ObjectNotFound:
             return False
         except BackendError as err:

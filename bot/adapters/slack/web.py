@@ -41,10 +41,10 @@ def bot_identity(token: str | None, base_url: str | None) -> tuple[str, str]:
     try:
         resp = client.auth_test()
     except SlackApiError as err:
-        raise PermanentBackendError(msg.token_refused(str(err.response.get("error", "unknown")))) from None
+        raise PermanentBackendError("slack", msg.token_refused(str(err.response.get("error", "unknown")))) from None
     except OSError as err:  # urllib's URLError, refused connections, timeouts
         reason = getattr(err, "reason", None) or err.strerror or type(err).__name__
-        raise TransientBackendError(msg.slack_unreachable(client.base_url, str(reason))) from None
+        raise TransientBackendError("slack", msg.slack_unreachable(client.base_url, str(reason))) from None
     return str(resp.get("user", "?")), str(resp.get("team", "?"))
 
 
