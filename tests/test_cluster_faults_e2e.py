@@ -127,7 +127,7 @@ def _healthy(port: int) -> bool:
 
 
 def test_chatops_run_through_the_proxy_reads_back_an_ambiguous_stop(redis_url: str, tmp_path: Path) -> None:
-    cluster = SimCluster([NodeSpec("h100-0", 8, H100)], speed=60)
+    cluster = SimCluster([NodeSpec("h100-0", 8, H100)], speed=60, namespaces=[NS])
     with FakeSlack() as slack, SimServer(cluster) as sim, FaultProxy(sim.url, seed=4) as proxy:
         env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
                "SLACK_API_URL": slack.url, "REDIS_URL": redis_url, "CHATOPS_CONFIG": str(POLICY_FILE),

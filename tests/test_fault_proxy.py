@@ -20,7 +20,7 @@ NS = "team-a"
 
 @pytest.fixture
 def sim() -> Iterator[SimServer]:
-    with SimServer(SimCluster([NodeSpec("h100-0", 8, "NVIDIA-H100-80GB-HBM3")])) as server:
+    with SimServer(SimCluster([NodeSpec("h100-0", 8, "NVIDIA-H100-80GB-HBM3")], namespaces=[NS])) as server:
         yield server
 
 

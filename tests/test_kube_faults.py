@@ -16,7 +16,7 @@ import pytest
 from kubernetes import client
 
 from bot.adapters.kube.client import IDEMPOTENCY_ANNOTATION, KubeCluster
-from bot.domain.errors import AlreadyExistsNotOurs, DryRunRejected, Rejected, TransientBackendError
+from bot.domain.errors import AlreadyExistsNotOurs, DryRunRejected, NamespaceMissing, Rejected, TransientBackendError
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
 from tests.support.fault_proxy import FaultProxy
@@ -41,7 +41,8 @@ class Rig:
 
 @pytest.fixture
 def rig() -> Iterator[Rig]:
-    with SimServer(SimCluster([NodeSpec("h100-0", 8, H100)], speed=60)) as sim, FaultProxy(sim.url, seed=1) as proxy:
+    cluster = SimCluster([NodeSpec("h100-0", 8, H100)], speed=60, namespaces=[NS])
+    with SimServer(cluster) as sim, FaultProxy(sim.url, seed=1) as proxy:
         kube = KubeCluster.from_url(proxy.url, {"h100": H100})
         try:
             yield Rig(sim, proxy, kube)
@@ -150,6 +151,14 @@ def test_a_service_delete_answered_429_is_retried(rig: Rig) -> None:
     rig.proxy.add_rule("DELETE", r"/services/multi$", "429", times=1, retry_after=1)
     assert rig.kube.delete_job(NS, "multi") is True
     assert rig.jobs() == [] and rig.services() == []
+
+
+def test_a_dry_run_in_a_missing_namespace_names_it(rig: Rig) -> None:
+    absent = job("lost")
+    absent["metadata"]["namespace"] = "ml-absent"
+    with pytest.raises(NamespaceMissing) as err:
+        rig.kube.dry_run([absent])
+    assert err.value.namespace == "ml-absent" and err.value.status == 404
 
 
 def test_a_job_already_gone_is_not_ours_to_report(rig: Rig) -> None:
