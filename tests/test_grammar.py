@@ -18,7 +18,7 @@ def test_launch_full() -> None:
         "/gpu launch llama-ft --template llama-finetune --image ghcr.io/acme/train:1.4 --gpus 16 "
         "--gpu-type 'NVIDIA H100' --nodes=2 --time 1h30m --priority high --env A=1 --env B=x=y "
         "-- python train.py --lr 3e-4"
-    )
+    ).action
     assert a == Launch(
         name="llama-ft", template="llama-finetune", image="ghcr.io/acme/train:1.4", gpus=16, gpu_type="h100",
         nodes=2, time_limit_s=5400, priority="high", command=("python", "train.py", "--lr", "3e-4"),
@@ -46,10 +46,10 @@ def test_gpu_type_normalised(raw: str, model: str) -> None:
 
 
 def test_slack_formatting() -> None:
-    assert parse("`/gpu launch “my-job” --image <http://ghcr.io/a/b:1|ghcr.io/a/b:1>`") == Launch(
+    assert parse("`/gpu launch “my-job” --image <http://ghcr.io/a/b:1|ghcr.io/a/b:1>`").action == Launch(
         name="my-job", image="ghcr.io/a/b:1", given=frozenset({"name", "image"})
     )
-    assert parse("<@U123> /gpu status llama-ft") == Status(job="llama-ft")
+    assert parse("<@U123> /gpu status llama-ft").action == Status(job="llama-ft")
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_slack_formatting() -> None:
     ],
 )
 def test_subcommands(text: str, action: object) -> None:
-    assert parse(text) == action
+    assert parse(text).action == action
 
 
 @pytest.mark.parametrize(
@@ -144,7 +144,7 @@ def test_slash_errors_propagate_through_parse() -> None:
      Stop(scope="all", state="queued"), Queue(), Gpus(), Help(), Help(topic="stop")],
 )  # fmt: skip
 def test_to_command_round_trip_other(action: object) -> None:
-    assert parse(to_command(action)) == action  # type: ignore[arg-type]
+    assert parse(to_command(action)).action == action  # type: ignore[arg-type]
 
 
 def test_to_command_canonical() -> None:
@@ -181,6 +181,6 @@ def test_launch_round_trip(name: str | None, template: str | None, image: str | 
         time_limit_s=time, priority=priority, env=tuple(env.items()),  # type: ignore[arg-type]
         command=tuple(command) if command else None,
     )  # fmt: skip
-    back = parse(to_command(a))
+    back = parse(to_command(a)).action
     assert isinstance(back, Launch)
     assert back == Launch(**{**a.__dict__, "given": back.given})

@@ -40,7 +40,7 @@ def test_project_set_is_large_enough() -> None:
 
 @pytest.mark.parametrize(("text", "expect"), _rows())
 def test_utterance(text: str, expect: dict[str, Any]) -> None:
-    got = to_dict(parse(text))
+    got = to_dict(parse(text).action)
     assert {k: got.get(k) for k in expect} == expect
 
 

@@ -70,7 +70,7 @@ def test_rules_only_matches_parse() -> None:
     u = service(None)
     for text in ["please start llama-ft on 4 A100 GPUs for 6 hours", "show my jobs", "what's the weather?"]:
         got = u.understand(U, CH, text)
-        assert got.action == parse(text) and got.source == "rules"
+        assert got.action == parse(text).action and got.source == "rules"
     assert u.understand(U, CH, "/gpu launch x --gpus 2").source == "grammar"
     with pytest.raises(ParseError):
         u.understand(U, CH, "/gpu launch x --gpuz 2")
@@ -113,7 +113,7 @@ def test_llm_json_text_answer_is_accepted() -> None:
 def test_llm_invalid_output_falls_back_to_rules(answer: AIMessage) -> None:
     text = "please start llama-ft on 4 A100 GPUs for 6 hours"
     got = service(None, scripted(answer)).understand(U, CH, text)
-    assert got.source == "rules" and got.action == parse(text)
+    assert got.source == "rules" and got.action == parse(text).action
 
 
 def test_llm_error_falls_back_to_rules() -> None:

@@ -12,7 +12,6 @@ from bot.domain.actions import Launch, to_dict
 from bot.domain.cluster.manifests import render_job, render_service
 from bot.domain.errors import ClusterFactError, DryRunRejected, ForbiddenError, NamespaceMissing, ValidationError
 from bot.domain.jobs import JobRecord
-from bot.domain.language.slash import to_command
 from bot.domain.names import suggest_job_name
 from bot.domain.policy.judge import Identity, check_launch, identify, judge_launch
 from bot.render import replies as rendering
@@ -83,7 +82,7 @@ class LaunchService:
         if a.name is not None:
             if self.rt.store.name_taken(ident.namespace, a.name):
                 free = self.rt.store.free_name(ident.namespace, a.name)
-                raise ValidationError(msg.name_taken(a.name), to_command(_renamed(a, free)))
+                raise ValidationError(msg.name_taken(a.name), _renamed(a, free))
             return a.name
         base = a.template or (a.image or "job").rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
         return self.rt.store.free_name(ident.namespace, suggest_job_name(f"{base}-{token[:5]}"))
@@ -116,7 +115,7 @@ class LaunchService:
             # Nothing the user can type fixes it: the namespace is the platform's to create.
             raise ClusterFactError(msg.namespace_missing(err.namespace), None) from err
         except DryRunRejected as err:
-            raise ValidationError(msg.dry_run_rejected(str(err)), to_command(a)) from err
+            raise ValidationError(msg.dry_run_rejected(str(err)), a) from err
 
     def confirm(self, token: str, clicker: str) -> Submitted:
         """The [Launch] click: re-check who clicks and the policy, then submit exactly once."""
@@ -135,7 +134,7 @@ class LaunchService:
         result = self.rt.store.submit(record)
         if result.conflict:
             free = self.rt.store.free_name(ident.namespace, record.name)
-            raise ValidationError(msg.name_taken(record.name), to_command(_renamed(a, free)))
+            raise ValidationError(msg.name_taken(record.name), _renamed(a, free))
         if result.created:
             publish_card(self.rt, result.record)
             self.rt.wake_dispatcher()

@@ -26,9 +26,7 @@ from bot.domain.actions import Action, Clarify, Launch, Logs, Status, Stop, to_d
 from bot.domain.errors import BackendError, ParseError
 from bot.domain.jobs import ACTIVE_STATES
 from bot.domain.language.followups import follow_up, is_confirmation, resolve_pronoun
-from bot.domain.language.parsing import parse
-from bot.domain.language.slash import SUBCOMMANDS, parse_command
-from bot.domain.language.values import clean_slack_text, strip_mentions
+from bot.domain.language.parsing import Parsed, parse
 from bot.services.ports import UnderstandingPorts
 
 log = logging.getLogger(__name__)
@@ -95,24 +93,10 @@ def cache_key(model_id: str, context: Mapping[str, Any] | None, text: str) -> st
 
 def is_command(text: str) -> bool:
     """Whether ``parse`` reads ``text`` with the `/gpu` grammar (then no model is consulted)."""
-    body = strip_mentions(clean_slack_text(text)).strip()
-    body = body[4:].strip() if body[:4].lower() == "/gpu" else body
-    words = body.split()
-    if not words or words[0].lower() not in SUBCOMMANDS:
-        return False
     try:
-        chosen = parse(text)
+        return parse(text).via == "grammar"
     except ParseError:
         return True  # a malformed command: the grammar's refusal is the answer
-    try:
-        return parse_command(body) == chosen
-    except Exception:
-        return False  # the grammar cannot read it, so parse() read it as a sentence
-
-
-def sentence_of(text: str) -> str:
-    body = strip_mentions(clean_slack_text(text)).strip()
-    return body[4:].strip() if body[:4].lower() == "/gpu" else body
 
 
 class Understanding:
@@ -127,17 +111,19 @@ class Understanding:
         """The action ``text`` asks for. Raises only the grammar's ``ParseError`` (a refusal)."""
         conversation = f"{thread_key or channel_id}\0{user_id}"  # per person: others' replies don't steer it
         last = self._context(conversation)
-        if is_command(text):
-            result = Understood(parse(text), source="grammar")
+        parsed = parse(text)  # once: the grammar's refusal (ParseError) is the answer
+        if parsed.via == "grammar":
+            result = Understood(parsed.action, source="grammar")
         else:
-            result = self._sentence(sentence_of(text), text, last, user_id)
+            result = self._sentence(parsed, last, user_id)
         if result.action is None:
             self._remember(conversation, None)
         elif isinstance(result.action, _REMEMBERED):
             self._remember(conversation, to_dict(result.action))
         return result
 
-    def _sentence(self, body: str, text: str, last: dict[str, Any] | None, user_id: str) -> Understood:
+    def _sentence(self, parsed: Parsed, last: dict[str, Any] | None, user_id: str) -> Understood:
+        body = parsed.cleaned_text
         fu = follow_up(body, last)
         if fu is not None:
             if fu.kind == "cancel" or fu.action is None:
@@ -145,7 +131,7 @@ class Understanding:
             return Understood(fu.action, source="followup")
         if last is None and is_confirmation(body):
             return Understood(Clarify(msg.nothing_to_confirm()), source="followup")
-        ruled = parse(text)  # microseconds; also the fallback and the guard below
+        ruled = parsed.action  # the rules' reading: the fallback and the guard below
         action, source = ruled, "rules"
         if self.llm is not None and not _out_of_bounds(ruled):
             action, source = self._ask_model(body, last, ruled)

@@ -39,7 +39,7 @@ def load(path: Path) -> list[dict[str, Any]]:
 
 def got_for(text: str) -> dict[str, Any]:
     try:
-        return to_dict(parse(text))
+        return to_dict(parse(text).action)
     except ParseError as e:
         return {"action": "parse_error", "why": e.why, "fix": e.fix}
 

@@ -24,7 +24,6 @@ from bot.domain.actions import Action, Clarify, Launch, Logs, Status, Stop
 from bot.domain.language.codec import CodecError, from_dict
 from bot.domain.language.entities import name_ok, strip_identity, take_image, take_priority
 from bot.domain.language.numbers import digits_for_words, take_duration, take_gpu_spec
-from bot.domain.language.values import clean_slack_text, strip_mentions
 
 _MAX_TEXT = 300  # a follow-up is a short reply; longer text is a new request
 
@@ -60,8 +59,8 @@ class FollowUp:
 
 
 def _norm(text: str) -> str:
-    s = strip_mentions(clean_slack_text(text))[:_MAX_TEXT]
-    return re.sub(r"\s+", " ", s).strip()
+    """``text`` is already clean (``Parsed.cleaned_text``): only the spacing is evened out."""
+    return re.sub(r"\s+", " ", text[:_MAX_TEXT]).strip()
 
 
 def _bare(low: str) -> str:
@@ -69,14 +68,7 @@ def _bare(low: str) -> str:
 
 
 def follow_up(text: str, last: Mapping[str, Any] | None) -> FollowUp | None:
-    """What a short reply in a conversation means, given the last action's dict; never raises."""
-    try:
-        return _follow_up(text, last)
-    except Exception:
-        return None  # not understood as a follow-up: the sentence parser gets it
-
-
-def _follow_up(text: str, last: Mapping[str, Any] | None) -> FollowUp | None:
+    """What a short reply (cleaned text) in a conversation means, given the last action's dict."""
     s = _norm(text)
     low = _bare(s.lower().replace("’", "'"))
     if not low or len(s) >= _MAX_TEXT:

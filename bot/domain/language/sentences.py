@@ -29,32 +29,37 @@ from bot.domain.language.entities import (
     marked_names,
     name_ok,
     strip_identity,
-    take_command,
-    take_env,
     take_image,
     take_priority,
     take_template,
 )
 from bot.domain.language.intents import detect
+from bot.domain.language.marked import as_priority, read_marked
 from bot.domain.language.numbers import GpuSpec, digits_for_words, take_duration, take_gpu_spec, take_tail
-from bot.domain.language.values import clean_slack_text, strip_mentions
+from bot.domain.language.scanner import Scanned, scan
 
 _LAUNCH_VERB = re.compile(
     r"\b(?:launch|start|run|train|fine[\s-]?tune|finetune|submit|kick\s+off|spin\s+up|schedule|create)"
     r"(?:\s+(?:the|a|an|my|new|job|training|run|up|off))*\s+[\"']?([a-z0-9][a-z0-9._-]*)"
 )
 _MAX_TEXT = 2000  # longer input is not a chat request; it is also cut to keep the rules fast
+_PREFIX = re.compile(r"^\s*/gpu(?:\s+|$)", re.I)
 
 
 class _Parts:
     """The pieces of a sentence, extracted once."""
 
-    def __init__(self, text: str) -> None:
-        s = strip_mentions(clean_slack_text(text))[:_MAX_TEXT]
-        self.command, s = take_command(s)
-        self.env, s = take_env(s)
-        self.image, s = take_image(s)
-        low = s.lower().replace("’", "'")
+    def __init__(self, scanned: Scanned) -> None:
+        marked = read_marked(scanned, _PREFIX.sub("", scanned.plain(), count=1)[:_MAX_TEXT])
+        self.marked = marked
+        self.command = marked.command
+        self.env = tuple(marked.env.items())
+        self.image, s = take_image(marked.plain)
+        given = marked.fields
+        if isinstance(given.get("image"), str):
+            self.image = str(given["image"])
+        self.image = self.image or marked.image
+        low = s.lower()
         low, self.identity = strip_identity(low)
         low = digits_for_words(low)
         self.intent_text = low  # quantities stay in for intent rules ("any H100s available")
@@ -64,7 +69,26 @@ class _Parts:
         self.spec: GpuSpec
         self.spec, low = take_gpu_spec(low)
         self.priority, low = take_priority(low)
+        self._apply(given)
         self.rest = low  # what is left: verbs, names, scope and state words
+
+    def _apply(self, given: dict[str, object]) -> None:
+        """``key=value`` words win over what the rules guessed from the prose."""
+        for key, value in given.items():
+            if key == "gpus" and isinstance(value, int):
+                self.spec.gpus = value
+            elif key == "nodes" and isinstance(value, int):
+                self.spec.nodes = value
+            elif key == "gpu_type" and isinstance(value, str):
+                self.spec.gpu_type = value
+            elif key == "time_limit_s" and isinstance(value, int):
+                self.time_limit_s = value
+            elif key == "tail" and isinstance(value, int):
+                self.tail = value
+            elif key == "template" and isinstance(value, str):
+                self.template = value
+            elif key == "priority":
+                self.priority = as_priority(value) or self.priority
 
     def launch_detail(self) -> bool:
         s = self.spec
@@ -75,18 +99,17 @@ class _Parts:
 
 def parse_sentence(text: str) -> Action:
     """The action a sentence asks for; never raises (unclear requests become ``Clarify``)."""
-    try:
-        return _parse(text)
-    except Exception:
-        return Clarify(question=msg.clarify_out_of_scope())
+    return read_sentence(scan(text))
 
 
-def _parse(text: str) -> Action:
-    p = _Parts(text)
+def read_sentence(scanned: Scanned) -> Action:
+    """The action of a scanned sentence (``parse`` scans once and hands the tokens here)."""
+    p = _Parts(scanned)
     if not p.intent_text.strip() and not p.launch_detail():
         return Clarify(question=msg.clarify_empty())
-    names = job_names(p.rest)
-    intent = detect(p.intent_text, p.launch_detail() or bool(marked_names(p.rest)), bool(names))
+    names = list(dict.fromkeys([*p.marked.names, *_given_name(p), *job_names(p.rest)]))
+    intent = detect(p.intent_text, p.launch_detail() or bool(marked_names(p.rest)) or bool(_given_name(p)),
+                    bool(names))
     if intent == "danger":
         return Clarify(question=msg.clarify_not_allowed())
     if intent == "help":
@@ -136,7 +159,14 @@ def _launch(p: _Parts) -> Action:
     return Launch(**fields, given=frozenset(fields))  # type: ignore[arg-type]
 
 
+def _given_name(p: _Parts) -> list[str]:
+    name = p.marked.fields.get("name")
+    return [name] if isinstance(name, str) else []
+
+
 def _launch_name(p: _Parts) -> str | None:
+    if p.marked.names or _given_name(p):
+        return [*_given_name(p), *p.marked.names][0]
     marked = marked_names(p.rest, "launch")
     if marked:
         return marked[0]

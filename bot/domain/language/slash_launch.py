@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING
 
 from bot.domain import messages as msg
 from bot.domain.actions import PRIORITIES, Launch, Priority
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.errors import ParseError
+from bot.domain.language.slash_args import ArgScan, Opt, check_name, last_opts
+from bot.domain.language.slash_args import positive_int as to_int
 from bot.domain.language.values import PRIORITY_WORDS, loose_duration, normalize_gpu_type, suggest_env_name
 from bot.domain.names import ENV_NAME, image_problem
 from bot.domain.resources import memory_problem
 
-if TYPE_CHECKING:
-    from bot.domain.language.slash import _Opt, _Scan
 
-
-def build_launch(scan: _Scan) -> Launch:
-    from bot.domain.language.slash import check_name, last_opts
-
+def build_launch(scan: ArgScan) -> Launch:
     if len(scan.positionals) > 1:
         (_, name), extras = scan.positionals[0], scan.positionals[1:]
         first = extras[0][0]
@@ -65,9 +61,7 @@ def build_launch(scan: _Scan) -> Launch:
     return Launch(**fields, given=frozenset(given))  # type: ignore[arg-type]
 
 
-def _field(scan: _Scan, opt: _Opt) -> tuple[str, object]:
-    from bot.domain.language.slash import positive_int as to_int
-
+def _field(scan: ArgScan, opt: Opt) -> tuple[str, object]:
     value = opt.value.strip()
     if opt.flag == "--gpus":
         return "gpus", to_int(scan, opt)
@@ -97,7 +91,7 @@ def _field(scan: _Scan, opt: _Opt) -> tuple[str, object]:
     return "template", value  # --template: the policy file knows which exist
 
 
-def _duration(scan: _Scan, opt: _Opt) -> int:
+def _duration(scan: ArgScan, opt: Opt) -> int:
     value = opt.value.strip()
     try:
         return parse_duration(value)
@@ -109,7 +103,7 @@ def _duration(scan: _Scan, opt: _Opt) -> int:
         raise ParseError(msg.parse_bad_duration(value, str(e)), fix) from None
 
 
-def _priority(scan: _Scan, opt: _Opt) -> Priority:
+def _priority(scan: ArgScan, opt: Opt) -> Priority:
     raw = opt.value.strip().lower()
     if raw in PRIORITIES:
         return PRIORITY_WORDS[raw]
@@ -120,7 +114,7 @@ def _priority(scan: _Scan, opt: _Opt) -> Priority:
     )
 
 
-def _env(scan: _Scan, opts: list[_Opt]) -> tuple[tuple[str, str], ...]:
+def _env(scan: ArgScan, opts: list[Opt]) -> tuple[tuple[str, str], ...]:
     env: dict[str, str] = {}
     for opt in opts:
         key, eq, val = opt.value.partition("=")

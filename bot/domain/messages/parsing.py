@@ -96,6 +96,10 @@ def parse_unknown_subcommand(sub: str, subs: tuple[str, ...]) -> str:
     return f"`{sub}` is not a `/gpu` subcommand; subcommands: {', '.join(subs)}"
 
 
+def parse_subcommand_typo(sub: str, meant: str) -> str:
+    return f"`{sub}` is not a `/gpu` subcommand; did you mean `{meant}`?"
+
+
 def parse_bad_quoting(reason: str) -> str:
     return f"the command could not be read ({reason}); check the quotes"
 

@@ -88,10 +88,6 @@ def not_your_job(name: str, owner: str) -> str:
     return f"`{name}` belongs to <@{owner}>; only its owner or an admin may stop it."
 
 
-def stop_own_jobs_fix() -> str:
-    return "/gpu stop --mine"
-
-
 def job_not_found(name: str, mine: list[str]) -> str:
     hint = f" Your jobs: {', '.join(f'`{n}`' for n in mine)}." if mine else ""
     return f"There is no job `{name}` you can see.{hint}"
