@@ -25,7 +25,7 @@ from bot.domain import messages as msg
 from bot.domain.actions import Action, Clarify, Launch, Logs, Status, Stop, to_dict
 from bot.domain.errors import BackendError, ParseError
 from bot.domain.jobs import ACTIVE_STATES
-from bot.domain.language.followups import follow_up, is_confirmation, resolve_pronoun
+from bot.domain.language.followups import AGAIN_HINT, again_of, follow_up, is_confirmation, resolve_pronoun
 from bot.domain.language.parsing import Parsed, parse
 from bot.services.ports import UnderstandingPorts
 
@@ -57,6 +57,7 @@ class Understood:
     action: Action | None  # None: nothing to do, ``reply`` says so
     reply: str = ""
     source: str = "rules"  # grammar | followup | llm | cache | rules (for logs and tests)
+    based_on: str | None = None  # the asker's earlier launch this one copies ("same as before")
 
 
 class TTLCache:
@@ -101,9 +102,11 @@ def is_command(text: str) -> bool:
 
 class Understanding:
     def __init__(self, conversations: ContextStore | None, active_jobs: Callable[[str], list[str]],
-                 llm: SentenceModel | None = None, cache: TTLCache | None = None) -> None:
+                 llm: SentenceModel | None = None, cache: TTLCache | None = None,
+                 last_launch: Callable[[str], tuple[str, Launch] | None] | None = None) -> None:
         self.conversations = conversations
         self.active_jobs = active_jobs
+        self.last_launch = last_launch  # (job name, its launch) of the asker's newest job, any channel
         self.llm = llm
         self.cache = cache or TTLCache()
 
@@ -131,6 +134,9 @@ class Understanding:
             return Understood(fu.action, source="followup")
         if last is None and is_confirmation(body):
             return Understood(Clarify(msg.nothing_to_confirm()), source="followup")
+        again = self._again(body, user_id)
+        if again is not None:
+            return again
         ruled = parsed.action  # the rules' reading: the fallback and the guard below
         action, source = ruled, "rules"
         if self.llm is not None and not _out_of_bounds(ruled):
@@ -138,6 +144,21 @@ class Understanding:
         unclear_stop = isinstance(action, Clarify) and action.question == msg.clarify_which_job("stop")
         action = resolve_pronoun(action, body, last, unclear_stop)
         return Understood(self._specific(action, user_id), source=source)
+
+    def _again(self, body: str, user_id: str) -> Understood | None:
+        """"Same as before but with 32 GPUs": the asker's most recent launch (its record) as the base."""
+        if self.last_launch is None or not AGAIN_HINT.search(body.lower()):
+            return None
+        try:
+            found = self.last_launch(user_id)
+        except BackendError as err:
+            log.warning("last launch unavailable: %s", err)
+            return None
+        if found is None:
+            return None
+        name, launch = found
+        action = again_of(body, launch)
+        return Understood(action, source="followup", based_on=name) if action is not None else None
 
     def _ask_model(self, body: str, last: dict[str, Any] | None, ruled: Action) -> tuple[Action, str]:
         assert self.llm is not None

@@ -33,7 +33,9 @@ VOCAB: frozenset[str] = frozenset(
     died broken team mine free available idle busy doing going going fine-tune fine-tuning finetune
     finetuning fine tune tuning job's help usage command commands script python single couple few
     many much more less it's i'm i'd i'll let's hi hello hey ok okay sure quick quickly fast asap
-    soon tonight overnight tomorrow
+    soon tonight overnight tomorrow them those these they finish succeed fail complete go went
+    happen happened became become news update updates apiece piece total overall altogether combined
+    fire going wipe clear rid drop across w whole
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
@@ -172,7 +174,7 @@ _MARKERS = {
 }
 _NAME_AT = re.compile(r"([a-z0-9][a-z0-9._-]*[a-z0-9]|[a-z0-9])(?![\w-])")
 _NOT_NAMES = re.compile(
-    r"\d+(?:\.\d+)?[a-z]{0,2}|[a-z]\d{1,3}[a-z]?s?|u[a-z0-9]{6,}|(?:fine|multi|single|best|high|low|"
+    r"\d+(?:\.\d+)?[a-z]{0,2}|\d+-(?:nodes?|gpus?|way|machines?|box(?:es)?|hosts?|servers?|hours?|hrs?|days?|h|d)|[a-z]\d{1,3}[a-z]?s?|u[a-z0-9]{6,}|(?:fine|multi|single|best|high|low|"
     r"kick|cluster|kube|right|e|re|co|self|non|pre|post)-[a-z-]+|.*-(?:admin|system)|.*\.(?:py|sh|yaml|json)"
 )
 
@@ -224,7 +226,7 @@ _SCOPE_TEAM = re.compile(
 _SCOPE_MINE = re.compile(r"\b(?:my|mine|i|i've|i'm|myself)\b")
 _SCOPE_ALL = re.compile(
     r"\b(?:everyone'?s?|everybody'?s?|all\s+(?:the\s+)?(?:jobs|users|teams)|all\s+\w+\s+jobs|"
-    r"cluster[\s-]wide|whole\s+cluster|on\s+the\s+cluster|anyone'?s?|every\s+job|all)\b"
+    r"cluster[\s-]wide|whole\s+cluster|(?:on|across|in)\s+the\s+cluster|across\s+cluster|anyone'?s?|every\s+job|all)\b"
 )
 
 

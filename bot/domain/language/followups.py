@@ -132,6 +132,38 @@ def _changes(s: str, last: Launch) -> Launch | None:
     return dataclasses.replace(last, **changes, given=last.given | frozenset(changes))
 
 
+# "same as before", "again", "like last time but with 32 GPUs", "rerun my last job on l40s"
+_AGAIN = re.compile(
+    r"\b(?:(?:the\s+)?same\s+(?:as\s+)?(?:before|last\s+time|the\s+last\s+(?:one|job|run)|my\s+last\s+(?:one|job|run)|"
+    r"last\s+(?:one|job|run)|previous(?:\s+(?:one|job|run))?)|(?:just\s+)?like\s+(?:last\s+time|before|the\s+last\s+(?:one|job|run))|"
+    r"(?:re-?run|relaunch|resubmit|redo|repeat|restart)(?:\s+(?:my|the))?(?:\s+(?:last|previous|latest))?(?:\s+(?:one|job|run|launch))?|"
+    r"(?:launch|run|start|submit|do)\s+(?:(?:it|that|this|the\s+same(?:\s+(?:job|thing))?)\s+)?(?:again|once\s+more)|"
+    r"one\s+more\s+time|the\s+same\s+(?:job|thing|again)|again)\b"
+)
+AGAIN_HINT = _AGAIN  # cheap test before the asker's last launch is looked up
+_AGAIN_FILLER = frozenset({
+    "but", "with", "and", "also", "this", "time", "please", "thanks", "except", "only", "now", "can", "you",
+})
+
+
+def again_of(text: str, last: Launch) -> Launch | None:
+    """A new launch based on the asker's last one — "same as before but with 32 GPUs" — or None.
+
+    ``text`` is cleaned. The name is not kept (it is the old job's); the text may give a new one.
+    """
+    low = _bare(_norm(text).lower())
+    m = _AGAIN.search(low)
+    if m is None or len(low) >= _MAX_TEXT:
+        return None
+    rest = (low[: m.start()] + " " + low[m.end() :]).strip(" ,.!?")
+    base = dataclasses.replace(last, name=None, given=last.given - {"name"})
+    words = re.findall(r"[a-z0-9'._-]+", rest)
+    if all(w in _AGAIN_FILLER or w in _FILLER for w in words):
+        return base
+    changed = _changes(" ".join(w for w in re.split(r"\s+", rest) if w not in _AGAIN_FILLER), base)
+    return changed
+
+
 def _job_of(last: Mapping[str, Any] | None) -> str | None:
     """The one job the last action was about, if there is exactly one."""
     previous = _last_action(last)

@@ -32,11 +32,13 @@ _LOGS = re.compile(
 )
 _STOP = re.compile(
     r"\b(?:stop|cancel|kill|terminate|abort|halt|delete|remove|shut\s*down|tear\s+down|end|preempt|"
-    r"evict|scrap|dequeue|unqueue)\b"
+    r"evict|scrap|dequeue|unqueue|wipe(?:\s+out)?|clear\s+(?:out\s+)?(?:my|our|all|the|every)|get\s+rid\s+of|"
+    r"drop\s+(?:my|our|all|the|every)|nuke|purge|flush)\b"
 )
 _LAUNCH_STRONG = re.compile(
     r"\b(?:launch|kick\s*(?:off|start)|kickoff|submit|fine[\s-]?tune|finetune|train|pre[\s-]?train|"
-    r"spin\s+up|queue\s+up|enqueue|schedule|start\s+(?:a|an|the|my|new|training)\b)"
+    r"spin\s+up|queue\s+up|enqueue|schedule|start\s+(?:a|an|the|my|new|training)\b|fire\s+(?:up|off)|boot\s+up|"
+    r"get\s+\S+\s+(?:going|started)\b)"
 )
 _QUEUE = re.compile(
     r"\bqueue\b|\bwhen\s+(?:will|does|do|is|should|can)\b.*\b(?:start|run|begin|scheduled|get\s+gpus)\b|"
@@ -52,7 +54,27 @@ _GPUS = re.compile(
     rf"\b(?:gpu|cluster)\s+(?:usage|load|stats|status|availability)\b|\bhow\s+busy\b|\bany\s+{_GPU_WORD}\b"
 )
 _STATUS = re.compile(
-    r"\b(?:status|state|progress|doing|going|how(?:'s|\s+is|\s+are)|check\s+on|update\s+on)\b"
+    r"\b(?:status|state|progress|doing|going|how(?:'s|\s+is|\s+are)|check\s+on|updates?\s+on|news\s+(?:on|about|of)|"
+    r"where\s+(?:is|are|'s)|became\s+of|happened\s+(?:to|with)|coming\s+along)\b"
+)
+# The asker's latest job, not named: "what became of my latest run", "did my last job finish".
+_LATEST = re.compile(
+    r"\b(?:my\s+)?(?:last|latest|most\s+recent|newest|previous)\s+(?:job|run|training|experiment|launch|one)\b"
+)
+_ASKS_STATE = re.compile(
+    r"^\s*(?:what|how|did|has|is|was|where|any)\b|\?\s*$|\b(?:finish\w*|succeed\w*|fail\w*|crash\w*|done|go|went|"
+    r"status|became|happened)\b"
+)
+# "what do I have queued", "anything of mine pending?": a list of one's own waiting work.
+_MINE_WAITING = re.compile(
+    r"(?:\bdo\s+i\s+have|\bi\s+have|\bof\s+mine|\bmy\b|\bi've\s+got|\bi\s+got)\b.*"
+    r"\b(?:queued|pending|waiting|in\s+(?:the\s+)?queue)\b"
+)
+_NOT_LIST = re.compile(r"\b(?:when|how\s+long|why|position|eta|ahead|before)\b")
+# "what failed on the cluster today": a question about jobs in a state, no job named.
+_WHAT_STATE = re.compile(
+    r"^\s*(?:what|which|anything|any|who)\b.*\b(?:failed|crashed|died|finished|succeeded|completed|errored|"
+    r"broke)\b"
 )
 _STATUS_Q = re.compile(
     r"\b(?:is\b.*\b(?:still\s+)?(?:running|queued|"
@@ -81,6 +103,12 @@ def detect(low: str, has_launch_detail: bool, has_names: bool) -> Intent:
         return "stop"
     if _LAUNCH_STRONG.search(low) and not _QUEUE_ONLY.search(low):
         return "launch"
+    if not has_names and _LATEST.search(low) and _ASKS_STATE.search(low):
+        return "status"
+    if not has_names and _MINE_WAITING.search(low) and not _NOT_LIST.search(low):
+        return "list"
+    if not has_names and _WHAT_STATE.search(low):
+        return "list"
     if _QUEUE.search(low):
         return "queue"
     if _GPUS.search(low) and (_QUESTION.search(low) or not (_LAUNCH_WEAK.search(low) and has_launch_detail)):

@@ -18,9 +18,14 @@ from bot.domain.language.entities import VOCAB
 from bot.domain.language.scanner import Scanned, scan
 from bot.domain.language.sentences import read_sentence
 from bot.domain.language.slash import SUBCOMMANDS, parse_words, typo_of
+from bot.domain.language.verbs import SLURM_VERBS
 
 _NAME_LIKE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _PREFIX = re.compile(r"^\s*/gpu(?:\s+|$)", re.I)
+# Courtesy after a command ("status x please"): not arguments, so they are dropped before the grammar.
+_COURTESY = frozenset({
+    "please", "pls", "plz", "thanks", "thank", "you", "thx", "ty", "now", "asap", "again", "kindly", "",
+})
 _MAX_POSITIONALS = {"launch": 1, "status": 1, "logs": 1, "help": 1, "list": 0, "queue": 0, "gpus": 0}
 
 
@@ -69,15 +74,23 @@ def _read(scanned: Scanned) -> tuple[Action, Literal["grammar", "sentence"]]:
     if not words:
         return (parse_words([]), "grammar") if slash and not has_code else (read_sentence(scanned), "sentence")
     sub = words[0].lower()
+    courtesy = 0
+    while len(words) - courtesy > 1 and words[-1 - courtesy].lower().strip("!.,?") in _COURTESY:
+        courtesy += 1
+    if sub == "launch" or not words[-1 - courtesy:] or sub not in SUBCOMMANDS:
+        courtesy = 0
+    words = words[: len(words) - courtesy]
     flags, sentence = _looks_like_command(typo_of(sub) or sub, words[1:], slash)
     if sub not in SUBCOMMANDS:
+        if sub in SLURM_VERBS:
+            return read_sentence(scanned), "sentence"  # "squeue --me", "scancel x": Slurm's words
         if typo_of(sub) and (flags or (slash and not sentence)):
             parse_words(scanned.shell_words())  # raises: "did you mean `/gpu launch ...`", every word kept
         return read_sentence(scanned), "sentence"
     if has_code and not flags:
         sentence = True
     if flags or not sentence:
-        return parse_words(scanned.shell_words()), "grammar"
+        return parse_words(_without_courtesy(scanned.shell_words(), courtesy)), "grammar"
     action = read_sentence(scanned)
     if slash and isinstance(action, Clarify):
         # `/gpu launch something` is still a well-formed command: the user chose the grammar.
@@ -86,6 +99,10 @@ def _read(scanned: Scanned) -> tuple[Action, Literal["grammar", "sentence"]]:
         except ParseError:
             return action, "sentence"
     return action, "sentence"
+
+
+def _without_courtesy(words: list[str], n: int) -> list[str]:
+    return words[: len(words) - n] if n else words
 
 
 def parse_action(text: str) -> Action:

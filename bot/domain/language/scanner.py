@@ -20,7 +20,8 @@ TokenKind = Literal["word", "code", "block", "mention", "channel", "link", "emoj
 
 _SMART = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "‚": "'", "\u00a0": " "})
 _MARKUP = re.compile(
-    r"(?P<block>```(?:[a-z0-9_+-]*\n)?(?P<block_body>.*?)```)"
+    r"(?P<quoted>(?<!\S)'[^'\n]*'(?!\w)|(?<!\S)\"[^\"\n]*\"(?!\w))"  # quoted words hold no markup
+    r"|(?P<block>```(?:[a-z0-9_+-]*\n)?(?P<block_body>.*?)```)"
     r"|(?P<code>`(?P<code_body>[^`\n]+)`)"
     r"|(?P<mention><[@!][A-Za-z0-9^|._-]*>)"
     r"|(?P<channel><#[A-Z0-9]+(?:\|(?P<channel_name>[^<>]*))?>)"
@@ -107,6 +108,8 @@ def scan(text: str, *, shell: bool = False) -> Scanned:
     runs: list[tuple[int, int]] = []
     pos = 0
     for m in _MARKUP.finditer(source):
+        if m.group("quoted") is not None:
+            continue  # plain text: read with the words around it
         _words(source, pos, m.start(), shell, tokens, cleaned)
         runs.append((pos, m.start()))
         kind = next(k for k in _KINDS if m.group(k) is not None)

@@ -25,6 +25,7 @@ from bot.domain.actions import (
 from bot.domain.language.entities import (
     find_scope,
     find_state,
+    is_strong_name,
     job_names,
     marked_names,
     name_ok,
@@ -37,9 +38,11 @@ from bot.domain.language.intents import detect
 from bot.domain.language.marked import as_priority, read_marked
 from bot.domain.language.numbers import GpuSpec, digits_for_words, take_duration, take_gpu_spec, take_tail
 from bot.domain.language.scanner import Scanned, scan
+from bot.domain.language.verbs import canonical_verbs
 
 _LAUNCH_VERB = re.compile(
-    r"\b(?:launch|start|run|train|fine[\s-]?tune|finetune|submit|kick\s+off|spin\s+up|schedule|create)"
+    r"\b(?:launch|start|run|train|fine[\s-]?tune|finetune|submit|kick\s+off|spin\s+up|schedule|create|fire\s+(?:up|off)|"
+    r"get|boot\s+up|queue\s+up)"
     r"(?:\s+(?:the|a|an|my|new|job|training|run|up|off))*\s+[\"']?([a-z0-9][a-z0-9._-]*)"
 )
 _MAX_TEXT = 2000  # longer input is not a chat request; it is also cut to keep the rules fast
@@ -59,7 +62,7 @@ class _Parts:
         if isinstance(given.get("image"), str):
             self.image = str(given["image"])
         self.image = self.image or marked.image
-        low = s.lower()
+        low = canonical_verbs(re.sub(r"(?<!\S)w/(?=\s)", "with", s.lower()))
         low, self.identity = strip_identity(low)
         low = digits_for_words(low)
         self.intent_text = low  # quantities stay in for intent rules ("any H100s available")
@@ -125,7 +128,8 @@ def read_sentence(scanned: Scanned) -> Action:
     if intent == "logs":
         return Logs(job=names[0] if names else None, tail=p.tail or 50)
     if intent == "list":
-        return ListJobs(scope=find_scope(p.rest) or "mine", state=find_state(p.rest))
+        state = find_state(p.rest) or ("queued" if re.search(r"\bin\s+(?:the\s+)?queue\b", p.rest) else None)
+        return ListJobs(scope=find_scope(p.rest) or "mine", state=state)
     if intent == "stop":
         return _stop(p, names)
     return Clarify(question=msg.clarify_not_allowed() if p.identity else msg.clarify_out_of_scope())
@@ -170,9 +174,10 @@ def _launch_name(p: _Parts) -> str | None:
     marked = marked_names(p.rest, "launch")
     if marked:
         return marked[0]
-    m = _LAUNCH_VERB.search(p.rest)
-    if m:
-        return name_ok(m.group(1))
+    for m in _LAUNCH_VERB.finditer(p.rest):
+        # After a verb only a name-shaped token (a digit or a dash) is a name: "train mistral" is a model.
+        if is_strong_name(m.group(1)):
+            return name_ok(m.group(1))
     return None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import html
 import shlex
+from functools import lru_cache
 
 from bot.domain import messages as msg
 from bot.domain.actions import (
@@ -49,6 +50,7 @@ def tokenize(text: str) -> list[str]:
     return scan_text(text).shell_words()
 
 
+@lru_cache(maxsize=4096)
 def typo_of(word: str) -> str | None:
     """The subcommand ``word`` is a slip of ("laucnh" → "launch"), if exactly one is close."""
     return closest(word, SUBCOMMANDS, 2 if len(word) >= 3 else 1)
