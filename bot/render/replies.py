@@ -94,12 +94,13 @@ def _job_fields(r: JobRecord) -> list[MarkdownTextObject]:
     return fields
 
 
-def preview(r: JobRecord, token: str) -> Reply:
+def preview(r: JobRecord, token: str, based_on: str | None = None) -> Reply:
     title = msg.preview_title(r.name)
+    intro = f"*{title}*" + (f"\n{msg.preview_based_on(based_on)}" if based_on else "")
     return Reply(
         text=title,
         blocks=[
-            _section(f"*{title}*"),
+            _section(intro),
             SectionBlock(fields=_job_fields(r)),
             ActionsBlock(
                 elements=[

@@ -53,7 +53,7 @@ class CommandService:
                 return rendering.text_reply(got.reply)
             outcome = "error"
             try:
-                reply = self._route(got.action, req)
+                reply = self._route(got.action, req, got.based_on)
                 outcome = "ok"
                 return reply
             except Refusal:
@@ -68,12 +68,12 @@ class CommandService:
         with logs.request_context(req.request_key or uuid.uuid4().hex[:12]):
             return guarded(work, kind)
 
-    def _route(self, action: Action, req: Request) -> rendering.Reply:
+    def _route(self, action: Action, req: Request, based_on: str | None = None) -> rendering.Reply:
         user = req.user_id
         match action:
             case Launch():
                 token = preview_token(user, req.channel_id, req.request_key, req.text)
-                return self.launches.preview(action, user, req.channel_id, token)
+                return self.launches.preview(action, user, req.channel_id, token, based_on)
             case Status():
                 return self.jobs.status(action, user)
             case ListJobs():

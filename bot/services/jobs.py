@@ -123,6 +123,12 @@ class JobsService:
                 return rendering.text_reply("
 ".join(ended))
             raise NotFoundError(msg.nothing_to_stop(), ListJobs())
+        others = [r for r in targets if r.owner != ident.user_id]
+        if others and not action.jobs and not ident.is_admin:
+            # A selector over others' jobs: say why, and offer the part that would work.
+            mine = any(r.owner == ident.user_id for r in targets)
+            fix = Stop(scope="mine", state=action.state) if mine else ListJobs()
+            raise ForbiddenError(msg.only_admins_stop_others([r.name for r in others], others[0].owner), fix)
         for r in targets:
             check_stop(ident, r)
         if len(targets) == 1 and targets[0].owner == ident.user_id:

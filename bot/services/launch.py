@@ -87,7 +87,8 @@ class LaunchService:
         base = a.template or (a.image or "job").rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
         return self.rt.store.free_name(ident.namespace, suggest_job_name(f"{base}-{token[:5]}"))
 
-    def preview(self, action: Launch, user_id: str, channel: str, token: str) -> rendering.Reply:
+    def preview(self, action: Launch, user_id: str, channel: str, token: str,
+                based_on: str | None = None) -> rendering.Reply:
         """Judge the launch (schema, policy, cluster facts, dry-run) and show what it will do."""
         existing = self.rt.store.get_by_idempotency_key(token)
         if existing is not None:  # a retried request whose launch was already confirmed
@@ -102,7 +103,7 @@ class LaunchService:
             token, {"kind": "launch", "action": to_dict(action), "requester": user_id, "channel": channel,
                     "name": name}
         )
-        return rendering.preview(record, token)
+        return rendering.preview(record, token, based_on)
 
     def _dry_run(self, record: JobRecord, a: Launch) -> None:
         manifests = [render_job(record, self.rt.policy)]

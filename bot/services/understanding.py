@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -25,7 +25,14 @@ from bot.domain import messages as msg
 from bot.domain.actions import Action, Clarify, Launch, Logs, Status, Stop, to_dict
 from bot.domain.errors import BackendError, ParseError
 from bot.domain.jobs import ACTIVE_STATES
-from bot.domain.language.followups import AGAIN_HINT, again_of, follow_up, is_confirmation, resolve_pronoun
+from bot.domain.language.followups import (
+    AGAIN_HINT,
+    again_of,
+    follow_up,
+    is_confirmation,
+    launch_of,
+    resolve_pronoun,
+)
 from bot.domain.language.parsing import Parsed, parse
 from bot.services.ports import UnderstandingPorts
 
@@ -49,7 +56,7 @@ class SentenceModel(Protocol):
 
     model_id: str
 
-    def propose(self, text: str, context: Mapping[str, Any] | None = None) -> Action: ...
+    def propose(self, text: str, context: Mapping[str, Any] | None = None, jobs: Sequence[str] = ()) -> Action: ...
 
 
 @dataclass(frozen=True)
@@ -140,7 +147,7 @@ class Understanding:
         ruled = parsed.action  # the rules' reading: the fallback and the guard below
         action, source = ruled, "rules"
         if self.llm is not None and not _out_of_bounds(ruled):
-            action, source = self._ask_model(body, last, ruled)
+            action, source = self._ask_model(body, last, ruled, user_id)
         unclear_stop = isinstance(action, Clarify) and action.question == msg.clarify_which_job("stop")
         action = resolve_pronoun(action, body, last, unclear_stop)
         return Understood(self._specific(action, user_id), source=source)
@@ -160,14 +167,18 @@ class Understanding:
         action = again_of(body, launch)
         return Understood(action, source="followup", based_on=name) if action is not None else None
 
-    def _ask_model(self, body: str, last: dict[str, Any] | None, ruled: Action) -> tuple[Action, str]:
+    def _ask_model(self, body: str, last: dict[str, Any] | None, ruled: Action, user_id: str) -> tuple[Action, str]:
         assert self.llm is not None
-        key = cache_key(self.llm.model_id, last, body)
+        try:
+            jobs = self.active_jobs(user_id)
+        except BackendError:
+            jobs = []  # the model still reads the request; it only cannot match a job by its name
+        key = cache_key(self.llm.model_id, {"last": last, "jobs": jobs} if jobs else last, body)
         cached = self.cache.get(key)
         if cached is not None:
             return cached, "cache"
         try:
-            action = self.llm.propose(body, last)
+            action = self.llm.propose(body, last, jobs)
         except Exception as err:  # any failure of the model: the rules answer, and we say so in the log
             log.warning("LLM parser failed, using the rules: %s", err)
             return ruled, "rules"
@@ -221,4 +232,8 @@ def build_understanding(rt: UnderstandingPorts, llm: SentenceModel | None = None
     def active_jobs(user_id: str) -> list[str]:
         return [r.name for r in rt.store.list(owner=user_id, states=sorted(ACTIVE_STATES), limit=20)]
 
-    return Understanding(rt.conversations, active_jobs, llm)
+    def last_launch(user_id: str) -> tuple[str, Launch] | None:
+        newest = rt.store.list(owner=user_id, limit=1)
+        return (newest[0].name, launch_of(newest[0])) if newest else None
+
+    return Understanding(rt.conversations, active_jobs, llm, last_launch=last_launch)

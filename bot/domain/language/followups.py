@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.domain.actions import Action, Clarify, Launch, Logs, Status, Stop
+from bot.domain.jobs import JobRecord
 from bot.domain.language.codec import CodecError, from_dict
 from bot.domain.language.entities import name_ok, strip_identity, take_image, take_priority
 from bot.domain.language.numbers import digits_for_words, take_duration, take_gpu_spec
@@ -144,6 +145,20 @@ AGAIN_HINT = _AGAIN  # cheap test before the asker's last launch is looked up
 _AGAIN_FILLER = frozenset({
     "but", "with", "and", "also", "this", "time", "please", "thanks", "except", "only", "now", "can", "you",
 })
+
+
+def launch_of(record: JobRecord) -> Launch:
+    """The launch a job record was made from: every field as it ran counts as given."""
+    a = Launch(
+        name=record.name, template=record.template, image=record.image, gpus=record.gpus,
+        gpu_type=record.gpu_type, nodes=record.nodes, time_limit_s=record.time_limit_s,
+        priority=record.priority, command=tuple(record.command) if record.command else None,
+        env=tuple(sorted(record.env.items())),
+    )
+    given = {"image", "gpus", "gpu_type", "nodes", "time_limit_s", "priority", "env"}
+    given |= {"command"} if record.command else set()
+    # The template is not named again: its values are already in the record, and fixed as they ran.
+    return dataclasses.replace(a, template=None, given=frozenset(given))
 
 
 def again_of(text: str, last: Launch) -> Launch | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 
 from bot.domain import messages as msg
 from bot.domain.actions import PRIORITIES, Launch, Priority
@@ -99,8 +100,19 @@ def _duration(scan: ArgScan, opt: Opt) -> int:
         if value.isdigit():
             raise ParseError(msg.parse_no_unit(value), scan.opt_fix(opt, value + "h")) from None
         loose = loose_duration(value)
-        fix = scan.opt_fix(opt, format_duration(loose)) if loose else None
+        fix = scan.opt_fix(opt, _duration_guess(value, loose))
         raise ParseError(msg.parse_bad_duration(value, str(e)), fix) from None
+
+
+def _duration_guess(value: str, loose: int | None) -> str:
+    """A duration the grammar reads, near what was typed: "90x" → "90m", "2 hours" → "2h"."""
+    if loose:
+        return format_duration(loose)
+    m = re.match(r"\s*(\d{1,4})", value)
+    if m and int(m.group(1)) > 0:
+        n = int(m.group(1))
+        return f"{n}m" if n >= 60 else f"{n}h"  # 90 of something is most likely minutes; 6 is hours
+    return "6h"
 
 
 def _priority(scan: ArgScan, opt: Opt) -> Priority:
@@ -119,7 +131,8 @@ def _env(scan: ArgScan, opts: list[Opt]) -> tuple[tuple[str, str], ...]:
     for opt in opts:
         key, eq, val = opt.value.partition("=")
         if not eq or not key:
-            raise ParseError(msg.parse_bad_env(opt.value), None)
+            name = suggest_env_name(key or opt.value or "NAME")
+            raise ParseError(msg.parse_bad_env(opt.value), scan.opt_fix(opt, f"{name}=value"))
         if not ENV_NAME.fullmatch(key):
             raise ParseError(msg.parse_bad_env_name(key), scan.opt_fix(opt, f"{suggest_env_name(key)}={val}"))
         env[key] = val

@@ -157,11 +157,15 @@ _HELP_TOPICS: dict[str, str] = {
     "• `/gpu logs llama-ft --tail 200`",
     "stop": (
         "*`/gpu stop JOB...` or `/gpu stop --mine [--state S]`*\nStop jobs by name, or all of yours "
-        "(in one state). Asks for confirmation.\n• `/gpu stop dpo-7b eval-run`\n"
+        "(in one state). One job of yours stops at once; when it would stop several jobs (a list or "
+        "`--mine`/`--team`/`--all`) or someone else's (admins), it asks you to confirm first.\n"
+        "• `/gpu stop dpo-7b eval-run`\n"
         "• `/gpu stop --mine --state queued`"
     ),
     "queue": "*`/gpu queue`*\nThe queue: order, your position and the estimated start.",
     "gpus": "*`/gpu gpus`*\nCluster GPUs by type: capacity, in use, free, utilization.",
+    "usage": "*`/gpu usage [6h|24h|7d]`*\nA chart of the cluster's GPU utilization and allocation by type "
+    "over the window (6h by default).\n• `/gpu usage 24h`",
     "help": "*`/gpu help [SUBCOMMAND]`*\nThis help, or the details of one subcommand.\n• `/gpu help launch`",
 }
 
