@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot import logs, metrics
 from bot.domain import messages as msg
 from bot.domain.actions import Action, Clarify, Gpus, Help, Launch, ListJobs, Logs, Queue, Status, Stop, Usage
-from bot.domain.errors import BackendError, Refusal
+from bot.domain.errors import BackendError, ParseError, Refusal
 from bot.render import replies as rendering
 from bot.services.gpu_views import GpuViews
 from bot.services.jobs import JobsService
@@ -48,7 +48,11 @@ class CommandService:
 
     def handle(self, req: Request, kind: str = "command") -> rendering.Reply:
         def work() -> rendering.Reply:
-            got = self.understanding.understand(req.user_id, req.channel_id, req.text, req.thread_key)
+            try:
+                got = self.understanding.understand(req.user_id, req.channel_id, req.text, req.thread_key)
+            except ParseError as err:
+                err.fix = self.launches.settled_fix(err.fix, req.user_id)  # its "Try:" must pass for them
+                raise
             if got.action is None:
                 return rendering.text_reply(got.reply)
             outcome = "error"

@@ -8,11 +8,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import messages as msg
-from bot.domain.actions import Launch, to_dict
+from bot.domain.actions import Action, Launch, to_dict
 from bot.domain.cluster.manifests import render_job, render_service
-from bot.domain.errors import ClusterFactError, DryRunRejected, ForbiddenError, NamespaceMissing, ValidationError
+from bot.domain.errors import (
+    BackendError,
+    ClusterFactError,
+    DryRunRejected,
+    ForbiddenError,
+    NamespaceMissing,
+    Refusal,
+    ValidationError,
+)
 from bot.domain.jobs import JobRecord
 from bot.domain.names import suggest_job_name
+from bot.domain.policy.fixes import settle
 from bot.domain.policy.judge import Identity, check_launch, identify, judge_launch
 from bot.render import replies as rendering
 from bot.services.cards import publish_card
@@ -86,6 +95,15 @@ class LaunchService:
             return a.name
         base = a.template or (a.image or "job").rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
         return self.rt.store.free_name(ident.namespace, suggest_job_name(f"{base}-{token[:5]}"))
+
+    def settled_fix(self, fix: Action | str | None, user_id: str) -> Action | str | None:
+        """A refusal's fix followed through the policy for ``user_id`` (see ``policy.fixes``)."""
+        try:
+            ident = identify(self.rt.policy, user_id)
+            facts = self.rt.cluster.snapshot().facts
+        except (Refusal, BackendError):
+            return fix  # not a member, or the cluster is not reachable: the grammar's fix as it is
+        return settle(self.rt.policy, ident, fix, facts)
 
     def preview(self, action: Launch, user_id: str, channel: str, token: str,
                 based_on: str | None = None) -> rendering.Reply:

@@ -82,7 +82,7 @@ class Scanned:
 
     def plain(self) -> str:
         """The cleaned text without its code spans (what the sentence rules read)."""
-        return _CODE_IN_CLEAN.sub(" ", self.cleaned).strip()
+        return re.sub(r"[ \t]+", " ", _CODE_IN_CLEAN.sub(" ", self.cleaned)).strip()
 
 
 _CODE_IN_CLEAN = re.compile(r"```.*?```|`[^`\n]+`", re.S)

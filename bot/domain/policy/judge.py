@@ -11,7 +11,7 @@ import fnmatch
 from dataclasses import dataclass
 
 from bot.domain import messages as msg
-from bot.domain.actions import Launch, Priority, Stop
+from bot.domain.actions import Action, Launch, Priority, Stop
 from bot.domain.errors import ClusterFactError, ForbiddenError, PolicyError, Refusal, ValidationError
 from bot.domain.jobs import JobRecord
 from bot.domain.names import image_problem, job_name_problem
@@ -233,6 +233,24 @@ def priority_allowed(policy: Policy, ident: Identity, priority: Priority) -> boo
     return priority != "high" or ident.is_admin or ident.user_id in policy.limits.high_priority
 
 
+def passing_fix(policy: Policy, ident: Identity, fix: Action | str | None, facts: ClusterFacts) -> Action | str | None:
+    """``fix`` if it passes for this person, else the first launch reached from it that does.
+
+    A fix that is not a launch (a read-only command, a grammar correction) is returned as it is;
+    None when a launch fix leads nowhere (better no "Try:" than one refused next).
+    """
+    for _ in range(6):
+        if not isinstance(fix, Launch):
+            return fix
+        try:
+            check_launch(policy, ident, fix, facts)
+        except Refusal as again:
+            fix = again.fix
+            continue
+        return fix
+    return None
+
+
 def judge_launch(policy: Policy, ident: Identity, action: Launch, facts: ClusterFacts) -> Launch:
     """``check_launch``, with a refusal's fix followed until it is a launch that passes.
 
@@ -242,16 +260,5 @@ def judge_launch(policy: Policy, ident: Identity, action: Launch, facts: Cluster
     try:
         return check_launch(policy, ident, action, facts)
     except Refusal as first:
-        fix = first.fix
-        for _ in range(6):
-            if not isinstance(fix, Launch):
-                break
-            try:
-                check_launch(policy, ident, fix, facts)
-            except Refusal as again:
-                fix = again.fix
-                continue
-            first.fix = fix
-            raise
-        first.fix = None if isinstance(first.fix, Launch) else first.fix  # no launch of ours passes
+        first.fix = passing_fix(policy, ident, first.fix, facts)
         raise
