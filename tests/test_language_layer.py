@@ -220,3 +220,9 @@ def test_no_set_yields_an_unwritten_command() -> None:
         if isinstance(action, Launch) and action.command:
             assert _PLAIN_COMMAND.search(text), f"{text!r} became the command {action.command}"
             assert all(word in text for word in action.command), text
+
+
+def test_two_readings_are_offered_as_the_exact_commands() -> None:
+    a = parse("kill bert-x and start a new one with 8 h100s").action
+    assert a.action == "clarify"
+    assert "`/gpu stop bert-x`" in a.question and "`/gpu launch --gpus 8 --gpu-type h100`" in a.question  # type: ignore[union-attr]

@@ -19,7 +19,8 @@ from bot.domain.language.sentences import parse_sentence
 
 HERE = Path(__file__).parent
 SHARED = Path(__file__).resolve().parents[2] / "shared/nl-eval/utterances.jsonl"
-SETS = [p for p in (SHARED, HERE / "nl/shared_utterances.jsonl", HERE / "nl/utterances.jsonl") if p.exists()]
+SETS = [p for p in (SHARED, HERE / "nl/shared_utterances.jsonl", HERE / "nl/utterances.jsonl",
+                     HERE / "nl/categories.jsonl") if p.exists()]
 
 
 def _rows() -> list[Any]:

@@ -91,6 +91,11 @@ _LAUNCH_WEAK = re.compile(
 )
 
 
+def also_launch(low: str) -> bool:
+    """A launch verb as well (read after a stop matched first)."""
+    return bool(_LAUNCH_STRONG.search(low) or re.search(r"\b(?:start|run)\s+(?:a\s+)?new\b", low))
+
+
 def detect(low: str, has_launch_detail: bool, has_names: bool) -> Intent:
     """The intent of ``low`` (normalised, lower-case text)."""
     if _DANGER.search(low):

@@ -34,10 +34,11 @@ from bot.domain.language.entities import (
     take_priority,
     take_template,
 )
-from bot.domain.language.intents import detect
+from bot.domain.language.intents import also_launch, detect
 from bot.domain.language.marked import as_priority, read_marked
 from bot.domain.language.numbers import GpuSpec, digits_for_words, take_duration, take_gpu_spec, take_tail
 from bot.domain.language.scanner import Scanned, scan
+from bot.domain.language.slash import to_command
 from bot.domain.language.verbs import canonical_verbs
 
 _LAUNCH_VERB = re.compile(
@@ -131,7 +132,13 @@ def read_sentence(scanned: Scanned) -> Action:
         state = find_state(p.rest) or ("queued" if re.search(r"\bin\s+(?:the\s+)?queue\b", p.rest) else None)
         return ListJobs(scope=find_scope(p.rest) or "mine", state=state)
     if intent == "stop":
-        return _stop(p, names)
+        stop = _stop(p, names)
+        if isinstance(stop, Stop) and also_launch(p.intent_text) and p.launch_detail():
+            # Two readings ("kill bert-x and start one on 8 GPUs"): one action per request, so ask.
+            launch = _launch(p)
+            if isinstance(launch, Launch):
+                return Clarify(question=msg.clarify_two_readings(to_command(stop), to_command(launch)))
+        return stop
     return Clarify(question=msg.clarify_not_allowed() if p.identity else msg.clarify_out_of_scope())
 
 

@@ -112,6 +112,11 @@ def clarify_launch_details() -> str:
     )
 
 
+def clarify_two_readings(first: str, second: str) -> str:
+    """Evidence for two actions in one request: both, as the exact commands to type."""
+    return f"I can do one thing per request. Did you mean `{first}`, or `{second}`? Send the one you want."
+
+
 def clarify_which_job(verb: str) -> str:
     return (
         f"Which job should I {verb}? Name it, e.g. `/gpu {verb} llama-ft`, "
