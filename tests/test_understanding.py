@@ -249,23 +249,24 @@ def test_the_app_wires_the_llm_from_settings(redis_url: str) -> None:
             kube.close()
 
 
-class Recording(GenericFakeChatModel):
-    """Scripted answers; keeps what the model was shown."""
+SEEN: list[list[BaseMessage]] = []
 
-    seen: list[list[BaseMessage]] = []
+
+class Recording(GenericFakeChatModel):
+    """Scripted answers; keeps what the model was shown (in ``SEEN``)."""
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        self.seen.append(list(messages))
+        SEEN.append(list(messages))
         return super()._generate(messages, stop, run_manager, **kwargs)
 
 
 def test_the_model_sees_the_cleaned_text_and_the_askers_jobs() -> None:
     model = Recording(messages=iter([tool_call({"action": "stop", "jobs": ["llama-ft"]})]))
-    model.seen = []
+    SEEN.clear()
     u = service(None, model, jobs=["llama-ft", "bert-base"])
     got = u.understand(U, CH, "<@UBOT0001> please put my `llama-ft` run out of its misery :skull: <https://x.io|see>")
     assert got.source == "llm" and got.action == Stop(jobs=("llama-ft",))
-    shown = model.seen[0]
+    shown = SEEN[0]
     assert shown[-1].content == "please put my `llama-ft` run out of its misery see"
     assert any('["llama-ft", "bert-base"]' in str(m.content) for m in shown[:-1])
