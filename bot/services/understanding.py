@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -150,7 +151,36 @@ class Understanding:
             action, source = self._ask_model(body, last, ruled, user_id)
         unclear_stop = isinstance(action, Clarify) and action.question == msg.clarify_which_job("stop")
         action = resolve_pronoun(action, body, last, unclear_stop)
+        action = self._known_job(action, body, user_id)
         return Understood(self._specific(action, user_id), source=source)
+
+    def _known_job(self, action: Action, body: str, user_id: str) -> Action:
+        """A job of the asker named in the text wins over the rules' guess ("how is bert doing")."""
+        unclear_stop = isinstance(action, Clarify) and action.question == msg.clarify_which_job("stop")
+        guessed: tuple[str, ...]
+        if isinstance(action, Status | Logs):
+            guessed = (action.job,) if action.job else ()
+        elif isinstance(action, Stop) and action.scope is None and action.state is None:
+            guessed = action.jobs
+        elif unclear_stop:
+            guessed = ()
+        else:
+            return action
+        try:
+            known = self.active_jobs(user_id)
+        except BackendError:
+            return action
+        if not known or (guessed and all(g in known for g in guessed)):
+            return action
+        words = set(re.findall(r"[a-z0-9][a-z0-9._-]*[a-z0-9]|[a-z0-9]", body.lower()))
+        hits = [n for n in known if n in words]
+        if len(hits) != 1 or len(guessed) > 1:
+            return action
+        if isinstance(action, Status):
+            return Status(job=hits[0])
+        if isinstance(action, Logs):
+            return Logs(job=hits[0], tail=action.tail)
+        return Stop(jobs=(hits[0],))
 
     def _again(self, body: str, user_id: str) -> Understood | None:
         """"Same as before but with 32 GPUs": the asker's most recent launch (its record) as the base."""

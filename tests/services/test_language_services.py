@@ -70,3 +70,13 @@ def test_a_grammar_fix_is_followed_through_the_policy_for_its_reader() -> None:
 def test_status_with_no_jobs_suggests_something_that_works() -> None:
     shown = _shown(_service(), "/gpu status", "URES0003")
     assert "Try: `/gpu help launch`" in shown
+
+
+def test_a_known_job_of_the_asker_wins_over_a_guess() -> None:
+    svc = _service()
+    _launched(svc, f"/gpu launch bert --image {IMAGE} --gpus 1 --gpu-type h100", "URES0001")
+    _launched(svc, f"/gpu launch gpt-2x --image {IMAGE} --gpus 1 --gpu-type h100", "URES0001")  # the latest
+    # "bert" alone is no name by its shape; it is the asker's job, so it is the one meant
+    assert _shown(svc, "how is bert coming along?", "URES0001").startswith("bert: ")
+    stopped = _shown(svc, "please kill bert", "URES0001")
+    assert "bert" in stopped and "gpt-2x" not in stopped and "Which job" not in stopped
