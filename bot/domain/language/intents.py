@@ -24,16 +24,20 @@ _HELP_STRONG = re.compile(
     r"\bwhat\s+(?:are\s+)?(?:the\s+|your\s+)?commands\b|\bhow\s+does\s+(?:this|it)\s+(?:bot\s+)?work\b|"
     r"\bwho\s+are\s+you\b|\bwhat\s+are\s+you\b|\bshow\s+(?:me\s+)?(?:the\s+)?help\b|\bhelp\s+(?:me\s*)?[.!?]*$"
 )
+# "how do I launch a job?": a question about the bot, when it names no job and no resources
+_HOW_DO_I = re.compile(r"\bhow\s+(?:do|can|should|would)\s+(?:i|we|you)\s+(?:launch|start|submit|run|stop|cancel|kill|"
+                       r"see|check|read|get|list|use)\b")
 _HELP_WEAK = re.compile(r"\b(?:help|usage|how\s+do\s+i|how\s+to|what\s+commands|documentation|docs)\b")
 _LOGS = re.compile(
     r"\b(?:logs?|output|stdout|stderr|traceback|stack\s*trace|tail\s*-?f?|lines|print(?:ed|s)?|"
-    r"error\s+messages?)\b|\bwhy\s+(?:did|does|is|has)\b.*\b(?:crash\w*|fail\w*|die|died|dying|break|broke|"
+    r"error\s+messages?|(?:the|an?|any|what'?s\s+the)\s+errors?|errors?\s+(?:from|of|for|in))\b|\bwhy\s+(?:did|does|is|has)\b.*\b(?:crash\w*|fail\w*|die|died|dying|break|broke|"
     r"oom\w*|error\w*|stuck)\b|\bwhat\s+went\s+wrong\b"
 )
 _STOP = re.compile(
     r"\b(?:stop|cancel|kill|terminate|abort|halt|delete|remove|shut\s*down|tear\s+down|end|preempt|"
     r"evict|scrap|dequeue|unqueue|wipe(?:\s+out)?|clear\s+(?:out\s+)?(?:my|our|all|the|every)|get\s+rid\s+of|"
-    r"drop\s+(?:my|our|all|the|every)|nuke|purge|flush)\b"
+    r"drop\s+(?:my|our|all|the|every)|nuke|purge|flush|shut\s+(?:it|them|that|this|[a-z0-9][\w.-]*)\s+down|"
+    r"take\s+(?:it|them|that|this|[a-z0-9][\w.-]*)\s+down)\b"
 )
 _LAUNCH_STRONG = re.compile(
     r"\b(?:launch|kick\s*(?:off|start)|kickoff|submit|fine[\s-]?tune|finetune|train|pre[\s-]?train|"
@@ -51,11 +55,13 @@ _GPU_WORD = (
 _GPUS = re.compile(
     rf"\b(?:free|available|idle|unused|spare|open)\b.*\b{_GPU_WORD}\b|\b{_GPU_WORD}\b.*\b(?:free|available|"
     rf"idle|unused|spare|in\s+use|left|busy)\b|\butili[sz](?:ation|ed)\b|\bcapacity\b|\bhow\s+many\s+{_GPU_WORD}|"
-    rf"\b(?:gpu|cluster)\s+(?:usage|load|stats|status|availability)\b|\bhow\s+busy\b|\bany\s+{_GPU_WORD}\b"
+    rf"\b(?:gpu|cluster)\s+(?:usage|load|stats|status|availability)\b|\bhow\s+busy\b|\bany\s+{_GPU_WORD}\b|"
+    rf"\bwhat\s+(?:kinds?\s+of\s+)?(?:gpus|gpu\s+types|hardware|cards|accelerators)\b|\b(?:cluster|you)\s+have\b.*\b{_GPU_WORD}\b"
 )
 _STATUS = re.compile(
     r"\b(?:status|state|progress|doing|going|how(?:'s|\s+is|\s+are)|check\s+on|updates?\s+on|news\s+(?:on|about|of)|"
-    r"where\s+(?:is|are|'s)|became\s+of|happened\s+(?:to|with)|coming\s+along)\b"
+    r"where\s+(?:is|are|'s)|became\s+of|happened\s+(?:to|with)|coming\s+along|how\s+far(?:\s+along)?|"
+    r"what'?s\s+up\s+with|whats\s+up\s+with|how\s+goes)\b"
 )
 # The asker's latest job, not named: "what became of my latest run", "did my last job finish".
 _LATEST = re.compile(
@@ -100,7 +106,7 @@ def detect(low: str, has_launch_detail: bool, has_names: bool) -> Intent:
     """The intent of ``low`` (normalised, lower-case text)."""
     if _DANGER.search(low):
         return "danger"
-    if _HELP_STRONG.search(low):
+    if _HELP_STRONG.search(low) or (_HOW_DO_I.search(low) and not has_names and not has_launch_detail):
         return "help"
     if _LOGS.search(low):
         return "logs"

@@ -90,7 +90,13 @@ def _read(scanned: Scanned) -> tuple[Action, Literal["grammar", "sentence"]]:
     if has_code and not flags:
         sentence = True
     if flags or not sentence:
-        return parse_words(_without_courtesy(scanned.shell_words(), courtesy)), "grammar"
+        try:
+            return parse_words(_without_courtesy(scanned.shell_words(), courtesy)), "grammar"
+        except ParseError:
+            if slash or flags:
+                raise
+            # "stop" or "logs" alone, not after `/gpu`: a sentence's question ("which job?") helps more
+            return read_sentence(scanned), "sentence"
     action = read_sentence(scanned)
     if slash and isinstance(action, Clarify):
         # `/gpu launch something` is still a well-formed command: the user chose the grammar.
