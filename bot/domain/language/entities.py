@@ -57,6 +57,11 @@ _INJECTION = re.compile(
 )
 
 
+def is_injection(low: str) -> bool:
+    """Boilerplate that tries to steer the bot ("ignore previous instructions"): the request is refused."""
+    return bool(_INJECTION.search(low))
+
+
 def strip_identity(low: str) -> tuple[str, bool]:
     """Drop identity/namespace phrases and injection boilerplate; report whether any was there."""
     out = _IDENTITY.sub(" ", low)

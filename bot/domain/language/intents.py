@@ -60,7 +60,7 @@ _GPUS = re.compile(
 )
 _STATUS = re.compile(
     r"\b(?:status|state|progress|doing|going|how(?:'s|\s+is|\s+are)|check\s+on|updates?\s+on|news\s+(?:on|about|of)|"
-    r"where\s+(?:is|are|'s)|became\s+of|happened\s+(?:to|with)|coming\s+along|how\s+far(?:\s+along)?|"
+    r"where\s+(?:is|are|'s)|became\s+of|tell\s+me\s+about|info\s+(?:on|about)|details?\s+(?:on|of|about)|happened\s+(?:to|with)|coming\s+along|how\s+far(?:\s+along)?|"
     r"what'?s\s+up\s+with|whats\s+up\s+with|how\s+goes)\b"
 )
 # The asker's latest job, not named: "what became of my latest run", "did my last job finish".
@@ -85,16 +85,21 @@ _WHAT_STATE = re.compile(
 _STATUS_Q = re.compile(
     r"\b(?:is\b.*\b(?:still\s+)?(?:running|queued|"
     r"pending|done|finished|alive|up|dead|stuck|ok)|did\b.*\b(?:finish|succeed|complete|fail|crash|start|"
-    r"work|pass)|has\b.*\b(?:finished|started|completed|failed|crashed))\b"
+    r"work|pass|get\s+(?:scheduled|started|going|admitted))|has\b.*\b(?:finished|started|completed|failed|crashed))\b"
 )
 _LIST = re.compile(
-    r"\b(?:list|jobs|what(?:'s|\s+is|\s+are)?\b.*\brunning|which\b|what\s+(?:is|are)\b.*\b(?:running|"
+    r"\b(?:list|jobs|what\s+(?:have|did)\s+i\s+(?:run|launch|submit|start)\w*|recent(?:ly)?\s+(?:jobs|runs)|what(?:'s|\s+is|\s+are)?\b.*\brunning|which\b|what\s+(?:is|are)\b.*\b(?:running|"
     r"queued)|show\s+(?:me\s+)?(?:my|our|all|the|everything)|anything\s+running)\b"
 )
 _LAUNCH_WEAK = re.compile(
     r"\b(?:start|run|need|want|give\s+me|get\s+me|can\s+i\s+(?:get|have|use)|allocate|reserve|book|create|"
     r"i'd\s+like|use|new\s+job|go)\b"
 )
+
+
+def is_danger(low: str) -> bool:
+    """Cluster administration, secrets, raw kubectl: never acted on, wherever it is written."""
+    return bool(_DANGER.search(low))
 
 
 def also_launch(low: str) -> bool:
@@ -113,6 +118,8 @@ def detect(low: str, has_launch_detail: bool, has_names: bool) -> Intent:
     if _STOP.search(low):
         return "stop"
     if _LAUNCH_STRONG.search(low) and not _QUEUE_ONLY.search(low):
+        if has_names and not has_launch_detail and _STATUS_Q.search(low):
+            return "status"  # a question about a job, with a launch word in it: "has t5-xl finished training"
         return "launch"
     if not has_names and _LATEST.search(low) and _ASKS_STATE.search(low):
         return "status"

@@ -102,7 +102,7 @@ _GPUS_THEN_NODES = re.compile(
 _NXM = re.compile(rf"(?<![\w.])(\d{{1,3}})\s*[x×]\s*(\d{{1,3}})\s*{_GPU_NOUN}")  # "2x8 H100"
 _GPUS = re.compile(rf"(?<![\w.-]){_N}\s*[x×]?\s*{_GPU_NOUN}(?![\w-])")
 _NODES = re.compile(rf"(?<![\w.-]){_N}[\s-]*{_NODES_WORD}(?![\w-])")
-_GPUS_COLON = re.compile(r"\bgpus?\s*(?:[:=]|count\s+of|count)\s*(\d{1,4})\b")
+_GPUS_COLON = re.compile(r"\bgpus?\s*(?:[:=]|count\s+of|count)?\s*(\d{1,4})\b(?!\s*(?:x|×|nodes?|h\b|hours?|m\b|min))")
 
 
 def take_gpu_spec(low: str) -> tuple[GpuSpec, str]:

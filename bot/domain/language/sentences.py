@@ -7,6 +7,7 @@ decide the intent → fill that action's fields. Anything unclear becomes a ``Cl
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from bot.domain import messages as msg
@@ -25,6 +26,7 @@ from bot.domain.actions import (
 from bot.domain.language.entities import (
     find_scope,
     find_state,
+    is_injection,
     is_strong_name,
     job_names,
     marked_names,
@@ -34,7 +36,7 @@ from bot.domain.language.entities import (
     take_priority,
     take_template,
 )
-from bot.domain.language.intents import also_launch, detect
+from bot.domain.language.intents import also_launch, detect, is_danger
 from bot.domain.language.marked import as_priority, read_marked
 from bot.domain.language.numbers import GpuSpec, digits_for_words, take_duration, take_gpu_spec, take_tail
 from bot.domain.language.scanner import Scanned, scan
@@ -64,6 +66,7 @@ class _Parts:
             self.image = str(given["image"])
         self.image = self.image or marked.image
         low = canonical_verbs(re.sub(r"(?<!\S)w/(?=\s)", "with", s.lower()))
+        self.injection = is_injection(low) or any(is_danger(c.text.lower()) for c in scanned.code())
         low, self.identity = strip_identity(low)
         low = digits_for_words(low)
         self.intent_text = low  # quantities stay in for intent rules ("any H100s available")
@@ -114,7 +117,7 @@ def read_sentence(scanned: Scanned) -> Action:
     names = list(dict.fromkeys([*p.marked.names, *_given_name(p), *job_names(p.rest)]))
     intent = detect(p.intent_text, p.launch_detail() or bool(marked_names(p.rest)) or bool(_given_name(p)),
                     bool(names))
-    if intent == "danger":
+    if intent == "danger" or p.injection:
         return Clarify(question=msg.clarify_not_allowed())
     if intent == "help":
         return Help()
@@ -136,6 +139,8 @@ def read_sentence(scanned: Scanned) -> Action:
         if isinstance(stop, Stop) and also_launch(p.intent_text) and p.launch_detail():
             # Two readings ("kill bert-x and start one on 8 GPUs"): one action per request, so ask.
             launch = _launch(p)
+            if isinstance(launch, Launch) and launch.name in stop.jobs:
+                launch = dataclasses.replace(launch, name=None, given=launch.given - {"name"})  # that is the stop's
             if isinstance(launch, Launch):
                 return Clarify(question=msg.clarify_two_readings(to_command(stop), to_command(launch)))
         return stop
@@ -185,7 +190,8 @@ def _launch_name(p: _Parts) -> str | None:
         # After a verb only a name-shaped token (a digit or a dash) is a name: "train mistral" is a model.
         if is_strong_name(m.group(1)):
             return name_ok(m.group(1))
-    return None
+    strong = job_names(p.rest)  # "can I get 2 h100s for an hour for debug-1?"
+    return strong[0] if strong and is_strong_name(strong[0]) else None
 
 
 def _stop(p: _Parts, names: list[str]) -> Action:
