@@ -236,3 +236,16 @@ def test_two_readings_are_offered_as_the_exact_commands() -> None:
 def test_steering_and_danger_in_code_are_refused(text: str) -> None:
     a = parse(text).action
     assert a.action == "clarify" and a.question == msg.clarify_not_allowed()  # type: ignore[union-attr]
+
+
+def _followup_rows() -> list[Any]:
+    rows = [json.loads(line) for line in (HERE / "nl/categories.jsonl").read_text().splitlines() if line.strip()]
+    return [pytest.param(r["text"], r["expect"], id=r["text"][:40]) for r in rows if "based_on_last" in r["expect"]]
+
+
+@pytest.mark.parametrize(("text", "expect"), _followup_rows())
+def test_follow_ups_of_the_last_launch(text: str, expect: dict[str, Any]) -> None:
+    from tests.bench.nl_eval import got_with_last, matches
+
+    got = got_with_last(text)
+    assert matches(got, expect), got

@@ -246,7 +246,7 @@ def find_scope(low: str) -> Scope | None:
 
 
 _STATE = re.compile(
-    r"\b(queued|pending|waiting|running|active|failed|failing|crashed|errored|succeeded|successful|"
+    r"\b(queued|pending|waiting|running|active|failed|failing|fail|crashed|crash|errored|succeeded|successful|"
     r"finished|completed|done|stopped|cancell?ed|canceled|killed|terminated)\b"
 )
 

@@ -172,11 +172,11 @@ def again_of(text: str, last: Launch) -> Launch | None:
         return None
     rest = (low[: m.start()] + " " + low[m.end() :]).strip(" ,.!?")
     base = dataclasses.replace(last, name=None, given=last.given - {"name"})
-    words = re.findall(r"[a-z0-9'._-]+", rest)
-    if all(w in _AGAIN_FILLER or w in _FILLER for w in words):
-        return base
     changed = _changes(" ".join(w for w in re.split(r"\s+", rest) if w not in _AGAIN_FILLER), base)
-    return changed
+    if changed is not None:
+        return changed
+    words = re.findall(r"[a-z0-9'._-]+", rest)
+    return base if all(w in _AGAIN_FILLER or w in _FILLER for w in words) else None
 
 
 def _job_of(last: Mapping[str, Any] | None) -> str | None:

@@ -22,14 +22,14 @@ _DANGER = re.compile(
 _HELP_STRONG = re.compile(
     r"^\s*(?:help|usage|\?|commands?|menu)\s*[.!?]*\s*$|\bwhat\s+(?:can|do)\s+you\s+do\b|\bhow\s+do\s+i\s+use\b|"
     r"\bwhat\s+(?:are\s+)?(?:the\s+|your\s+)?commands\b|\bhow\s+does\s+(?:this|it)\s+(?:bot\s+)?work\b|"
-    r"\bwho\s+are\s+you\b|\bwhat\s+are\s+you\b|\bshow\s+(?:me\s+)?(?:the\s+)?help\b|\bhelp\s+(?:me\s*)?[.!?]*$"
+    r"\bwho\s+are\s+you\b|\bwhat\s+(?:can|does)\s+(?:this|the)\s+(?:bot|thing)\s+do\b|\bwhat\s+are\s+you\b|\bshow\s+(?:me\s+)?(?:the\s+)?help\b|\bhelp\s+(?:me\s*)?[.!?]*$"
 )
 # "how do I launch a job?": a question about the bot, when it names no job and no resources
 _HOW_DO_I = re.compile(r"\bhow\s+(?:do|can|should|would)\s+(?:i|we|you)\s+(?:launch|start|submit|run|stop|cancel|kill|"
                        r"see|check|read|get|list|use)\b")
 _HELP_WEAK = re.compile(r"\b(?:help|usage|how\s+do\s+i|how\s+to|what\s+commands|documentation|docs)\b")
 _LOGS = re.compile(
-    r"\b(?:logs?|output|stdout|stderr|traceback|stack\s*trace|tail\s*-?f?|lines|print(?:ed|s)?|"
+    r"\b(?:logs?|output|stdout|stderr|traceback|stack\s*trace|tail\s*-?f?|lines|print(?:ed|s|ing)?|"
     r"error\s+messages?|(?:the|an?|any|what'?s\s+the)\s+errors?|errors?\s+(?:from|of|for|in))\b|\bwhy\s+(?:did|does|is|has)\b.*\b(?:crash\w*|fail\w*|die|died|dying|break|broke|"
     r"oom\w*|error\w*|stuck)\b|\bwhat\s+went\s+wrong\b"
 )
@@ -59,7 +59,7 @@ _GPUS = re.compile(
     rf"\bwhat\s+(?:kinds?\s+of\s+)?(?:gpus|gpu\s+types|hardware|cards|accelerators)\b|\b(?:cluster|you)\s+have\b.*\b{_GPU_WORD}\b"
 )
 _STATUS = re.compile(
-    r"\b(?:status|state|progress|doing|going|how(?:'s|\s+is|\s+are)|check\s+on|updates?\s+on|news\s+(?:on|about|of)|"
+    r"\b(?:status|state|progress|doing|going|looking|how(?:'s|\s+is|\s+are)|hows|check\s+on|updates?\s+on|news\s+(?:on|about|of)|"
     r"where\s+(?:is|are|'s)|became\s+of|tell\s+me\s+about|info\s+(?:on|about)|details?\s+(?:on|of|about)|happened\s+(?:to|with)|coming\s+along|how\s+far(?:\s+along)?|"
     r"what'?s\s+up\s+with|whats\s+up\s+with|how\s+goes)\b"
 )

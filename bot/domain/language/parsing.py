@@ -89,6 +89,8 @@ def _read(scanned: Scanned) -> tuple[Action, Literal["grammar", "sentence"]]:
         return read_sentence(scanned), "sentence"
     if has_code and not flags:
         sentence = True
+    if not slash and sub == "launch" and len(words) == 1 and not has_code:
+        sentence = True  # "launch" alone in a message: ask what to launch (after `/gpu` it is the grammar's)
     if flags or not sentence:
         try:
             return parse_words(_without_courtesy(scanned.shell_words(), courtesy)), "grammar"

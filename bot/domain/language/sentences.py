@@ -119,6 +119,8 @@ def read_sentence(scanned: Scanned) -> Action:
                     bool(names))
     if intent == "danger" or p.injection:
         return Clarify(question=msg.clarify_not_allowed())
+    if intent == "none" and len(names) == 1 and not re.sub(r"[^a-z0-9]+|" + re.escape(names[0]), "", p.rest):
+        return Status(job=names[0])  # only a job's name ("sft-7b?"): how is it doing
     if intent == "help":
         return Help()
     if intent == "launch":

@@ -77,7 +77,7 @@ STATE_WORDS: dict[str, JobState] = {s: s for s in JOB_STATES} | {
     "active": "running", "run": "running", "started": "running",
     "finished": "succeeded", "completed": "succeeded", "complete": "succeeded", "done": "succeeded",
     "success": "succeeded", "successful": "succeeded", "succeed": "succeeded",
-    "error": "failed", "errored": "failed", "crashed": "failed", "fail": "failed",
+    "error": "failed", "errored": "failed", "crashed": "failed", "fail": "failed", "crash": "failed",
     "cancelled": "stopped", "canceled": "stopped", "killed": "stopped", "terminated": "stopped",
     "stop": "stopped",
 }  # fmt: skip

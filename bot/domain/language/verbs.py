@@ -32,7 +32,8 @@ _KEEP = frozenset(
     gpu node nodes image images team teams mine mind mint midst pint print prints dump done dome
     training trained trainer trainers then than that what when where which while whom whose shall
     finish finishes succeed succeeds fails failing complete completes going gone wipe clear
-    """.split()  # noqa: SIM905 - a word list reads better as text
+    dequeue unqueue enqueue nuke purge flush halt evict preempt scrap stack track trace stuck smart black
+    slack snack stark start stats hows shows looks looking    """.split()  # noqa: SIM905 - a word list reads better as text
 )
 _KNOWN = VOCAB | _KEEP | frozenset(WORD_NUMBERS) | frozenset(PRIORITY_WORDS) | frozenset(STATE_WORDS)
 
@@ -63,4 +64,5 @@ def canonical_verbs(low: str) -> str:
 def _corrected(word: str) -> str:
     if word in _KNOWN or word in TARGETS:
         return word
-    return closest(word, TARGETS) or word
+    # One slip (a swap, a missing or extra letter) in a short word; two only in a long one.
+    return closest(word, TARGETS, 1 if len(word) <= 7 else 2) or word
