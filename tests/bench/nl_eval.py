@@ -5,7 +5,8 @@ Sets: ``tests/nl/shared_utterances.jsonl`` (shared), ``tests/nl/utterances.jsonl
 run time only). Rows are ``{"text", "expect", "category"}``; ``expect`` may hold ``"forbid_keys"``
 (fields that must be empty) and ``"based_on_last": true`` (a follow-up of the asker's last launch:
 scored through the understanding service, with one launch on record). Misses are printed for the
-shared and project sets only; held-out misses are counted, not shown (``--show-heldout`` shows them).
+shared and project sets only; held-out misses are counted, not shown (``--show-heldout`` shows them;
+``--heldout DIR`` reads the held-out files from another directory).
 
 Also: the follow-up set (``tests/nl/followups.jsonl``: a first message, then a reply in the same
 conversation) through the understanding service with the rules alone, and the latency that service
@@ -254,7 +255,8 @@ def main() -> int:
     sets = {f"shared ({shared.name})": load(shared), "project (utterances + categories)": project}
     for name, rows in sets.items():
         score(name, rows)
-    heldout = sorted(HELDOUT.glob("*.jsonl")) if HELDOUT.is_dir() else []
+    where = Path(sys.argv[sys.argv.index("--heldout") + 1]) if "--heldout" in sys.argv else HELDOUT
+    heldout = sorted(where.glob("*.jsonl")) if where.is_dir() else []
     if heldout:
         rows = [r for path in heldout for r in load(path)]
         score(f"held-out ({len(heldout)} files)", rows, show="--show-heldout" in sys.argv)
