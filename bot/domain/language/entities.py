@@ -35,7 +35,7 @@ VOCAB: frozenset[str] = frozenset(
     many much more less it's i'm i'd i'll let's hi hello hey ok okay sure quick quickly fast asap
     soon tonight overnight tomorrow them those these they finish succeed fail complete go went
     happen happened became become news update updates apiece piece total overall altogether combined
-    fire going wipe clear rid drop across w whole
+    fire going wipe clear rid drop across w whole both either neither stage phase step
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 

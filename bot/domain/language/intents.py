@@ -56,11 +56,12 @@ _GPUS = re.compile(
     rf"\b(?:free|available|idle|unused|spare|open)\b.*\b{_GPU_WORD}\b|\b{_GPU_WORD}\b.*\b(?:free|available|"
     rf"idle|unused|spare|in\s+use|left|busy)\b|\butili[sz](?:ation|ed)\b|\bcapacity\b|\bhow\s+many\s+{_GPU_WORD}|"
     rf"\b(?:gpu|cluster)\s+(?:usage|load|stats|status|availability)\b|\bhow\s+busy\b|\bany\s+{_GPU_WORD}\b|"
-    rf"\bwhat\s+(?:kinds?\s+of\s+)?(?:gpus|gpu\s+types|hardware|cards|accelerators)\b|\b(?:cluster|you)\s+have\b.*\b{_GPU_WORD}\b"
+    rf"\bwhat\s+(?:kinds?\s+of\s+)?(?:gpus|gpu\s+types|hardware|cards|accelerators)\b|^\s*(?:what'?s|what\s+is|anything)\s+free\b|"
+    rf"\b{_GPU_WORD}\s+(?:availability|capacity|usage|utili[sz]ation)\b|\b(?:cluster|you)\s+have\b.*\b{_GPU_WORD}\b"
 )
 _STATUS = re.compile(
     r"\b(?:status|state|progress|doing|going|looking|how(?:'s|\s+is|\s+are)|hows|check\s+on|updates?\s+on|news\s+(?:on|about|of)|"
-    r"where\s+(?:is|are|'s)|became\s+of|tell\s+me\s+about|info\s+(?:on|about)|details?\s+(?:on|of|about)|happened\s+(?:to|with)|coming\s+along|how\s+far(?:\s+along)?|"
+    r"where\s+(?:is|are|'s)|became\s+of|been\s+running|how\s+long\s+has|(?:what|which)\s+(?:stage|phase|step)|check|tell\s+me\s+about|info\s+(?:on|about)|details?\s+(?:on|of|about)|happened\s+(?:to|with)|coming\s+along|how\s+far(?:\s+along)?|"
     r"what'?s\s+up\s+with|whats\s+up\s+with|how\s+goes)\b"
 )
 # The asker's latest job, not named: "what became of my latest run", "did my last job finish".

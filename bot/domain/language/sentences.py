@@ -115,8 +115,8 @@ def read_sentence(scanned: Scanned) -> Action:
     if not p.intent_text.strip() and not p.launch_detail():
         return Clarify(question=msg.clarify_empty())
     names = list(dict.fromkeys([*p.marked.names, *_given_name(p), *job_names(p.rest)]))
-    intent = detect(p.intent_text, p.launch_detail() or bool(marked_names(p.rest)) or bool(_given_name(p)),
-                    bool(names))
+    intent = detect(_masked(p.intent_text, names),
+                    p.launch_detail() or bool(marked_names(p.rest)) or bool(_given_name(p)), bool(names))
     if intent == "danger" or p.injection:
         return Clarify(question=msg.clarify_not_allowed())
     if intent == "none" and len(names) == 1 and not re.sub(r"[^a-z0-9]+|" + re.escape(names[0]), "", p.rest):
@@ -175,6 +175,14 @@ def _launch(p: _Parts) -> Action:
     if p.env:
         fields["env"] = p.env
     return Launch(**fields, given=frozenset(fields))  # type: ignore[arg-type]
+
+
+def _masked(low: str, names: list[str]) -> str:
+    """``low`` with the job names hidden: "emb-train" or "ft-run-3" must not read as a verb."""
+    for name in names:
+        if "-" in name:
+            low = re.sub(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", " jobx ", low)
+    return low
 
 
 def _given_name(p: _Parts) -> list[str]:
