@@ -1,16 +1,15 @@
-"""Things named in sentences: commands in backticks, images, env vars, job names, templates,
-priority, scope and state. Identity words ("as admin", "in kube-system") are dropped here: the
-text never chooses who or where.
+"""Things named in sentences: images, job names, templates, priority, scope and state. Identity
+words ("as admin", "in kube-system") are dropped here: the text never chooses who or where. Code
+spans and key=value words are read in ``marked.py``.
 """
 
 from __future__ import annotations
 
 import re
-import shlex
 
 from bot.domain.actions import JobState, Priority, Scope
 from bot.domain.language.values import STATE_WORDS
-from bot.domain.names import ENV_NAME, MAX_JOB_NAME, image_problem, suggest_job_name
+from bot.domain.names import MAX_JOB_NAME, image_problem, suggest_job_name
 
 # Words that are never a job name (English glue and this domain's own vocabulary).
 VOCAB: frozenset[str] = frozenset(
@@ -67,40 +66,6 @@ def strip_identity(low: str) -> tuple[str, bool]:
     out = _IDENTITY.sub(" ", low)
     out = _INJECTION.sub(" ", out)
     return out, out != low
-
-
-_CODE = re.compile(r"```(?:[a-z]*\n)?(.+?)```|`([^`]+)`", re.S)
-
-
-def take_command(text: str) -> tuple[tuple[str, ...] | None, str]:
-    m = _CODE.search(text)
-    if not m:
-        return None, text
-    body = (m.group(1) or m.group(2) or "").strip()
-    try:
-        parts = shlex.split(body)
-    except ValueError:
-        parts = body.split()
-    rest = _CODE.sub(" ", text)
-    return (tuple(parts) or None), rest
-
-
-_ENV = re.compile(r"(?<![\w./:-])([A-Za-z_][A-Za-z0-9_]*)=(\"[^\"]*\"|'[^']*'|[^\s,;]*)")
-_ENV_WORDS = re.compile(r"\b(?:with\s+)?(?:env|environment)(?:\s+var(?:iable)?s?)?(?:\s*:)?\s*$", re.I)
-
-
-def take_env(text: str) -> tuple[tuple[tuple[str, str], ...], str]:
-    env: dict[str, str] = {}
-    out: list[str] = []
-    last = 0
-    for m in _ENV.finditer(text):
-        key, val = m.group(1), m.group(2).strip("\"'").rstrip(".")
-        if ENV_NAME.fullmatch(key):
-            env[key] = val
-            out.append(_ENV_WORDS.sub(" ", text[last : m.start()]))
-            last = m.end()
-    out.append(text[last:])
-    return tuple(env.items()), "".join(out)
 
 
 _IMAGE_TOKEN = re.compile(
