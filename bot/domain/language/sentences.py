@@ -1,8 +1,10 @@
 """Rule-based sentence → Action: deterministic, no I/O, well under a millisecond per sentence.
 
-Pipeline: clean Slack formatting → take out what has its own syntax (code spans, images, env
-pairs) → drop identity/injection phrases → numbers in words to digits → take out quantities →
-decide the intent → fill that action's fields. Anything unclear becomes a ``Clarify`` question.
+Pipeline, on the scanner's tokens (``scanner.py``): take out what has its own syntax (code spans,
+``key=value`` words, images, env pairs; ``marked.py``) → drop identity/injection phrases → verb slips
+and Slurm verbs made canonical (``verbs.py``) → numbers in words to digits → take out quantities →
+decide the intent by evidence, with job names hidden → fill that action's fields. Anything unclear
+becomes a ``Clarify`` question; two readings are offered as the two exact commands.
 """
 
 from __future__ import annotations
