@@ -249,3 +249,12 @@ def test_follow_ups_of_the_last_launch(text: str, expect: dict[str, Any]) -> Non
 
     got = got_with_last(text)
     assert matches(got, expect), got
+
+
+def test_key_value_words_fill_their_fields() -> None:
+    a = parse("launch x-1 image=ghcr.io/acme/train:1.4 gpus=2 type=h100 time=3d memory=256Gi cpus=16 lr=3").action
+    assert isinstance(a, Launch)
+    assert (a.image, a.gpus, a.gpu_type, a.time_limit_s, a.memory, a.cpus) == (IMAGE, 2, "h100", 259200, "256Gi", 16)
+    assert a.env == () and a.command is None  # an unknown key is not an env var unless written after "env"
+    b = parse("launch x-1 gpus=2 with env LR=3 WANDB_MODE=offline").action
+    assert isinstance(b, Launch) and dict(b.env) == {"LR": "3", "WANDB_MODE": "offline"}

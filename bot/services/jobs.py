@@ -120,8 +120,7 @@ class JobsService:
                  for r in found if r.state not in ACTIVE_STATES and action.jobs]
         if not targets:
             if ended:
-                return rendering.text_reply("
-".join(ended))
+                return rendering.text_reply("\n".join(ended))
             raise NotFoundError(msg.nothing_to_stop(), ListJobs())
         others = [r for r in targets if r.owner != ident.user_id]
         if others and not action.jobs and not ident.is_admin:

@@ -153,10 +153,10 @@ def launch_of(record: JobRecord) -> Launch:
         name=record.name, template=record.template, image=record.image, gpus=record.gpus,
         gpu_type=record.gpu_type, nodes=record.nodes, time_limit_s=record.time_limit_s,
         priority=record.priority, command=tuple(record.command) if record.command else None,
-        env=tuple(sorted(record.env.items())),
+        env=tuple(sorted(record.env.items())), memory=record.memory, cpus=record.cpus,
     )
     given = {"image", "gpus", "gpu_type", "nodes", "time_limit_s", "priority", "env"}
-    given |= {"command"} if record.command else set()
+    given |= {k for k in ("command", "memory", "cpus") if getattr(record, k)}
     # The template is not named again: its values are already in the record, and fixed as they ran.
     return dataclasses.replace(a, template=None, given=frozenset(given))
 

@@ -18,6 +18,7 @@ from bot.domain.durations import parse_duration
 from bot.domain.language.scanner import Scanned, Token
 from bot.domain.language.values import PRIORITY_WORDS, loose_duration, normalize_gpu_type, word_to_int
 from bot.domain.names import ENV_NAME, image_problem, job_name_problem
+from bot.domain.resources import memory_problem
 
 _PROGRAMS = frozenset({
     "python", "python3", "torchrun", "bash", "sh", "deepspeed", "accelerate", "srun", "mpirun", "horovodrun",
@@ -37,6 +38,8 @@ _KEYS: dict[str, str] = {
     **dict.fromkeys(("name", "job", "job_name", "job-name", "jobname"), "name"),
     **dict.fromkeys(("template", "tpl"), "template"),
     **dict.fromkeys(("tail", "lines"), "tail"),
+    **dict.fromkeys(("memory", "mem", "ram"), "memory"),
+    **dict.fromkeys(("cpus", "cpu", "cores"), "cpus"),
 }
 _ENV_MARK = re.compile(r"^-{0,2}(?:env|environment|envs|vars?|variables?)[:=]?$", re.I)
 
@@ -81,7 +84,9 @@ def _field_value(key: str, raw: str) -> object | None:
         return None
     if key == "image":
         return raw if image_problem(raw) is None else None
-    if key in ("gpus", "nodes", "tail"):
+    if key == "memory":
+        return raw if memory_problem(raw) is None else None
+    if key in ("gpus", "nodes", "tail", "cpus"):
         n = word_to_int(raw)
         return n if n is not None and n > 0 else None
     if key == "gpu_type":

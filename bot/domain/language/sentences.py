@@ -64,6 +64,7 @@ class _Parts:
         self.env = tuple(marked.env.items())
         self.image, s = take_image(marked.plain)
         given = marked.fields
+        self.resources: dict[str, object] = {}  # memory=, cpus= (per node)
         if isinstance(given.get("image"), str):
             self.image = str(given["image"])
         self.image = self.image or marked.image
@@ -98,6 +99,8 @@ class _Parts:
                 self.template = value
             elif key == "priority":
                 self.priority = as_priority(value) or self.priority
+            elif key in ("memory", "cpus"):
+                self.resources[key] = value
 
     def launch_detail(self) -> bool:
         s = self.spec
@@ -176,6 +179,7 @@ def _launch(p: _Parts) -> Action:
         fields["command"] = p.command
     if p.env:
         fields["env"] = p.env
+    fields.update(p.resources)
     return Launch(**fields, given=frozenset(fields))  # type: ignore[arg-type]
 
 
