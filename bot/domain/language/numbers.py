@@ -100,7 +100,11 @@ _GPUS_THEN_NODES = re.compile(
     rf"{_N}\s*{_NODES_WORD}"
 )
 _NXM = re.compile(rf"(?<![\w.])(\d{{1,3}})\s*[x×]\s*(\d{{1,3}})\s*{_GPU_NOUN}")  # "2x8 H100"
-_GPUS = re.compile(rf"(?<![\w.-]){_N}\s*[x×]?\s*{_GPU_NOUN}(?![\w-])")
+_GPUS = re.compile(rf"(?<![\w.-]){_N}(?:\s*[x×]|-)?\s*{_GPU_NOUN}(?![\w-])")
+# "two 8-gpu h100 nodes": nodes, then the GPUs of each
+_NODES_OF = re.compile(
+    rf"(?<![\w.-]){_N}\s+{_N}[\s-]*(?:gpus?|cards?)[\s-]*(?:({GPU_TYPE})\s+)?{_NODES_WORD}(?![\w-])"
+)
 _NODES = re.compile(rf"(?<![\w.-]){_N}[\s-]*{_NODES_WORD}(?![\w-])")
 _GPUS_COLON = re.compile(r"\bgpus?\s*(?:[:=]|count\s+of|count)?\s*(\d{1,4})\b(?!\s*(?:x|×|nodes?|h\b|hours?|m\b|min))")
 
@@ -123,7 +127,7 @@ def take_gpu_spec(low: str) -> tuple[GpuSpec, str]:
             spec.gpu_type = normalize_gpu_type(m.group(2)) if m.group(2) else None
             low = _blank(low, m)
         else:
-            m = _NXM.search(low)
+            m = _NXM.search(low) or _NODES_OF.search(low)
             if m:
                 spec.nodes, spec.gpus = int(m.group(1)), int(m.group(1)) * int(m.group(2))
                 spec.gpu_type = normalize_gpu_type(m.group(3)) if m.group(3) else None

@@ -85,6 +85,8 @@ class Scanned:
         return re.sub(r"[ \t]+", " ", _CODE_IN_CLEAN.sub(" ", self.cleaned)).strip()
 
 
+# *bold*, _italic_, ~struck~ around words in a message (not in a slash command, which Slack sends raw)
+_EMPHASIS = re.compile(r"(?<![\w*_~])[*_~]+(?=[\w\"'])|(?<=[\w.\"'])[*_~]+(?![\w*_~])")
 _CODE_IN_CLEAN = re.compile(r"```.*?```|`[^`\n]+`", re.S)
 
 
@@ -139,7 +141,8 @@ def _words(source: str, start: int, end: int, shell: bool, tokens: list[Token], 
     """Words of ``source[start:end]`` (entities undone) into ``tokens``; its text into ``cleaned``."""
     if start >= end:
         return
-    cleaned.append(html.unescape(source[start:end]))
+    text = html.unescape(source[start:end])
+    cleaned.append(text if shell else _EMPHASIS.sub("", text))
     i = start
     while i < end:
         while i < end and source[i].isspace():
@@ -147,7 +150,8 @@ def _words(source: str, start: int, end: int, shell: bool, tokens: list[Token], 
         if i >= end:
             break
         j, word = _word(source, i, end, shell)
-        tokens.append(Token("word", html.unescape(word), i, j))
+        word = html.unescape(word)
+        tokens.append(Token("word", word if shell else _EMPHASIS.sub("", word), i, j))
         i = j
 
 
