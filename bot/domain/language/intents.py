@@ -56,7 +56,9 @@ _GPUS = re.compile(
     rf"\b(?:free|available|idle|unused|spare|open)\b.*\b{_GPU_WORD}\b|\b{_GPU_WORD}\b.*\b(?:free|available|"
     rf"idle|unused|spare|in\s+use|left|busy)\b|\butili[sz](?:ation|ed)\b|\bcapacity\b|\bhow\s+many\s+{_GPU_WORD}|"
     rf"\b(?:gpu|cluster)\s+(?:usage|load|stats|status|availability)\b|\bhow\s+busy\b|\bany\s+{_GPU_WORD}\b|"
-    rf"\bwhat\s+(?:kinds?\s+of\s+)?(?:gpus|gpu\s+types|hardware|cards|accelerators)\b|^\s*(?:what'?s|what\s+is|anything)\s+free\b|"
+    rf"\bwhat\s+(?:kinds?\s+of\s+)?(?:gpus|gpu\s+types|hardware|cards|accelerators)\b|^\s*gpus?\s*[?.!]*\s*$|"
+    rf"\bwhich\s+(?:gpus|gpu\s+types|cards)\b|\b(?:list|show)\s+(?:(?:the|all)\s+)?(?:gpus|cards|nodes|cluster)\b|"
+    rf"\bcluster\s+(?:is\s+)?(?:full|busy|free)\b|\bis\s+the\s+cluster\s+(?:full|busy|free)\b|^\s*(?:what'?s|what\s+is|anything)\s+free\b|"
     rf"\b{_GPU_WORD}\s+(?:availability|capacity|usage|utili[sz]ation)\b|\b(?:cluster|you)\s+have\b.*\b{_GPU_WORD}\b"
 )
 _STATUS = re.compile(
@@ -98,6 +100,16 @@ _LAUNCH_WEAK = re.compile(
 )
 
 
+# "gpu usage over the last week": the utilization chart (`/gpu usage 7d`)
+_USAGE = re.compile(
+    r"\b(?:usage|utili[sz]ation|allocation)\b.*\b(?:last|past|over|this)\s+(?:\d+\s*)?(?:h|hours?|d|days?|day|week)\b"
+    r"|\b(?:usage|utili[sz]ation)\s+(?:chart|graph|history|trend)s?\b|\b(?:chart|graph|plot)\s+(?:of\s+)?(?:the\s+)?"
+    r"(?:gpu\s+)?(?:usage|utili[sz]ation)\b"
+)
+# "who is using the H100s": everyone's running jobs
+_WHO_USES = re.compile(r"\bwho(?:'s|\s+is|\s+are)?\s+(?:using|hogging|on|running)\b")
+
+
 def is_danger(low: str) -> bool:
     """Cluster administration, secrets, raw kubectl: never acted on, wherever it is written."""
     return bool(_DANGER.search(low))
@@ -127,6 +139,10 @@ def detect(low: str, has_launch_detail: bool, has_names: bool) -> Intent:
     if not has_names and _MINE_WAITING.search(low) and not _NOT_LIST.search(low):
         return "list"
     if not has_names and _WHAT_STATE.search(low):
+        return "list"
+    if _USAGE.search(low):
+        return "usage"
+    if _WHO_USES.search(low):
         return "list"
     if _QUEUE.search(low):
         return "queue"

@@ -24,7 +24,7 @@ _NAME_LIKE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _PREFIX = re.compile(r"^\s*/gpu(?:\s+|$)", re.I)
 # Courtesy after a command ("status x please"): not arguments, so they are dropped before the grammar.
 _COURTESY = frozenset({
-    "please", "pls", "plz", "thanks", "thank", "you", "thx", "ty", "now", "asap", "again", "kindly", "",
+    "please", "pls", "plz", "thanks", "thank", "you", "thx", "ty", "now", "asap", "again", "kindly", "", "me",
 })
 _MAX_POSITIONALS = {"launch": 1, "status": 1, "logs": 1, "help": 1, "list": 0, "queue": 0, "gpus": 0}
 
@@ -73,6 +73,14 @@ def _read(scanned: Scanned) -> tuple[Action, Literal["grammar", "sentence"]]:
     has_code = bool(scanned.code())
     if not words:
         return (parse_words([]), "grammar") if slash and not has_code else (read_sentence(scanned), "sentence")
+    if words[-1][-1:] in "?!.," and "--" not in words:
+        words[-1] = words[-1].rstrip("?!.,")  # "/gpu queue?": punctuation is not part of a word
+        words = [w for w in words if w]
+        if not words:
+            return read_sentence(scanned), "sentence"
+        trim = True
+    else:
+        trim = False
     sub = words[0].lower()
     courtesy = 0
     while len(words) - courtesy > 1 and words[-1 - courtesy].lower().strip("!.,?") in _COURTESY:
@@ -89,11 +97,13 @@ def _read(scanned: Scanned) -> tuple[Action, Literal["grammar", "sentence"]]:
         return read_sentence(scanned), "sentence"
     if has_code and not flags:
         sentence = True
+    if sub == "help" and len(words) == 2 and words[1].lower() in SUBCOMMANDS:
+        sentence = False  # "help launch": the help of a subcommand
     if not slash and sub == "launch" and len(words) == 1 and not has_code:
         sentence = True  # "launch" alone in a message: ask what to launch (after `/gpu` it is the grammar's)
     if flags or not sentence:
         try:
-            return parse_words(_without_courtesy(scanned.shell_words(), courtesy)), "grammar"
+            return parse_words(_without_courtesy(_trimmed(scanned.shell_words(), trim), courtesy)), "grammar"
         except ParseError:
             if slash or flags:
                 raise
@@ -107,6 +117,12 @@ def _read(scanned: Scanned) -> tuple[Action, Literal["grammar", "sentence"]]:
         except ParseError:
             return action, "sentence"
     return action, "sentence"
+
+
+def _trimmed(words: list[str], trim: bool) -> list[str]:
+    if trim and words:
+        words = [*words[:-1], words[-1].rstrip("?!.,")]
+    return [w for w in words if w]
 
 
 def _without_courtesy(words: list[str], n: int) -> list[str]:

@@ -24,6 +24,7 @@ from bot.domain.actions import (
     Queue,
     Status,
     Stop,
+    Usage,
 )
 from bot.domain.language.entities import (
     find_scope,
@@ -127,7 +128,11 @@ def read_sentence(scanned: Scanned) -> Action:
     if intent == "none" and len(names) == 1 and not re.sub(r"[^a-z0-9]+|" + re.escape(names[0]), "", p.rest):
         return Status(job=names[0])  # only a job's name ("sft-7b?"): how is it doing
     if intent == "help":
-        return Help()
+        topic = re.search(r"\b(?:help|usage)\s+(?:with\s+|on\s+|for\s+)?(?:the\s+)?(launch|status|list|logs|stop|queue|gpus|usage)\b"
+                          r"|\bhow\s+(?:do|can)\s+i\s+use\s+(?:the\s+)?(launch|status|list|logs|stop|queue|gpus|usage)\b", p.rest)
+        return Help(topic=(topic.group(1) or topic.group(2)) if topic else None)
+    if intent == "usage":
+        return Usage(window_s=_usage_window(p.intent_text))
     if intent == "launch":
         return _launch(p)
     if intent == "queue":
@@ -140,6 +145,8 @@ def read_sentence(scanned: Scanned) -> Action:
         return Logs(job=names[0] if names else None, tail=p.tail or 50)
     if intent == "list":
         state = find_state(p.rest) or ("queued" if re.search(r"\bin\s+(?:the\s+)?queue\b", p.rest) else None)
+        if re.search(r"\bwho(?:'s|\s+is|\s+are)?\s+(?:using|hogging|on|running)\b", p.rest):
+            return ListJobs(scope="all", state=state or "running")  # "who is using the H100s"
         return ListJobs(scope=find_scope(p.rest) or "mine", state=state)
     if intent == "stop":
         stop = _stop(p, names)
@@ -181,6 +188,15 @@ def _launch(p: _Parts) -> Action:
         fields["env"] = p.env
     fields.update(p.resources)
     return Launch(**fields, given=frozenset(fields))  # type: ignore[arg-type]
+
+
+def _usage_window(low: str) -> int:
+    """The chart's window: 6h, 24h or 7d, the nearest to what was asked."""
+    if re.search(r"\b(?:7\s*d|7\s*days?|week|weekly)\b", low):
+        return 7 * 86400
+    if re.search(r"\b(?:24\s*h|24\s*hours?|1\s*d|1\s*days?|day|today|yesterday|daily)\b", low):
+        return 86400
+    return 6 * 3600
 
 
 def _masked(low: str, names: list[str]) -> str:
