@@ -51,6 +51,10 @@ _LAUNCH_VERB = re.compile(
     r"get|boot\s+up|queue\s+up)"
     r"(?:\s+(?:the|a|an|my|new|job|training|run|up|off))*\s+[\"']?([a-z0-9][a-z0-9._-]*)"
 )
+_SUBS = r"(launch|status|list|logs|stop|queue|gpus|usage)"
+_HELP_TOPIC = re.compile(
+    rf"\b(?:help|usage)\s+(?:with\s+|on\s+|for\s+)?(?:the\s+)?{_SUBS}\b|\bhow\s+(?:do|can)\s+i\s+use\s+(?:the\s+)?{_SUBS}\b"
+)
 _MAX_TEXT = 2000  # longer input is not a chat request; it is also cut to keep the rules fast
 _PREFIX = re.compile(r"^\s*/gpu(?:\s+|$)", re.I)
 
@@ -128,8 +132,7 @@ def read_sentence(scanned: Scanned) -> Action:
     if intent == "none" and len(names) == 1 and not re.sub(r"[^a-z0-9]+|" + re.escape(names[0]), "", p.rest):
         return Status(job=names[0])  # only a job's name ("sft-7b?"): how is it doing
     if intent == "help":
-        topic = re.search(r"\b(?:help|usage)\s+(?:with\s+|on\s+|for\s+)?(?:the\s+)?(launch|status|list|logs|stop|queue|gpus|usage)\b"
-                          r"|\bhow\s+(?:do|can)\s+i\s+use\s+(?:the\s+)?(launch|status|list|logs|stop|queue|gpus|usage)\b", p.rest)
+        topic = _HELP_TOPIC.search(p.rest)
         return Help(topic=(topic.group(1) or topic.group(2)) if topic else None)
     if intent == "usage":
         return Usage(window_s=_usage_window(p.intent_text))
