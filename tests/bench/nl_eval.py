@@ -2,8 +2,9 @@
 
 Sets: ``tests/nl/shared_utterances.jsonl`` (shared), ``tests/nl/utterances.jsonl`` and
 ``tests/nl/categories.jsonl`` (project), ``tests/nl/heldout/*.jsonl`` when present (held out: read at
-run time only). Rows are ``{"text", "expect", "category"}``; ``expect`` may hold ``"forbid_keys"``
-(fields that must be empty) and ``"based_on_last": true`` (a follow-up of the asker's last launch:
+run time only). Rows are ``{"text", "expect", "category"}``, optionally a top-level ``"forbid_keys"`` (keys
+that must not appear in the action); ``expect`` may hold ``"forbid_keys"`` (fields that must be empty) and
+``"based_on_last": true`` (a follow-up of the asker's last launch:
 scored through the understanding service, with one launch on record). Misses are printed for the
 shared and project sets only; held-out misses are counted, not shown (``--show-heldout`` shows them;
 ``--heldout DIR`` reads the held-out files from another directory).
@@ -103,7 +104,8 @@ def score(name: str, rows: list[dict[str, Any]], show: bool = True) -> None:
     by_cat: dict[str, list[int]] = {}
     for row in rows:
         got = got_row(row)
-        ok = matches(got, row["expect"])
+        # top-level "forbid_keys" (security rows): none of these keys may appear in the action at all
+        ok = matches(got, row["expect"]) and not any(k in got for k in row.get("forbid_keys", []))
         cat = row.get("category") or row["expect"].get("action", "?")
         by_cat.setdefault(cat, [0, 0])
         by_cat[cat][0] += ok
