@@ -73,14 +73,9 @@ def _read(scanned: Scanned) -> tuple[Action, Literal["grammar", "sentence"]]:
     has_code = bool(scanned.code())
     if not words:
         return (parse_words([]), "grammar") if slash and not has_code else (read_sentence(scanned), "sentence")
-    if words[-1][-1:] in "?!.," and "--" not in words:
-        words[-1] = words[-1].rstrip("?!.,")  # "/gpu queue?": punctuation is not part of a word
-        words = [w for w in words if w]
-        if not words:
-            return read_sentence(scanned), "sentence"
-        trim = True
-    else:
-        trim = False
+    trim = words[-1][-1:] in "?!" and "--" not in words and bool(_NAME_LIKE.fullmatch(words[-1].rstrip("?!")))
+    if trim:
+        words[-1] = words[-1].rstrip("?!")  # "/gpu queue?": the question mark is not part of the word
     sub = words[0].lower()
     courtesy = 0
     while len(words) - courtesy > 1 and words[-1 - courtesy].lower().strip("!.,?") in _COURTESY:
@@ -120,9 +115,7 @@ def _read(scanned: Scanned) -> tuple[Action, Literal["grammar", "sentence"]]:
 
 
 def _trimmed(words: list[str], trim: bool) -> list[str]:
-    if trim and words:
-        words = [*words[:-1], words[-1].rstrip("?!.,")]
-    return [w for w in words if w]
+    return [*words[:-1], words[-1].rstrip("?!")] if trim and words else words
 
 
 def _without_courtesy(words: list[str], n: int) -> list[str]:
