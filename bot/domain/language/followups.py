@@ -101,7 +101,7 @@ def _last_action(last: Mapping[str, Any] | None) -> Action | None:
     return None if isinstance(action, Clarify) else action
 
 
-def _changes(s: str, last: Launch) -> Launch | None:
+def _changes(s: str, last: Launch, more_filler: frozenset[str] = frozenset()) -> Launch | None:
     """``last`` with the changes ``s`` asks for, or None when ``s`` is more than changes."""
     image, rest = take_image(s)
     low = rest.lower().replace("’", "'")
@@ -128,23 +128,25 @@ def _changes(s: str, last: Launch) -> Launch | None:
     if priority:
         changes["priority"] = priority
     leftover = re.findall(r"[a-z0-9'._-]+", low)
-    if not changes or any(w not in _FILLER for w in leftover):
+    if not changes or any(w not in _FILLER and w not in more_filler for w in leftover):
         return None
     return dataclasses.replace(last, **changes, given=last.given | frozenset(changes))
 
 
-# "same as before", "again", "like last time but with 32 GPUs", "rerun my last job on l40s"
+# "same as before", "again", "like last time but with 32 GPUs", "rerun my last job on l40s", "clone my last run"
 _AGAIN = re.compile(
-    r"\b(?:(?:the\s+)?same\s+(?:as\s+)?(?:before|last\s+time|the\s+last\s+(?:one|job|run)|my\s+last\s+(?:one|job|run)|"
-    r"last\s+(?:one|job|run)|previous(?:\s+(?:one|job|run))?)|(?:just\s+)?like\s+(?:last\s+time|before|the\s+last\s+(?:one|job|run))|"
-    r"(?:re-?run|relaunch|resubmit|redo|repeat|restart)(?:\s+(?:my|the))?(?:\s+(?:last|previous|latest))?(?:\s+(?:one|job|run|launch))?|"
-    r"(?:launch|run|start|submit|do)\s+(?:(?:it|that|this|the\s+same(?:\s+(?:job|thing))?)\s+)?(?:again|once\s+more)|"
-    r"one\s+more\s+time|the\s+same\s+(?:job|thing|again)|again)\b"
+    r"\b(?:same|again|once\s+more|one\s+more\s+time|re-?run|re-?launch|re-?submit|redo|repeat|restart|clone|"
+    r"duplicate|copy\s+(?:of\s+)?(?:my|the|it|this)\b)\b|\blike\s+(?:my\s+|the\s+)?(?:last|previous|latest|before|most\s+recent)\b|\banother\s+one\b|"
+    r"\blike\s+[a-z0-9][\w.-]*\s*,?\s+but\b"
 )
 AGAIN_HINT = _AGAIN  # cheap test before the asker's last launch is looked up
-_AGAIN_FILLER = frozenset({
-    "but", "with", "and", "also", "this", "time", "please", "thanks", "except", "only", "now", "can", "you",
-})
+# What a "same as before" sentence says besides its changes.
+_AGAIN_FILLER = frozenset("""
+    same again once more one time rerun re-run relaunch re-launch resubmit re-submit redo repeat restart copy clone
+    duplicate like as before last previous latest most recent my the a an another job run launch config configuration
+    settings setup setting thing things but with and also this that it please thanks except only now can you could
+    i want need just do of exactly identical everything else keep same-as
+    """.split())  # noqa: SIM905 - a word list reads better as text
 
 
 def launch_of(record: JobRecord) -> Launch:
@@ -167,15 +169,16 @@ def again_of(text: str, last: Launch) -> Launch | None:
     ``text`` is cleaned. The name is not kept (it is the old job's); the text may give a new one.
     """
     low = _bare(_norm(text).lower())
-    m = _AGAIN.search(low)
-    if m is None or len(low) >= _MAX_TEXT:
+    if _AGAIN.search(low) is None or len(low) >= _MAX_TEXT:
         return None
-    rest = (low[: m.start()] + " " + low[m.end() :]).strip(" ,.!?")
+    if last.name:  # "like llama-ft-3 but with 16 GPUs": the last job named is the base, not a new name
+        low = re.sub(rf"(?<![\w.-]){re.escape(last.name)}(?![\w-])", " ", low)
+    low = re.sub(r"\b(?:another|previous|last|latest|same|the|that)\s+one\b", " ", low)  # not a count
     base = dataclasses.replace(last, name=None, given=last.given - {"name"})
-    changed = _changes(" ".join(w for w in re.split(r"\s+", rest) if w not in _AGAIN_FILLER), base)
+    changed = _changes(low, base, _AGAIN_FILLER)
     if changed is not None:
         return changed
-    words = re.findall(r"[a-z0-9'._-]+", rest)
+    words = re.findall(r"[a-z0-9'._-]+", low.replace(",", " "))
     return base if all(w in _AGAIN_FILLER or w in _FILLER for w in words) else None
 
 
