@@ -200,7 +200,12 @@ _SCOPE_ALL = re.compile(
 )
 
 
+_SCOPE_OTHERS = re.compile(r"\b(?:everyone|everybody|anyone)\s+else'?s?\b|\bother\s+(?:people|users)'?s?\b|\bothers'")
+
+
 def find_scope(low: str) -> Scope | None:
+    if _SCOPE_OTHERS.search(low):
+        return "all"  # "everyone else's jobs": not the asker's
     if _SCOPE_TEAM.search(low):
         return "team"
     if _SCOPE_MINE.search(low):

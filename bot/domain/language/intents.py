@@ -17,7 +17,10 @@ _DANGER = re.compile(
     r"secrets?|kubeconfig|kubectl|exec\s+into|shell\s+into|ssh|drain|cordon|taint|"
     r"(?:delete|remove|wipe|destroy|drop|nuke|purge)\s+(?:the\s+)?(?:whole\s+|entire\s+|all\s+(?:the\s+)?)?"
     r"(?:namespaces?|cluster|nodes?|pods?|deployments?|database|everything|pvcs?|volumes?|data)|"
-    r"namespaces?|rm\s+-rf|sudo|bitcoin|crypto\s*mining|mine\s+crypto)\b"
+    r"namespaces?|rm\s+-rf|sudo|bitcoin|crypto\s*mining|mine\s+crypto|host\s*(?:network|path|filesystem|pid|ipc)|"
+    r"(?:increase|raise|bump|disable|remove|lift|change|set|double)\s+(?:my\s+|our\s+|the\s+)?(?:team'?s?\s+)?"
+    r"(?:gpu\s+)?(?:quota|limits?)|(?:bypass|skip|jump|cut)\s+(?:the\s+)?(?:queue|line)|"
+    r"preempt\s+(?:everyone|everybody|others|other\s+people|all))\b"
 )
 _HELP_STRONG = re.compile(
     r"^\s*(?:help|usage|\?|commands?|menu)\s*[.!?]*\s*$|\bwhat\s+(?:can|do)\s+you\s+do\b|\bhow\s+do\s+i\s+use\b|"
