@@ -15,6 +15,7 @@ from bot import logs
 from bot.domain.actions import to_dict
 from bot.domain.errors import BackendError, ConfigError, ParseError
 from bot.domain.language.parsing import parse
+from bot.domain.language.slash import command_for
 from bot.domain.messages.setup import environment_help
 from bot.domain.policy.config import Policy, load_policy
 from bot.settings import Settings
@@ -26,9 +27,10 @@ if TYPE_CHECKING:  # the console is imported when used: `chatops parse` stays qu
 def _parse(args: argparse.Namespace) -> int:
     text = " ".join(args.text)
     try:
-        action = parse(text)
+        action = parse(text).action
     except ParseError as err:
-        print(json.dumps({"error": err.why, "fix": err.fix}) if args.json else f"error: {err.why}\nfix: {err.fix}")
+        fix = command_for(err.fix)
+        print(json.dumps({"error": err.why, "fix": fix}) if args.json else f"error: {err.why}\nfix: {fix}")
         return 2
     out = to_dict(action)
     print(json.dumps(out) if args.json else json.dumps(out, indent=2))

@@ -19,7 +19,7 @@ FIRST = "launch llama-ft on 8 h100s with ghcr.io/acme/train:1.4"
 
 
 def last() -> dict[str, Any]:
-    return to_dict(parse(FIRST))
+    return to_dict(parse(FIRST).action)
 
 
 def changed(text: str) -> Launch:
@@ -30,7 +30,7 @@ def changed(text: str) -> Launch:
 
 
 def test_first_message_is_a_launch() -> None:
-    a = parse(FIRST)
+    a = parse(FIRST).action
     assert isinstance(a, Launch) and (a.name, a.gpus, a.gpu_type, a.image) == (
         "llama-ft", 8, "h100", "ghcr.io/acme/train:1.4")
 
@@ -77,7 +77,7 @@ def test_identity_words_change_nothing_but_the_fields() -> None:
 @pytest.mark.parametrize("text", ["yes", "yes, launch it", "go", "go ahead", "launch it", "ok do it", "Yes!"])
 def test_confirmations_repeat_the_last_action(text: str) -> None:
     fu = follow_up(text, last())
-    assert fu is not None and fu.kind == "action" and fu.action == parse(FIRST)
+    assert fu is not None and fu.kind == "action" and fu.action == parse(FIRST).action
     assert is_confirmation(text)
 
 
@@ -112,7 +112,7 @@ def test_pronouns_refer_to_the_last_job() -> None:
 
 def test_codec_round_trips_and_drops_identity() -> None:
     for text in [FIRST, "kill all my queued jobs", "last 200 lines of logs for dpo-7b", "list all running jobs"]:
-        a = parse(text)
+        a = parse(text).action
         assert from_dict(to_dict(a)) == a
     a = from_dict({"action": "launch", "gpus": 2, "gpu_type": "NVIDIA H100", "namespace": "kube-system",
                    "user": "UADMIN01", "team": "ops"})

@@ -18,7 +18,7 @@ from bot.domain.cluster.job_states import Failure
 from bot.domain.cluster.manifests import render_job
 from bot.domain.errors import ParseError, Refusal
 from bot.domain.jobs import JobRecord
-from bot.domain.language.slash import FLAGS, parse_command, to_command
+from bot.domain.language.slash import FLAGS, command_for, parse_command, to_command
 from bot.domain.policy.config import load_policy
 from bot.domain.policy.judge import check_launch, identify, judge_launch
 from bot.domain.scheduling.model import ClusterFacts, NodeFacts
@@ -102,8 +102,9 @@ def test_memory_and_cpus_are_parsed_checked_against_nodes_and_rendered() -> None
     for too_much, fixed in (("--memory 2Ti", "--memory 1056Gi"), ("--cpus 200", "--cpus 96")):
         with pytest.raises(Refusal) as refused:
             judge_launch(policy, ident, parse_command(f"{base} {too_much}"), _facts())  # type: ignore[arg-type]
-        assert "per node" in refused.value.why and refused.value.fix is not None and fixed in refused.value.fix
-        again = parse_command(refused.value.fix)
+        fix = command_for(refused.value.fix)  # a refusal carries an action; shown as a command at the edge
+        assert "per node" in refused.value.why and fix is not None and fixed in fix
+        again = parse_command(fix)
         check_launch(policy, ident, again, _facts())  # type: ignore[arg-type]  # the fix itself passes
 
 

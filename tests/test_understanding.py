@@ -70,7 +70,7 @@ def test_rules_only_matches_parse() -> None:
     u = service(None)
     for text in ["please start llama-ft on 4 A100 GPUs for 6 hours", "show my jobs", "what's the weather?"]:
         got = u.understand(U, CH, text)
-        assert got.action == parse(text) and got.source == "rules"
+        assert got.action == parse(text).action and got.source == "rules"
     assert u.understand(U, CH, "/gpu launch x --gpus 2").source == "grammar"
     with pytest.raises(ParseError):
         u.understand(U, CH, "/gpu launch x --gpuz 2")
@@ -113,7 +113,7 @@ def test_llm_json_text_answer_is_accepted() -> None:
 def test_llm_invalid_output_falls_back_to_rules(answer: AIMessage) -> None:
     text = "please start llama-ft on 4 A100 GPUs for 6 hours"
     got = service(None, scripted(answer)).understand(U, CH, text)
-    assert got.source == "rules" and got.action == parse(text)
+    assert got.source == "rules" and got.action == parse(text).action
 
 
 def test_llm_error_falls_back_to_rules() -> None:
@@ -247,3 +247,26 @@ def test_the_app_wires_the_llm_from_settings(redis_url: str) -> None:
         finally:
             bot.http.stop()  # bound, never started
             kube.close()
+
+
+SEEN: list[list[BaseMessage]] = []
+
+
+class Recording(GenericFakeChatModel):
+    """Scripted answers; keeps what the model was shown (in ``SEEN``)."""
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        SEEN.append(list(messages))
+        return super()._generate(messages, stop, run_manager, **kwargs)
+
+
+def test_the_model_sees_the_cleaned_text_and_the_askers_jobs() -> None:
+    model = Recording(messages=iter([tool_call({"action": "stop", "jobs": ["llama-ft"]})]))
+    SEEN.clear()
+    u = service(None, model, jobs=["llama-ft", "bert-base"])
+    got = u.understand(U, CH, "<@UBOT0001> please put my `llama-ft` run out of its misery :skull: <https://x.io|see>")
+    assert got.source == "llm" and got.action == Stop(jobs=("llama-ft",))
+    shown = SEEN[0]
+    assert shown[-1].content == "please put my `llama-ft` run out of its misery see"
+    assert any('["llama-ft", "bert-base"]' in str(m.content) for m in shown[:-1])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Literal
@@ -96,10 +96,13 @@ Examples:
 """
 
 
-def _messages(text: str, context: Mapping[str, Any] | None) -> list[BaseMessage]:
+def _messages(text: str, context: Mapping[str, Any] | None, jobs: Sequence[str] = ()) -> list[BaseMessage]:
     out: list[BaseMessage] = [SystemMessage(SYSTEM_PROMPT)]
     if context:
         out.append(SystemMessage("Previous action in this conversation: " + json.dumps(dict(context))))
+    if jobs:
+        # So "stop my llama run" can name the job; a name the model invents is still checked later.
+        out.append(SystemMessage("The asker's recent jobs (names): " + json.dumps(list(jobs)[:20])))
     out.append(HumanMessage(text[:_MAX_INPUT]))
     return out
 
@@ -158,8 +161,9 @@ class LLMParser:
                 chat = init_chat_model(model, temperature=0)
         return cls(chat, f"{model}@{base_url or ''}", timeout_s)
 
-    def propose(self, text: str, context: Mapping[str, Any] | None = None) -> Action:
-        future = _POOL.submit(self._runnable.invoke, _messages(text, context))
+    def propose(self, text: str, context: Mapping[str, Any] | None = None, jobs: Sequence[str] = ()) -> Action:
+        """``text`` is the cleaned request (no Slack markup); ``jobs`` the asker's recent job names."""
+        future = _POOL.submit(self._runnable.invoke, _messages(text, context, jobs))
         try:
             answer = future.result(timeout=self.timeout_s)
         except FutureTimeout as err:

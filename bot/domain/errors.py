@@ -3,7 +3,8 @@
 Everything the bot raises on purpose is a ``ChatopsError``. Two families matter to callers:
 
 * ``Refusal`` — the request was understood and judged, and the answer is no. It carries
-  what was wrong (``why``) and, where one exists, the exact command that would work (``fix``).
+  what was wrong (``why``) and, where one exists, what would work (``fix``: an action, or a
+  corrected command line), rendered as a `/gpu` command only where it is shown.
   Shown to the user ephemerally; never retried.
 * ``BackendError`` — an outside system failed. ``system`` says which one; ``retryable`` whether
   trying again may help; ``ambiguous`` that a write may have been applied before the failure
@@ -13,10 +14,17 @@ Everything the bot raises on purpose is a ``ChatopsError``. Two families matter 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+if TYPE_CHECKING:
+    from bot.domain.actions import Action
 
 System = Literal["kubernetes", "redis", "slack", "prometheus", "alertmanager", "llm"]
 SYSTEMS: tuple[System, ...] = ("kubernetes", "redis", "slack", "prometheus", "alertmanager", "llm")
+
+# What to type instead: an action (policy refusals: rendered as a `/gpu` command where it is
+# shown) or a command line (the grammar's corrections, edited where the user typed them).
+Fix: TypeAlias = "Action | str | None"
 
 
 class ChatopsError(Exception):
@@ -29,7 +37,7 @@ class ChatopsError(Exception):
 class Refusal(ChatopsError):
     """A request that will not be carried out, with why and what to type instead."""
 
-    def __init__(self, why: str, fix: str | None = None) -> None:
+    def __init__(self, why: str, fix: Fix = None) -> None:
         super().__init__(why)
         self.why = why
         self.fix = fix

@@ -21,6 +21,7 @@ from bot.domain.clipping import clip, clip_code
 from bot.domain.durations import format_duration
 from bot.domain.errors import Refusal
 from bot.domain.jobs import RUNNING_STATES, JobRecord
+from bot.domain.language.slash import command_for
 from bot.render import cards as cards_render
 
 # action_ids the handlers listen to
@@ -63,8 +64,9 @@ def text_reply(text: str) -> Reply:
 
 def refusal(err: Refusal) -> Reply:
     lines = [f":no_entry: {err.why}"]
-    if err.fix:
-        lines.append(f"Try: `{err.fix}`")
+    fix = command_for(err.fix)
+    if fix:
+        lines.append(f"Try: `{fix}`")
     return text_reply("\n".join(lines))
 
 
@@ -92,12 +94,13 @@ def _job_fields(r: JobRecord) -> list[MarkdownTextObject]:
     return fields
 
 
-def preview(r: JobRecord, token: str) -> Reply:
+def preview(r: JobRecord, token: str, based_on: str | None = None) -> Reply:
     title = msg.preview_title(r.name)
+    intro = f"*{title}*" + (f"\n{msg.preview_based_on(based_on)}" if based_on else "")
     return Reply(
         text=title,
         blocks=[
-            _section(f"*{title}*"),
+            _section(intro),
             SectionBlock(fields=_job_fields(r)),
             ActionsBlock(
                 elements=[

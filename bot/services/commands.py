@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot import logs, metrics
 from bot.domain import messages as msg
 from bot.domain.actions import Action, Clarify, Gpus, Help, Launch, ListJobs, Logs, Queue, Status, Stop, Usage
-from bot.domain.errors import BackendError, Refusal
+from bot.domain.errors import BackendError, ParseError, Refusal
 from bot.render import replies as rendering
 from bot.services.gpu_views import GpuViews
 from bot.services.jobs import JobsService
@@ -48,12 +48,16 @@ class CommandService:
 
     def handle(self, req: Request, kind: str = "command") -> rendering.Reply:
         def work() -> rendering.Reply:
-            got = self.understanding.understand(req.user_id, req.channel_id, req.text, req.thread_key)
+            try:
+                got = self.understanding.understand(req.user_id, req.channel_id, req.text, req.thread_key)
+            except ParseError as err:
+                err.fix = self.launches.settled_fix(err.fix, req.user_id)  # its "Try:" must pass for them
+                raise
             if got.action is None:
                 return rendering.text_reply(got.reply)
             outcome = "error"
             try:
-                reply = self._route(got.action, req)
+                reply = self._route(got.action, req, got.based_on)
                 outcome = "ok"
                 return reply
             except Refusal:
@@ -68,12 +72,12 @@ class CommandService:
         with logs.request_context(req.request_key or uuid.uuid4().hex[:12]):
             return guarded(work, kind)
 
-    def _route(self, action: Action, req: Request) -> rendering.Reply:
+    def _route(self, action: Action, req: Request, based_on: str | None = None) -> rendering.Reply:
         user = req.user_id
         match action:
             case Launch():
                 token = preview_token(user, req.channel_id, req.request_key, req.text)
-                return self.launches.preview(action, user, req.channel_id, token)
+                return self.launches.preview(action, user, req.channel_id, token, based_on)
             case Status():
                 return self.jobs.status(action, user)
             case ListJobs():

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, field
 
 from bot.domain import messages as msg
-from bot.domain.actions import ListJobs, Logs, Status, Stop
+from bot.domain.actions import Help, ListJobs, Logs, Status, Stop
 from bot.domain.errors import BackendError, ForbiddenError, NotFoundError
 from bot.domain.jobs import ACTIVE_STATES, CONTRACT_STATES, RUNNING_STATES, JobRecord
 from bot.domain.policy.judge import Identity, check_stop, identify, may_read_logs, may_see
@@ -38,13 +38,13 @@ class JobsService:
             record = found[0] if found else None
         if record is None or not may_see(ident, record):
             mine = [r.name for r in self._mine(ident) if r.state in ACTIVE_STATES][:8]
-            raise NotFoundError(msg.job_not_found(name, mine), "/gpu list")
+            raise NotFoundError(msg.job_not_found(name, mine), ListJobs())
         return record
 
     def _latest(self, ident: Identity) -> JobRecord:
         mine = self._mine(ident)
         if not mine:
-            raise NotFoundError(msg.no_jobs_yet(), "/gpu launch --help")
+            raise NotFoundError(msg.no_jobs_yet(), Help(topic="launch"))
         return mine[0]
 
     def _position(self, r: JobRecord) -> int | None:
@@ -81,7 +81,7 @@ class JobsService:
         ident = identify(self.rt.policy, user_id)
         r = self.find(ident, action.job) if action.job else self._latest(ident)
         if not may_read_logs(ident, r):
-            raise ForbiddenError(msg.logs_not_yours(r.name, r.team), f"/gpu status {r.name}")
+            raise ForbiddenError(msg.logs_not_yours(r.name, r.team), Status(job=r.name))
         return logs_reply(self.rt, r, action.tail, user_id)
 
     def queue(self, user_id: str) -> rendering.Reply:
@@ -122,7 +122,13 @@ class JobsService:
         if not targets:
             if ended:
                 return rendering.text_reply("\n".join(ended))
-            raise NotFoundError(msg.nothing_to_stop(), "/gpu list")
+            raise NotFoundError(msg.nothing_to_stop(), ListJobs())
+        others = [r for r in targets if r.owner != ident.user_id]
+        if others and not action.jobs and not ident.is_admin:
+            # A selector over others' jobs: say why, and offer the part that would work.
+            mine = any(r.owner == ident.user_id for r in targets)
+            fix = Stop(scope="mine", state=action.state) if mine else ListJobs()
+            raise ForbiddenError(msg.only_admins_stop_others([r.name for r in others], others[0].owner), fix)
         for r in targets:
             check_stop(ident, r)
         if len(targets) == 1 and targets[0].owner == ident.user_id:
@@ -150,7 +156,7 @@ class JobsService:
         namespace, _, name = key.partition("/")
         record = self.rt.store.get(namespace, name)
         if record is None or not may_see(ident, record):
-            raise NotFoundError(msg.job_not_found(name, []), "/gpu list")
+            raise NotFoundError(msg.job_not_found(name, []), ListJobs())
         check_stop(ident, record)
         if record.state not in ACTIVE_STATES:
             return rendering.text_reply(msg.already_finished(record.name, record.state, record.finished_at,
@@ -165,7 +171,7 @@ class JobsService:
         namespace, _, name = key.partition("/")
         record = self.rt.store.get(namespace, name)
         if record is None or not may_see(ident, record):
-            raise NotFoundError(msg.job_not_found(name, []), "/gpu list")
+            raise NotFoundError(msg.job_not_found(name, []), ListJobs())
         check_stop(ident, record)
         return rendering.text_reply(self.stop([record], ident))
 

@@ -8,12 +8,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import messages as msg
-from bot.domain.actions import Launch, to_dict
+from bot.domain.actions import Action, Launch, to_dict
 from bot.domain.cluster.manifests import render_job, render_service
-from bot.domain.errors import ClusterFactError, DryRunRejected, ForbiddenError, NamespaceMissing, ValidationError
+from bot.domain.errors import (
+    BackendError,
+    ClusterFactError,
+    DryRunRejected,
+    ForbiddenError,
+    NamespaceMissing,
+    Refusal,
+    ValidationError,
+)
 from bot.domain.jobs import JobRecord
-from bot.domain.language.slash import to_command
 from bot.domain.names import suggest_job_name
+from bot.domain.policy.fixes import settle
 from bot.domain.policy.judge import Identity, check_launch, identify, judge_launch
 from bot.render import replies as rendering
 from bot.services.cards import publish_card
@@ -83,12 +91,22 @@ class LaunchService:
         if a.name is not None:
             if self.rt.store.name_taken(ident.namespace, a.name):
                 free = self.rt.store.free_name(ident.namespace, a.name)
-                raise ValidationError(msg.name_taken(a.name), to_command(_renamed(a, free)))
+                raise ValidationError(msg.name_taken(a.name), _renamed(a, free))
             return a.name
         base = a.template or (a.image or "job").rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
         return self.rt.store.free_name(ident.namespace, suggest_job_name(f"{base}-{token[:5]}"))
 
-    def preview(self, action: Launch, user_id: str, channel: str, token: str) -> rendering.Reply:
+    def settled_fix(self, fix: Action | str | None, user_id: str) -> Action | str | None:
+        """A refusal's fix followed through the policy for ``user_id`` (see ``policy.fixes``)."""
+        try:
+            ident = identify(self.rt.policy, user_id)
+            facts = self.rt.cluster.snapshot().facts
+        except (Refusal, BackendError):
+            return fix  # not a member, or the cluster is not reachable: the grammar's fix as it is
+        return settle(self.rt.policy, ident, fix, facts)
+
+    def preview(self, action: Launch, user_id: str, channel: str, token: str,
+                based_on: str | None = None) -> rendering.Reply:
         """Judge the launch (schema, policy, cluster facts, dry-run) and show what it will do."""
         existing = self.rt.store.get_by_idempotency_key(token)
         if existing is not None:  # a retried request whose launch was already confirmed
@@ -103,7 +121,7 @@ class LaunchService:
             token, {"kind": "launch", "action": to_dict(action), "requester": user_id, "channel": channel,
                     "name": name}
         )
-        return rendering.preview(record, token)
+        return rendering.preview(record, token, based_on)
 
     def _dry_run(self, record: JobRecord, a: Launch) -> None:
         manifests = [render_job(record, self.rt.policy)]
@@ -116,7 +134,7 @@ class LaunchService:
             # Nothing the user can type fixes it: the namespace is the platform's to create.
             raise ClusterFactError(msg.namespace_missing(err.namespace), None) from err
         except DryRunRejected as err:
-            raise ValidationError(msg.dry_run_rejected(str(err)), to_command(a)) from err
+            raise ValidationError(msg.dry_run_rejected(str(err)), a) from err
 
     def confirm(self, token: str, clicker: str) -> Submitted:
         """The [Launch] click: re-check who clicks and the policy, then submit exactly once."""
@@ -135,7 +153,7 @@ class LaunchService:
         result = self.rt.store.submit(record)
         if result.conflict:
             free = self.rt.store.free_name(ident.namespace, record.name)
-            raise ValidationError(msg.name_taken(record.name), to_command(_renamed(a, free)))
+            raise ValidationError(msg.name_taken(record.name), _renamed(a, free))
         if result.created:
             publish_card(self.rt, result.record)
             self.rt.wake_dispatcher()

@@ -14,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -25,10 +26,15 @@ from bot.domain import messages as msg
 from bot.domain.actions import Action, Clarify, Launch, Logs, Status, Stop, to_dict
 from bot.domain.errors import BackendError, ParseError
 from bot.domain.jobs import ACTIVE_STATES
-from bot.domain.language.followups import follow_up, is_confirmation, resolve_pronoun
-from bot.domain.language.parsing import parse
-from bot.domain.language.slash import SUBCOMMANDS, parse_command
-from bot.domain.language.values import clean_slack_text, strip_mentions
+from bot.domain.language.followups import (
+    AGAIN_HINT,
+    again_of,
+    follow_up,
+    is_confirmation,
+    launch_of,
+    resolve_pronoun,
+)
+from bot.domain.language.parsing import Parsed, parse
 from bot.services.ports import UnderstandingPorts
 
 log = logging.getLogger(__name__)
@@ -51,7 +57,7 @@ class SentenceModel(Protocol):
 
     model_id: str
 
-    def propose(self, text: str, context: Mapping[str, Any] | None = None) -> Action: ...
+    def propose(self, text: str, context: Mapping[str, Any] | None = None, jobs: Sequence[str] = ()) -> Action: ...
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ class Understood:
     action: Action | None  # None: nothing to do, ``reply`` says so
     reply: str = ""
     source: str = "rules"  # grammar | followup | llm | cache | rules (for logs and tests)
+    based_on: str | None = None  # the asker's earlier launch this one copies ("same as before")
 
 
 class TTLCache:
@@ -95,31 +102,19 @@ def cache_key(model_id: str, context: Mapping[str, Any] | None, text: str) -> st
 
 def is_command(text: str) -> bool:
     """Whether ``parse`` reads ``text`` with the `/gpu` grammar (then no model is consulted)."""
-    body = strip_mentions(clean_slack_text(text)).strip()
-    body = body[4:].strip() if body[:4].lower() == "/gpu" else body
-    words = body.split()
-    if not words or words[0].lower() not in SUBCOMMANDS:
-        return False
     try:
-        chosen = parse(text)
+        return parse(text).via == "grammar"
     except ParseError:
         return True  # a malformed command: the grammar's refusal is the answer
-    try:
-        return parse_command(body) == chosen
-    except ParseError:
-        return False  # the grammar cannot read it, so parse() read it as a sentence
-
-
-def sentence_of(text: str) -> str:
-    body = strip_mentions(clean_slack_text(text)).strip()
-    return body[4:].strip() if body[:4].lower() == "/gpu" else body
 
 
 class Understanding:
     def __init__(self, conversations: ContextStore | None, active_jobs: Callable[[str], list[str]],
-                 llm: SentenceModel | None = None, cache: TTLCache | None = None) -> None:
+                 llm: SentenceModel | None = None, cache: TTLCache | None = None,
+                 last_launch: Callable[[str], tuple[str, Launch] | None] | None = None) -> None:
         self.conversations = conversations
         self.active_jobs = active_jobs
+        self.last_launch = last_launch  # (job name, its launch) of the asker's newest job, any channel
         self.llm = llm
         self.cache = cache or TTLCache()
 
@@ -127,17 +122,19 @@ class Understanding:
         """The action ``text`` asks for. Raises only the grammar's ``ParseError`` (a refusal)."""
         conversation = f"{thread_key or channel_id}\0{user_id}"  # per person: others' replies don't steer it
         last = self._context(conversation)
-        if is_command(text):
-            result = Understood(parse(text), source="grammar")
+        parsed = parse(text)  # once: the grammar's refusal (ParseError) is the answer
+        if parsed.via == "grammar":
+            result = Understood(parsed.action, source="grammar")
         else:
-            result = self._sentence(sentence_of(text), text, last, user_id)
+            result = self._sentence(parsed, last, user_id)
         if result.action is None:
             self._remember(conversation, None)
         elif isinstance(result.action, _REMEMBERED):
             self._remember(conversation, to_dict(result.action))
         return result
 
-    def _sentence(self, body: str, text: str, last: dict[str, Any] | None, user_id: str) -> Understood:
+    def _sentence(self, parsed: Parsed, last: dict[str, Any] | None, user_id: str) -> Understood:
+        body = parsed.cleaned_text
         fu = follow_up(body, last)
         if fu is not None:
             if fu.kind == "cancel" or fu.action is None:
@@ -145,22 +142,73 @@ class Understanding:
             return Understood(fu.action, source="followup")
         if last is None and is_confirmation(body):
             return Understood(Clarify(msg.nothing_to_confirm()), source="followup")
-        ruled = parse(text)  # microseconds; also the fallback and the guard below
+        again = self._again(body, user_id)
+        if again is not None:
+            return again
+        ruled = parsed.action  # the rules' reading: the fallback and the guard below
         action, source = ruled, "rules"
         if self.llm is not None and not _out_of_bounds(ruled):
-            action, source = self._ask_model(body, last, ruled)
+            action, source = self._ask_model(body, last, ruled, user_id)
         unclear_stop = isinstance(action, Clarify) and action.question == msg.clarify_which_job("stop")
         action = resolve_pronoun(action, body, last, unclear_stop)
+        action = self._known_job(action, body, user_id)
         return Understood(self._specific(action, user_id), source=source)
 
-    def _ask_model(self, body: str, last: dict[str, Any] | None, ruled: Action) -> tuple[Action, str]:
+    def _known_job(self, action: Action, body: str, user_id: str) -> Action:
+        """A job of the asker named in the text wins over the rules' guess ("how is bert doing")."""
+        unclear_stop = isinstance(action, Clarify) and action.question == msg.clarify_which_job("stop")
+        guessed: tuple[str, ...]
+        if isinstance(action, Status | Logs):
+            guessed = (action.job,) if action.job else ()
+        elif isinstance(action, Stop) and action.scope is None and action.state is None:
+            guessed = action.jobs
+        elif unclear_stop:
+            guessed = ()
+        else:
+            return action
+        try:
+            known = self.active_jobs(user_id)
+        except BackendError:
+            return action
+        if not known or (guessed and all(g in known for g in guessed)):
+            return action
+        words = set(re.findall(r"[a-z0-9][a-z0-9._-]*[a-z0-9]|[a-z0-9]", body.lower()))
+        hits = [n for n in known if n in words]
+        if len(hits) != 1 or len(guessed) > 1:
+            return action
+        if isinstance(action, Status):
+            return Status(job=hits[0])
+        if isinstance(action, Logs):
+            return Logs(job=hits[0], tail=action.tail)
+        return Stop(jobs=(hits[0],))
+
+    def _again(self, body: str, user_id: str) -> Understood | None:
+        """"Same as before but with 32 GPUs": the asker's most recent launch (its record) as the base."""
+        if self.last_launch is None or not AGAIN_HINT.search(body.lower()):
+            return None
+        try:
+            found = self.last_launch(user_id)
+        except BackendError as err:
+            log.warning("last launch unavailable: %s", err)
+            return None
+        if found is None:
+            return None
+        name, launch = found
+        action = again_of(body, launch)
+        return Understood(action, source="followup", based_on=name) if action is not None else None
+
+    def _ask_model(self, body: str, last: dict[str, Any] | None, ruled: Action, user_id: str) -> tuple[Action, str]:
         assert self.llm is not None
-        key = cache_key(self.llm.model_id, last, body)
+        try:
+            jobs = self.active_jobs(user_id)
+        except BackendError:
+            jobs = []  # the model still reads the request; it only cannot match a job by its name
+        key = cache_key(self.llm.model_id, {"last": last, "jobs": jobs} if jobs else last, body)
         cached = self.cache.get(key)
         if cached is not None:
             return cached, "cache"
         try:
-            action = self.llm.propose(body, last)
+            action = self.llm.propose(body, last, jobs)
         except BackendError as err:  # the adapter maps every failure of the model: the rules answer
             log.warning("LLM parser failed, using the rules: %s", err)
             return ruled, "rules"
@@ -214,4 +262,8 @@ def build_understanding(rt: UnderstandingPorts, llm: SentenceModel | None = None
     def active_jobs(user_id: str) -> list[str]:
         return [r.name for r in rt.store.list(owner=user_id, states=sorted(ACTIVE_STATES), limit=20)]
 
-    return Understanding(rt.conversations, active_jobs, llm)
+    def last_launch(user_id: str) -> tuple[str, Launch] | None:
+        newest = rt.store.list(owner=user_id, limit=1)
+        return (newest[0].name, launch_of(newest[0])) if newest else None
+
+    return Understanding(rt.conversations, active_jobs, llm, last_launch=last_launch)

@@ -1,16 +1,15 @@
-"""Things named in sentences: commands in backticks, images, env vars, job names, templates,
-priority, scope and state. Identity words ("as admin", "in kube-system") are dropped here: the
-text never chooses who or where.
+"""Things named in sentences: images, job names, templates, priority, scope and state. Identity
+words ("as admin", "in kube-system") are dropped here: the text never chooses who or where. Code
+spans and key=value words are read in ``marked.py``.
 """
 
 from __future__ import annotations
 
 import re
-import shlex
 
 from bot.domain.actions import JobState, Priority, Scope
 from bot.domain.language.values import STATE_WORDS
-from bot.domain.names import ENV_NAME, MAX_JOB_NAME, image_problem, suggest_job_name
+from bot.domain.names import MAX_JOB_NAME, image_problem, suggest_job_name
 
 # Words that are never a job name (English glue and this domain's own vocabulary).
 VOCAB: frozenset[str] = frozenset(
@@ -33,7 +32,9 @@ VOCAB: frozenset[str] = frozenset(
     died broken team mine free available idle busy doing going going fine-tune fine-tuning finetune
     finetuning fine tune tuning job's help usage command commands script python single couple few
     many much more less it's i'm i'd i'll let's hi hello hey ok okay sure quick quickly fast asap
-    soon tonight overnight tomorrow
+    soon tonight overnight tomorrow them those these they finish succeed fail complete go went
+    happen happened became become news update updates apiece piece total overall altogether combined
+    fire going wipe clear rid drop across w whole both either neither stage phase step
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
@@ -55,45 +56,16 @@ _INJECTION = re.compile(
 )
 
 
+def is_injection(low: str) -> bool:
+    """Boilerplate that tries to steer the bot ("ignore previous instructions"): the request is refused."""
+    return bool(_INJECTION.search(low))
+
+
 def strip_identity(low: str) -> tuple[str, bool]:
     """Drop identity/namespace phrases and injection boilerplate; report whether any was there."""
     out = _IDENTITY.sub(" ", low)
     out = _INJECTION.sub(" ", out)
     return out, out != low
-
-
-_CODE = re.compile(r"```(?:[a-z]*\n)?(.+?)```|`([^`]+)`", re.S)
-
-
-def take_command(text: str) -> tuple[tuple[str, ...] | None, str]:
-    m = _CODE.search(text)
-    if not m:
-        return None, text
-    body = (m.group(1) or m.group(2) or "").strip()
-    try:
-        parts = shlex.split(body)
-    except ValueError:
-        parts = body.split()
-    rest = _CODE.sub(" ", text)
-    return (tuple(parts) or None), rest
-
-
-_ENV = re.compile(r"(?<![\w./:-])([A-Za-z_][A-Za-z0-9_]*)=(\"[^\"]*\"|'[^']*'|[^\s,;]*)")
-_ENV_WORDS = re.compile(r"\b(?:with\s+)?(?:env|environment)(?:\s+var(?:iable)?s?)?(?:\s*:)?\s*$", re.I)
-
-
-def take_env(text: str) -> tuple[tuple[tuple[str, str], ...], str]:
-    env: dict[str, str] = {}
-    out: list[str] = []
-    last = 0
-    for m in _ENV.finditer(text):
-        key, val = m.group(1), m.group(2).strip("\"'").rstrip(".")
-        if ENV_NAME.fullmatch(key):
-            env[key] = val
-            out.append(_ENV_WORDS.sub(" ", text[last : m.start()]))
-            last = m.end()
-    out.append(text[last:])
-    return tuple(env.items()), "".join(out)
 
 
 _IMAGE_TOKEN = re.compile(
@@ -172,7 +144,7 @@ _MARKERS = {
 }
 _NAME_AT = re.compile(r"([a-z0-9][a-z0-9._-]*[a-z0-9]|[a-z0-9])(?![\w-])")
 _NOT_NAMES = re.compile(
-    r"\d+(?:\.\d+)?[a-z]{0,2}|[a-z]\d{1,3}[a-z]?s?|u[a-z0-9]{6,}|(?:fine|multi|single|best|high|low|"
+    r"\d+(?:\.\d+)?[a-z]{0,2}|\d+-(?:nodes?|gpus?|way|machines?|box(?:es)?|hosts?|servers?|hours?|hrs?|days?|h|d)|[a-z]\d{1,3}[a-z]?s?|u[a-z0-9]{6,}|(?:fine|multi|single|best|high|low|"
     r"kick|cluster|kube|right|e|re|co|self|non|pre|post)-[a-z-]+|.*-(?:admin|system)|.*\.(?:py|sh|yaml|json)"
 )
 
@@ -219,16 +191,21 @@ def job_names(low: str) -> list[str]:
 
 
 _SCOPE_TEAM = re.compile(
-    r"\b(?:my|our|the)\s+team(?:'s)?\b|\bteam(?:'s)?\s+jobs\b|\bteammates?\b|\bour\s+jobs\b"
+    r"\b(?:my|our|the)\s+team(?:'s)?\b|^\s*(?:list|show|stop|kill|cancel)\s+team\b|\bteam\s*$|\bteam(?:'s)?\s+jobs\b|\bteammates?\b|\bour\s+jobs\b"
 )
 _SCOPE_MINE = re.compile(r"\b(?:my|mine|i|i've|i'm|myself)\b")
 _SCOPE_ALL = re.compile(
     r"\b(?:everyone'?s?|everybody'?s?|all\s+(?:the\s+)?(?:jobs|users|teams)|all\s+\w+\s+jobs|"
-    r"cluster[\s-]wide|whole\s+cluster|on\s+the\s+cluster|anyone'?s?|every\s+job|all)\b"
+    r"cluster[\s-]wide|whole\s+cluster|(?:on|across|in)\s+the\s+cluster|across\s+cluster|anyone'?s?|every\s+job|all)\b"
 )
 
 
+_SCOPE_OTHERS = re.compile(r"\b(?:everyone|everybody|anyone)\s+else'?s?\b|\bother\s+(?:people|users)'?s?\b|\bothers'")
+
+
 def find_scope(low: str) -> Scope | None:
+    if _SCOPE_OTHERS.search(low):
+        return "all"  # "everyone else's jobs": not the asker's
     if _SCOPE_TEAM.search(low):
         return "team"
     if _SCOPE_MINE.search(low):
@@ -239,7 +216,7 @@ def find_scope(low: str) -> Scope | None:
 
 
 _STATE = re.compile(
-    r"\b(queued|pending|waiting|running|active|failed|failing|crashed|errored|succeeded|successful|"
+    r"\b(queued|pending|waiting|running|active|failed|failing|fail|crashed|crash|errored|succeeded|successful|"
     r"finished|completed|done|stopped|cancell?ed|canceled|killed|terminated)\b"
 )
 

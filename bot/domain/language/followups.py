@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.domain.actions import Action, Clarify, Launch, Logs, Status, Stop
+from bot.domain.jobs import JobRecord
 from bot.domain.language.codec import CodecError, from_dict
 from bot.domain.language.entities import name_ok, strip_identity, take_image, take_priority
 from bot.domain.language.numbers import digits_for_words, take_duration, take_gpu_spec
-from bot.domain.language.values import clean_slack_text, strip_mentions
 
 _MAX_TEXT = 300  # a follow-up is a short reply; longer text is a new request
 
@@ -60,8 +60,8 @@ class FollowUp:
 
 
 def _norm(text: str) -> str:
-    s = strip_mentions(clean_slack_text(text))[:_MAX_TEXT]
-    return re.sub(r"\s+", " ", s).strip()
+    """``text`` is already clean (``Parsed.cleaned_text``): only the spacing is evened out."""
+    return re.sub(r"\s+", " ", text[:_MAX_TEXT]).strip()
 
 
 def _bare(low: str) -> str:
@@ -69,7 +69,7 @@ def _bare(low: str) -> str:
 
 
 def follow_up(text: str, last: Mapping[str, Any] | None) -> FollowUp | None:
-    """What a short reply in a conversation means, given the last action's dict (None: not a follow-up)."""
+    """What a short reply (cleaned text) in a conversation means, given the last action's dict."""
     s = _norm(text)
     low = _bare(s.lower().replace("’", "'"))
     if not low or len(s) >= _MAX_TEXT:
@@ -101,7 +101,7 @@ def _last_action(last: Mapping[str, Any] | None) -> Action | None:
     return None if isinstance(action, Clarify) else action
 
 
-def _changes(s: str, last: Launch) -> Launch | None:
+def _changes(s: str, last: Launch, more_filler: frozenset[str] = frozenset()) -> Launch | None:
     """``last`` with the changes ``s`` asks for, or None when ``s`` is more than changes."""
     image, rest = take_image(s)
     low = rest.lower().replace("’", "'")
@@ -128,9 +128,58 @@ def _changes(s: str, last: Launch) -> Launch | None:
     if priority:
         changes["priority"] = priority
     leftover = re.findall(r"[a-z0-9'._-]+", low)
-    if not changes or any(w not in _FILLER for w in leftover):
+    if not changes or any(w not in _FILLER and w not in more_filler for w in leftover):
         return None
     return dataclasses.replace(last, **changes, given=last.given | frozenset(changes))
+
+
+# "same as before", "again", "like last time but with 32 GPUs", "rerun my last job on l40s", "clone my last run"
+_AGAIN = re.compile(
+    r"\b(?:same|again|once\s+more|one\s+more\s+time|re-?run|re-?launch|re-?submit|redo|repeat|restart|clone|"
+    r"duplicate|copy\s+(?:of\s+)?(?:my|the|it|this)\b)\b|\blike\s+(?:my\s+|the\s+)?(?:last|previous|latest|before|most\s+recent)\b|\banother\s+one\b|"
+    r"\blike\s+[a-z0-9][\w.-]*\s*,?\s+but\b"
+)
+AGAIN_HINT = _AGAIN  # cheap test before the asker's last launch is looked up
+# What a "same as before" sentence says besides its changes.
+_AGAIN_FILLER = frozenset("""
+    same again once more one time rerun re-run relaunch re-launch resubmit re-submit redo repeat restart copy clone
+    duplicate like as before last previous latest most recent my the a an another job run launch config configuration
+    settings setup setting thing things but with and also this that it please thanks except only now can you could
+    i want need just do of exactly identical everything else keep same-as
+    """.split())  # noqa: SIM905 - a word list reads better as text
+
+
+def launch_of(record: JobRecord) -> Launch:
+    """The launch a job record was made from: every field as it ran counts as given."""
+    a = Launch(
+        name=record.name, template=record.template, image=record.image, gpus=record.gpus,
+        gpu_type=record.gpu_type, nodes=record.nodes, time_limit_s=record.time_limit_s,
+        priority=record.priority, command=tuple(record.command) if record.command else None,
+        env=tuple(sorted(record.env.items())), memory=record.memory, cpus=record.cpus,
+    )
+    given = {"image", "gpus", "gpu_type", "nodes", "time_limit_s", "priority", "env"}
+    given |= {k for k in ("command", "memory", "cpus") if getattr(record, k)}
+    # The template is not named again: its values are already in the record, and fixed as they ran.
+    return dataclasses.replace(a, template=None, given=frozenset(given))
+
+
+def again_of(text: str, last: Launch) -> Launch | None:
+    """A new launch based on the asker's last one — "same as before but with 32 GPUs" — or None.
+
+    ``text`` is cleaned. The name is not kept (it is the old job's); the text may give a new one.
+    """
+    low = _bare(_norm(text).lower())
+    if _AGAIN.search(low) is None or len(low) >= _MAX_TEXT:
+        return None
+    if last.name:  # "like llama-ft-3 but with 16 GPUs": the last job named is the base, not a new name
+        low = re.sub(rf"(?<![\w.-]){re.escape(last.name)}(?![\w-])", " ", low)
+    low = re.sub(r"\b(?:another|previous|last|latest|same|the|that)\s+one\b", " ", low)  # not a count
+    base = dataclasses.replace(last, name=None, given=last.given - {"name"})
+    changed = _changes(low, base, _AGAIN_FILLER)
+    if changed is not None:
+        return changed
+    words = re.findall(r"[a-z0-9'._-]+", low.replace(",", " "))
+    return base if all(w in _AGAIN_FILLER or w in _FILLER for w in words) else None
 
 
 def _job_of(last: Mapping[str, Any] | None) -> str | None:

@@ -17,26 +17,35 @@ _DANGER = re.compile(
     r"secrets?|kubeconfig|kubectl|exec\s+into|shell\s+into|ssh|drain|cordon|taint|"
     r"(?:delete|remove|wipe|destroy|drop|nuke|purge)\s+(?:the\s+)?(?:whole\s+|entire\s+|all\s+(?:the\s+)?)?"
     r"(?:namespaces?|cluster|nodes?|pods?|deployments?|database|everything|pvcs?|volumes?|data)|"
-    r"namespaces?|rm\s+-rf|sudo|bitcoin|crypto\s*mining|mine\s+crypto)\b"
+    r"namespaces?|rm\s+-rf|sudo|bitcoin|crypto\s*mining|mine\s+crypto|host\s*(?:network|path|filesystem|pid|ipc)|"
+    r"(?:increase|raise|bump|disable|remove|lift|change|set|double)\s+(?:my\s+|our\s+|the\s+)?(?:team'?s?\s+)?"
+    r"(?:gpu\s+)?(?:quota|limits?)|(?:bypass|skip|jump|cut)\s+(?:the\s+)?(?:queue|line)|"
+    r"preempt\s+(?:everyone|everybody|others|other\s+people|all))\b"
 )
 _HELP_STRONG = re.compile(
     r"^\s*(?:help|usage|\?|commands?|menu)\s*[.!?]*\s*$|\bwhat\s+(?:can|do)\s+you\s+do\b|\bhow\s+do\s+i\s+use\b|"
     r"\bwhat\s+(?:are\s+)?(?:the\s+|your\s+)?commands\b|\bhow\s+does\s+(?:this|it)\s+(?:bot\s+)?work\b|"
-    r"\bwho\s+are\s+you\b|\bwhat\s+are\s+you\b|\bshow\s+(?:me\s+)?(?:the\s+)?help\b|\bhelp\s+(?:me\s*)?[.!?]*$"
+    r"\bwho\s+are\s+you\b|\bwhat\s+(?:can|does)\s+(?:this|the)\s+(?:bot|thing)\s+do\b|\bwhat\s+are\s+you\b|\bshow\s+(?:me\s+)?(?:the\s+)?help\b|\bhelp\s+(?:me\s*)?[.!?]*$"
 )
+# "how do I launch a job?": a question about the bot, when it names no job and no resources
+_HOW_DO_I = re.compile(r"\bhow\s+(?:do|can|should|would)\s+(?:i|we|you)\s+(?:launch|start|submit|run|stop|cancel|kill|"
+                       r"see|check|read|get|list|use)\b")
 _HELP_WEAK = re.compile(r"\b(?:help|usage|how\s+do\s+i|how\s+to|what\s+commands|documentation|docs)\b")
 _LOGS = re.compile(
-    r"\b(?:logs?|output|stdout|stderr|traceback|stack\s*trace|tail\s*-?f?|lines|print(?:ed|s)?|"
-    r"error\s+messages?)\b|\bwhy\s+(?:did|does|is|has)\b.*\b(?:crash\w*|fail\w*|die|died|dying|break|broke|"
+    r"\b(?:logs?|output|stdout|stderr|traceback|stack\s*trace|tail\s*-?f?|lines|print(?:ed|s|ing)?|"
+    r"error\s+messages?|(?:the|an?|any|what'?s\s+the)\s+errors?|errors?\s+(?:from|of|for|in))\b|\bwhy\s+(?:did|does|is|has)\b.*\b(?:crash\w*|fail\w*|die|died|dying|break|broke|"
     r"oom\w*|error\w*|stuck)\b|\bwhat\s+went\s+wrong\b"
 )
 _STOP = re.compile(
     r"\b(?:stop|cancel|kill|terminate|abort|halt|delete|remove|shut\s*down|tear\s+down|end|preempt|"
-    r"evict|scrap|dequeue|unqueue)\b"
+    r"evict|scrap|dequeue|unqueue|wipe(?:\s+out)?|clear\s+(?:out\s+)?(?:my|our|all|the|every)|get\s+rid\s+of|"
+    r"drop\s+(?:my|our|all|the|every)|nuke|purge|flush|shut\s+(?:it|them|that|this|[a-z0-9][\w.-]*)\s+down|"
+    r"take\s+(?:it|them|that|this|[a-z0-9][\w.-]*)\s+down)\b"
 )
 _LAUNCH_STRONG = re.compile(
     r"\b(?:launch|kick\s*(?:off|start)|kickoff|submit|fine[\s-]?tune|finetune|train|pre[\s-]?train|"
-    r"spin\s+up|queue\s+up|enqueue|schedule|start\s+(?:a|an|the|my|new|training)\b)"
+    r"spin\s+up|queue\s+up|enqueue|schedule|start\s+(?:a|an|the|my|new|training)\b|fire\s+(?:up|off)|boot\s+up|"
+    r"get\s+\S+\s+(?:going|started)\b)"
 )
 _QUEUE = re.compile(
     r"\bqueue\b|\bwhen\s+(?:will|does|do|is|should|can)\b.*\b(?:start|run|begin|scheduled|get\s+gpus)\b|"
@@ -49,18 +58,43 @@ _GPU_WORD = (
 _GPUS = re.compile(
     rf"\b(?:free|available|idle|unused|spare|open)\b.*\b{_GPU_WORD}\b|\b{_GPU_WORD}\b.*\b(?:free|available|"
     rf"idle|unused|spare|in\s+use|left|busy)\b|\butili[sz](?:ation|ed)\b|\bcapacity\b|\bhow\s+many\s+{_GPU_WORD}|"
-    rf"\b(?:gpu|cluster)\s+(?:usage|load|stats|status|availability)\b|\bhow\s+busy\b|\bany\s+{_GPU_WORD}\b"
+    rf"\b(?:gpu|cluster)\s+(?:usage|load|stats|status|availability)\b|\bhow\s+busy\b|\bany\s+{_GPU_WORD}\b|"
+    rf"\bwhat\s+(?:kinds?\s+of\s+)?(?:gpus|gpu\s+types|hardware|cards|accelerators)\b|^\s*gpus?\s*[?.!]*\s*$|"
+    rf"\bwhich\s+(?:gpus|gpu\s+types|cards)\b|\b(?:list|show)\s+(?:(?:the|all)\s+)?(?:gpus|cards|nodes|cluster)\b|"
+    rf"\bcluster\s+(?:is\s+)?(?:full|busy|free)\b|\bis\s+the\s+cluster\s+(?:full|busy|free)\b|^\s*(?:what'?s|what\s+is|anything)\s+free\b|"
+    rf"\b{_GPU_WORD}\s+(?:availability|capacity|usage|utili[sz]ation)\b|\b(?:cluster|you)\s+have\b.*\b{_GPU_WORD}\b"
 )
 _STATUS = re.compile(
-    r"\b(?:status|state|progress|doing|going|how(?:'s|\s+is|\s+are)|check\s+on|update\s+on)\b"
+    r"\b(?:status|state|progress|doing|going|looking|how(?:'s|\s+is|\s+are)|hows|check\s+on|updates?\s+on|news\s+(?:on|about|of)|"
+    r"where\s+(?:is|are|'s)|became\s+of|been\s+running|how\s+long\s+has|(?:what|which)\s+(?:stage|phase|step)|check|tell\s+me\s+about|info\s+(?:on|about)|details?\s+(?:on|of|about)|happened\s+(?:to|with)|coming\s+along|how\s+far(?:\s+along)?|"
+    r"what'?s\s+up\s+with|whats\s+up\s+with|how\s+goes)\b"
+)
+# The asker's latest job, not named: "what became of my latest run", "did my last job finish".
+_LATEST = re.compile(
+    r"\b(?:my\s+)?(?:last|latest|most\s+recent|newest|previous)\s+(?:job|run|training|experiment|launch|one)\b"
+)
+_ASKS_STATE = re.compile(
+    r"^\s*(?:what|how|did|has|is|was|where|any)\b|\?\s*$|\b(?:finish\w*|succeed\w*|fail\w*|crash\w*|done|go|went|"
+    r"status|became|happened)\b"
+)
+# "what do I have queued", "anything of mine pending?": a list of one's own waiting work.
+_MINE_WAITING = re.compile(
+    r"(?:\bdo\s+i\s+have|\bi\s+have|\bof\s+mine|\bmy\b|\bi've\s+got|\bi\s+got)\b.*"
+    r"\b(?:queued|pending|waiting|in\s+(?:the\s+)?queue)\b"
+)
+_NOT_LIST = re.compile(r"\b(?:when|how\s+long|why|position|eta|ahead|before)\b")
+# "what failed on the cluster today": a question about jobs in a state, no job named.
+_WHAT_STATE = re.compile(
+    r"^\s*(?:what|which|anything|any|who)\b.*\b(?:failed|crashed|died|finished|succeeded|completed|errored|"
+    r"broke)\b"
 )
 _STATUS_Q = re.compile(
     r"\b(?:is\b.*\b(?:still\s+)?(?:running|queued|"
     r"pending|done|finished|alive|up|dead|stuck|ok)|did\b.*\b(?:finish|succeed|complete|fail|crash|start|"
-    r"work|pass)|has\b.*\b(?:finished|started|completed|failed|crashed))\b"
+    r"work|pass|get\s+(?:scheduled|started|going|admitted))|has\b.*\b(?:finished|started|completed|failed|crashed))\b"
 )
 _LIST = re.compile(
-    r"\b(?:list|jobs|what(?:'s|\s+is|\s+are)?\b.*\brunning|which\b|what\s+(?:is|are)\b.*\b(?:running|"
+    r"\b(?:list|jobs|what\s+(?:have|did)\s+i\s+(?:run|launch|submit|start)\w*|recent(?:ly)?\s+(?:jobs|runs)|what(?:'s|\s+is|\s+are)?\b.*\brunning|which\b|what\s+(?:is|are)\b.*\b(?:running|"
     r"queued)|show\s+(?:me\s+)?(?:my|our|all|the|everything)|anything\s+running)\b"
 )
 _LAUNCH_WEAK = re.compile(
@@ -69,18 +103,50 @@ _LAUNCH_WEAK = re.compile(
 )
 
 
+# "gpu usage over the last week": the utilization chart (`/gpu usage 7d`)
+_USAGE = re.compile(
+    r"\b(?:usage|utili[sz]ation|allocation)\b.*\b(?:last|past|over|this)\s+(?:\d+\s*)?(?:h|hours?|d|days?|day|week)\b"
+    r"|\b(?:usage|utili[sz]ation)\s+(?:chart|graph|history|trend)s?\b|\b(?:chart|graph|plot)\s+(?:of\s+)?(?:the\s+)?"
+    r"(?:gpu\s+)?(?:usage|utili[sz]ation)\b"
+)
+# "who is using the H100s": everyone's running jobs
+_WHO_USES = re.compile(r"\bwho(?:'s|\s+is|\s+are)?\s+(?:using|hogging|on|running)\b")
+
+
+def is_danger(low: str) -> bool:
+    """Cluster administration, secrets, raw kubectl: never acted on, wherever it is written."""
+    return bool(_DANGER.search(low))
+
+
+def also_launch(low: str) -> bool:
+    """A launch verb as well (read after a stop matched first)."""
+    return bool(_LAUNCH_STRONG.search(low) or re.search(r"\b(?:start|run)\s+(?:a\s+)?new\b", low))
+
+
 def detect(low: str, has_launch_detail: bool, has_names: bool) -> Intent:
     """The intent of ``low`` (normalised, lower-case text)."""
     if _DANGER.search(low):
         return "danger"
-    if _HELP_STRONG.search(low):
+    if _HELP_STRONG.search(low) or (_HOW_DO_I.search(low) and not has_names and not has_launch_detail):
         return "help"
     if _LOGS.search(low):
         return "logs"
     if _STOP.search(low):
         return "stop"
     if _LAUNCH_STRONG.search(low) and not _QUEUE_ONLY.search(low):
+        if has_names and not has_launch_detail and _STATUS_Q.search(low):
+            return "status"  # a question about a job, with a launch word in it: "has t5-xl finished training"
         return "launch"
+    if not has_names and _LATEST.search(low) and _ASKS_STATE.search(low):
+        return "status"
+    if not has_names and _MINE_WAITING.search(low) and not _NOT_LIST.search(low):
+        return "list"
+    if not has_names and _WHAT_STATE.search(low):
+        return "list"
+    if _USAGE.search(low):
+        return "usage"
+    if _WHO_USES.search(low):
+        return "list"
     if _QUEUE.search(low):
         return "queue"
     if _GPUS.search(low) and (_QUESTION.search(low) or not (_LAUNCH_WEAK.search(low) and has_launch_detail)):

@@ -84,7 +84,12 @@ class GpuSpec:
 _N = r"(\d{1,4})"
 _NODES_WORD = r"(?:nodes?|machines?|hosts?|servers?|boxes)"
 _GPU_NOUN = rf"(?:(?:x\s*)?({GPU_TYPE})(?:\s+gpus?|\s+cards?)?|gpus?|cards?)"
-_EACH = r"(?:\s+(?:each|apiece|per[\s-]node|a\s+node|per\s+machine|on\s+each|each\s+node))"
+_EACH = (
+    r"(?:\s+(?:each|apiece|a\s+piece|per[\s-]node|a\s+node|per\s+(?:machine|host|box|server)|on\s+each|each\s+node))"
+)
+# "24 a100 in total": the count is the whole job's, not per node.
+_TOTAL = re.compile(r"\s*(?:gpus?\s+)?(?:in\s+total|total|overall|altogether|in\s+all|combined|all\s+together)\b")
+_PER_NODE = re.compile(r"\b(?:each|apiece|a\s+piece|per[\s-](?:node|machine|host|box|server)|a\s+node|on\s+each)\b")
 # "2 nodes with 8 GPUs each", "2 nodes x 8 h100", "4 nodes of 8 gpus"
 _NODES_THEN_GPUS = re.compile(
     rf"{_N}\s*{_NODES_WORD}\s*(?:,\s*)?(?:with|of|x|×|\*|having|and)?\s*{_N}\s*[x×]?\s*{_GPU_NOUN}({_EACH})?"
@@ -95,9 +100,13 @@ _GPUS_THEN_NODES = re.compile(
     rf"{_N}\s*{_NODES_WORD}"
 )
 _NXM = re.compile(rf"(?<![\w.])(\d{{1,3}})\s*[x×]\s*(\d{{1,3}})\s*{_GPU_NOUN}")  # "2x8 H100"
-_GPUS = re.compile(rf"(?<![\w.-]){_N}\s*[x×]?\s*{_GPU_NOUN}(?![\w-])")
-_NODES = re.compile(rf"(?<![\w.-]){_N}\s*{_NODES_WORD}(?![\w-])")
-_GPUS_COLON = re.compile(r"\bgpus?\s*(?:[:=]|count\s+of|count)\s*(\d{1,4})\b")
+_GPUS = re.compile(rf"(?<![\w.-]){_N}(?:\s*[x×]|-)?\s*{_GPU_NOUN}(?![\w-])")
+# "two 8-gpu h100 nodes": nodes, then the GPUs of each
+_NODES_OF = re.compile(
+    rf"(?<![\w.-]){_N}\s+{_N}[\s-]*(?:gpus?|cards?)[\s-]*(?:({GPU_TYPE})\s+)?{_NODES_WORD}(?![\w-])"
+)
+_NODES = re.compile(rf"(?<![\w.-]){_N}[\s-]*{_NODES_WORD}(?![\w-])")
+_GPUS_COLON = re.compile(r"\bgpus?\s*(?:[:=]|count\s+of|count)?\s*(\d{1,4})\b(?!\s*(?:x|×|nodes?|h\b|hours?|m\b|min))")
 
 
 def take_gpu_spec(low: str) -> tuple[GpuSpec, str]:
@@ -105,7 +114,9 @@ def take_gpu_spec(low: str) -> tuple[GpuSpec, str]:
     m = _NODES_THEN_GPUS.search(low)
     if m:
         nodes, per = int(m.group(1)), int(m.group(2))
-        spec.nodes, spec.gpus = nodes, per * nodes  # after the node count, "with 8 GPUs" is per node
+        total = not m.group(4) and _TOTAL.match(low, m.end())
+        # After the node count, "with 8 GPUs" is per node, unless it says "in total".
+        spec.nodes, spec.gpus = nodes, per if total else per * nodes
         spec.gpu_type = normalize_gpu_type(m.group(3)) if m.group(3) else None
         low = _blank(low, m)
     else:
@@ -116,7 +127,7 @@ def take_gpu_spec(low: str) -> tuple[GpuSpec, str]:
             spec.gpu_type = normalize_gpu_type(m.group(2)) if m.group(2) else None
             low = _blank(low, m)
         else:
-            m = _NXM.search(low)
+            m = _NXM.search(low) or _NODES_OF.search(low)
             if m:
                 spec.nodes, spec.gpus = int(m.group(1)), int(m.group(1)) * int(m.group(2))
                 spec.gpu_type = normalize_gpu_type(m.group(3)) if m.group(3) else None
@@ -133,7 +144,7 @@ def take_gpu_spec(low: str) -> tuple[GpuSpec, str]:
         if m:
             spec.nodes = int(m.group(1))
             low = _blank(low, m)
-            if re.search(r"\b(?:each|per[\s-]node)\b", low) and spec.gpus:
+            if _PER_NODE.search(low) and spec.gpus:
                 spec.gpus *= spec.nodes
     if spec.gpu_type is None:
         m = _TYPE_RE.search(low)

@@ -1,33 +1,39 @@
-"""Text → Action: the `/gpu` grammar for commands, the sentence rules for everything else.
+"""Text → Action, once: the `/gpu` grammar for commands, the sentence rules for everything else.
 
-A text whose first word is a subcommand is read with the grammar when it looks like a command
-(flags, or only name-like words); "status of bert-base" or "stop all my jobs" are sentences even
-though they start with a subcommand. ``parse`` raises nothing but ``ParseError``.
+The text is scanned once (``scanner.py``); both readers take the same tokens. A text whose first
+word is a subcommand is read with the grammar when it looks like a command (flags, or only
+name-like words); "status of bert-base" or "stop all my jobs" are sentences even though they
+start with a subcommand. ``parse`` raises nothing but ``ParseError`` (a malformed command).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Literal
 
 from bot.domain.actions import Action, Clarify
 from bot.domain.errors import ParseError
 from bot.domain.language.entities import VOCAB
-from bot.domain.language.sentences import parse_sentence
-from bot.domain.language.slash import SUBCOMMANDS, parse_command
-from bot.domain.language.values import clean_slack_text, strip_mentions
+from bot.domain.language.scanner import Scanned, scan
+from bot.domain.language.sentences import read_sentence
+from bot.domain.language.slash import SUBCOMMANDS, parse_words, typo_of
+from bot.domain.language.verbs import SLURM_VERBS
 
-_PREFIX = re.compile(r"^\s*/gpu(?:\s+|$)", re.I)
 _NAME_LIKE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-
-
-def _split(text: str) -> tuple[str, bool]:
-    """Strip the bot mention and a leading `/gpu`; report whether it was a slash command."""
-    s = strip_mentions(clean_slack_text(text))
-    m = _PREFIX.match(s)
-    return (s[m.end() :], True) if m else (s, False)
-
-
+_PREFIX = re.compile(r"^\s*/gpu(?:\s+|$)", re.I)
+# Courtesy after a command ("status x please"): not arguments, so they are dropped before the grammar.
+_COURTESY = frozenset({
+    "please", "pls", "plz", "thanks", "thank", "you", "thx", "ty", "now", "asap", "again", "kindly", "", "me",
+})
 _MAX_POSITIONALS = {"launch": 1, "status": 1, "logs": 1, "help": 1, "list": 0, "queue": 0, "gpus": 0}
+
+
+@dataclass(frozen=True)
+class Parsed:
+    action: Action
+    via: Literal["grammar", "sentence"]
+    cleaned_text: str  # the request with Slack markup and the `/gpu` prefix taken out
 
 
 def _looks_like_command(sub: str, words: list[str], slash: bool) -> tuple[bool, bool]:
@@ -51,30 +57,74 @@ def _looks_like_command(sub: str, words: list[str], slash: bool) -> tuple[bool, 
     return flags, odd or vocab
 
 
-def parse(text: str) -> Action:
-    """The action ``text`` asks for. Raises ``ParseError`` (only) for a malformed `/gpu` command.
+def parse(text: str) -> Parsed:
+    """What ``text`` asks for, read once. Raises ``ParseError`` (only) for a malformed `/gpu` command."""
+    scanned = scan(text)
+    cleaned = _PREFIX.sub("", scanned.cleaned, count=1).strip()
+    action, via = _read(scanned)
+    return Parsed(action, via, cleaned)
 
-    No catch-all: a bug here must surface at the request's boundary (logged, with a request id),
-    not turn into "not understood"."""
-    body, slash = _split(text)
-    words = body.split()
-    if not words or words[0].lower() not in SUBCOMMANDS:
-        return parse_command("help") if slash and not words else parse_sentence(body)
-    # Code spans are commands, not words of the request.
+
+def _read(scanned: Scanned) -> tuple[Action, Literal["grammar", "sentence"]]:
+    words = [t.text for t in scanned.tokens if t.kind == "word"]
+    slash = bool(words) and words[0].lower() == "/gpu"
+    if slash:
+        words = words[1:]
+    has_code = bool(scanned.code())
+    if not words:
+        return (parse_words([]), "grammar") if slash and not has_code else (read_sentence(scanned), "sentence")
+    trim = words[-1][-1:] in "?!" and "--" not in words and bool(_NAME_LIKE.fullmatch(words[-1].rstrip("?!")))
+    if trim:
+        words[-1] = words[-1].rstrip("?!")  # "/gpu queue?": the question mark is not part of the word
     sub = words[0].lower()
-    flags, sentence = _looks_like_command(sub, re.sub(r"`[^`]*`", " ", body).split()[1:], slash)
-    if "`" in body and not flags:
+    courtesy = 0
+    while len(words) - courtesy > 1 and words[-1 - courtesy].lower().strip("!.,?") in _COURTESY:
+        courtesy += 1
+    if sub == "launch" or not words[-1 - courtesy:] or sub not in SUBCOMMANDS:
+        courtesy = 0
+    words = words[: len(words) - courtesy]
+    flags, sentence = _looks_like_command(typo_of(sub) or sub, words[1:], slash)
+    if sub not in SUBCOMMANDS:
+        if sub in SLURM_VERBS:
+            return read_sentence(scanned), "sentence"  # "squeue --me", "scancel x": Slurm's words
+        if typo_of(sub) and (flags or (slash and not sentence)):
+            parse_words(scanned.shell_words())  # raises: "did you mean `/gpu launch ...`", every word kept
+        return read_sentence(scanned), "sentence"
+    if has_code and not flags:
         sentence = True
+    if sub == "help" and len(words) == 2 and words[1].lower() in SUBCOMMANDS:
+        sentence = False  # "help launch": the help of a subcommand
+    if not slash and sub == "launch" and len(words) == 1 and not has_code:
+        sentence = True  # "launch" alone in a message: ask what to launch (after `/gpu` it is the grammar's)
     if flags or not sentence:
-        return parse_command(body, cleaned=True)
-    action = parse_sentence(body)
+        try:
+            return parse_words(_without_courtesy(_trimmed(scanned.shell_words(), trim), courtesy)), "grammar"
+        except ParseError:
+            if slash or flags:
+                raise
+            # "stop" or "logs" alone, not after `/gpu`: a sentence's question ("which job?") helps more
+            return read_sentence(scanned), "sentence"
+    action = read_sentence(scanned)
     if slash and isinstance(action, Clarify):
         # `/gpu launch something` is still a well-formed command: the user chose the grammar.
         try:
-            return parse_command(body, cleaned=True)
+            return parse_words(scanned.shell_words()), "grammar"
         except ParseError:
-            return action
-    return action
+            return action, "sentence"
+    return action, "sentence"
 
 
-__all__ = ["parse", "parse_sentence"]
+def _trimmed(words: list[str], trim: bool) -> list[str]:
+    return [*words[:-1], words[-1].rstrip("?!")] if trim and words else words
+
+
+def _without_courtesy(words: list[str], n: int) -> list[str]:
+    return words[: len(words) - n] if n else words
+
+
+def parse_action(text: str) -> Action:
+    """``parse(text).action``: for callers that need only the action."""
+    return parse(text).action
+
+
+__all__ = ["Parsed", "parse", "parse_action"]

@@ -1,12 +1,15 @@
 """Rule-based sentence → Action: deterministic, no I/O, well under a millisecond per sentence.
 
-Pipeline: clean Slack formatting → take out what has its own syntax (code spans, images, env
-pairs) → drop identity/injection phrases → numbers in words to digits → take out quantities →
-decide the intent → fill that action's fields. Anything unclear becomes a ``Clarify`` question.
+Pipeline, on the scanner's tokens (``scanner.py``): take out what has its own syntax (code spans,
+``key=value`` words, images, env pairs; ``marked.py``) → drop identity/injection phrases → verb slips
+and Slurm verbs made canonical (``verbs.py``) → numbers in words to digits → take out quantities →
+decide the intent by evidence, with job names hidden → fill that action's fields. Anything unclear
+becomes a ``Clarify`` question; two readings are offered as the two exact commands.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from bot.domain import messages as msg
@@ -21,40 +24,57 @@ from bot.domain.actions import (
     Queue,
     Status,
     Stop,
+    Usage,
 )
 from bot.domain.language.entities import (
     find_scope,
     find_state,
+    is_injection,
+    is_strong_name,
     job_names,
     marked_names,
     name_ok,
     strip_identity,
-    take_command,
-    take_env,
     take_image,
     take_priority,
     take_template,
 )
-from bot.domain.language.intents import detect
+from bot.domain.language.intents import also_launch, detect, is_danger
+from bot.domain.language.marked import as_priority, read_marked
 from bot.domain.language.numbers import GpuSpec, digits_for_words, take_duration, take_gpu_spec, take_tail
-from bot.domain.language.values import clean_slack_text, strip_mentions
+from bot.domain.language.scanner import Scanned, scan
+from bot.domain.language.slash import to_command
+from bot.domain.language.verbs import canonical_verbs
 
 _LAUNCH_VERB = re.compile(
-    r"\b(?:launch|start|run|train|fine[\s-]?tune|finetune|submit|kick\s+off|spin\s+up|schedule|create)"
+    r"\b(?:launch|start|run|train|fine[\s-]?tune|finetune|submit|kick\s+off|spin\s+up|schedule|create|fire\s+(?:up|off)|"
+    r"get|boot\s+up|queue\s+up)"
     r"(?:\s+(?:the|a|an|my|new|job|training|run|up|off))*\s+[\"']?([a-z0-9][a-z0-9._-]*)"
 )
+_SUBS = r"(launch|status|list|logs|stop|queue|gpus|usage)"
+_HELP_TOPIC = re.compile(
+    rf"\b(?:help|usage)\s+(?:with\s+|on\s+|for\s+)?(?:the\s+)?{_SUBS}\b|\bhow\s+(?:do|can)\s+i\s+use\s+(?:the\s+)?{_SUBS}\b"
+)
 _MAX_TEXT = 2000  # longer input is not a chat request; it is also cut to keep the rules fast
+_PREFIX = re.compile(r"^\s*/gpu(?:\s+|$)", re.I)
 
 
 class _Parts:
     """The pieces of a sentence, extracted once."""
 
-    def __init__(self, text: str) -> None:
-        s = strip_mentions(clean_slack_text(text))[:_MAX_TEXT]
-        self.command, s = take_command(s)
-        self.env, s = take_env(s)
-        self.image, s = take_image(s)
-        low = s.lower().replace("’", "'")
+    def __init__(self, scanned: Scanned) -> None:
+        marked = read_marked(scanned, _PREFIX.sub("", scanned.plain(), count=1)[:_MAX_TEXT])
+        self.marked = marked
+        self.command = marked.command
+        self.env = tuple(marked.env.items())
+        self.image, s = take_image(marked.plain)
+        given = marked.fields
+        self.resources: dict[str, object] = {}  # memory=, cpus= (per node)
+        if isinstance(given.get("image"), str):
+            self.image = str(given["image"])
+        self.image = self.image or marked.image
+        low = canonical_verbs(re.sub(r"(?<!\S)w/(?=\s)", "with", s.lower()))
+        self.injection = is_injection(low) or any(is_danger(c.text.lower()) for c in scanned.code())
         low, self.identity = strip_identity(low)
         low = digits_for_words(low)
         self.intent_text = low  # quantities stay in for intent rules ("any H100s available")
@@ -64,7 +84,28 @@ class _Parts:
         self.spec: GpuSpec
         self.spec, low = take_gpu_spec(low)
         self.priority, low = take_priority(low)
+        self._apply(given)
         self.rest = low  # what is left: verbs, names, scope and state words
+
+    def _apply(self, given: dict[str, object]) -> None:
+        """``key=value`` words win over what the rules guessed from the prose."""
+        for key, value in given.items():
+            if key == "gpus" and isinstance(value, int):
+                self.spec.gpus = value
+            elif key == "nodes" and isinstance(value, int):
+                self.spec.nodes = value
+            elif key == "gpu_type" and isinstance(value, str):
+                self.spec.gpu_type = value
+            elif key == "time_limit_s" and isinstance(value, int):
+                self.time_limit_s = value
+            elif key == "tail" and isinstance(value, int):
+                self.tail = value
+            elif key == "template" and isinstance(value, str):
+                self.template = value
+            elif key == "priority":
+                self.priority = as_priority(value) or self.priority
+            elif key in ("memory", "cpus"):
+                self.resources[key] = value
 
     def launch_detail(self) -> bool:
         s = self.spec
@@ -74,16 +115,27 @@ class _Parts:
 
 
 def parse_sentence(text: str) -> Action:
-    """The action a sentence asks for (unclear requests become ``Clarify``); raises nothing on purpose."""
-    p = _Parts(text)
+    """The action a sentence asks for; never raises (unclear requests become ``Clarify``)."""
+    return read_sentence(scan(text))
+
+
+def read_sentence(scanned: Scanned) -> Action:
+    """The action of a scanned sentence (``parse`` scans once and hands the tokens here)."""
+    p = _Parts(scanned)
     if not p.intent_text.strip() and not p.launch_detail():
         return Clarify(question=msg.clarify_empty())
-    names = job_names(p.rest)
-    intent = detect(p.intent_text, p.launch_detail() or bool(marked_names(p.rest)), bool(names))
-    if intent == "danger":
+    names = list(dict.fromkeys([*p.marked.names, *_given_name(p), *job_names(p.rest)]))
+    intent = detect(_masked(p.intent_text, names),
+                    p.launch_detail() or bool(marked_names(p.rest)) or bool(_given_name(p)), bool(names))
+    if intent == "danger" or p.injection:
         return Clarify(question=msg.clarify_not_allowed())
+    if intent == "none" and len(names) == 1 and not re.sub(r"[^a-z0-9]+|" + re.escape(names[0]), "", p.rest):
+        return Status(job=names[0])  # only a job's name ("sft-7b?"): how is it doing
     if intent == "help":
-        return Help()
+        topic = _HELP_TOPIC.search(p.rest)
+        return Help(topic=(topic.group(1) or topic.group(2)) if topic else None)
+    if intent == "usage":
+        return Usage(window_s=_usage_window(p.intent_text))
     if intent == "launch":
         return _launch(p)
     if intent == "queue":
@@ -95,9 +147,20 @@ def parse_sentence(text: str) -> Action:
     if intent == "logs":
         return Logs(job=names[0] if names else None, tail=p.tail or 50)
     if intent == "list":
-        return ListJobs(scope=find_scope(p.rest) or "mine", state=find_state(p.rest))
+        state = find_state(p.rest) or ("queued" if re.search(r"\bin\s+(?:the\s+)?queue\b", p.rest) else None)
+        if re.search(r"\bwho(?:'s|\s+is|\s+are)?\s+(?:using|hogging|on|running)\b", p.rest):
+            return ListJobs(scope="all", state=state or "running")  # "who is using the H100s"
+        return ListJobs(scope=find_scope(p.rest) or "mine", state=state)
     if intent == "stop":
-        return _stop(p, names)
+        stop = _stop(p, names)
+        if isinstance(stop, Stop) and also_launch(p.intent_text) and p.launch_detail():
+            # Two readings ("kill bert-x and start one on 8 GPUs"): one action per request, so ask.
+            launch = _launch(p)
+            if isinstance(launch, Launch) and launch.name in stop.jobs:
+                launch = dataclasses.replace(launch, name=None, given=launch.given - {"name"})  # that is the stop's
+            if isinstance(launch, Launch):
+                return Clarify(question=msg.clarify_two_readings(to_command(stop), to_command(launch)))
+        return stop
     return Clarify(question=msg.clarify_not_allowed() if p.identity else msg.clarify_out_of_scope())
 
 
@@ -126,17 +189,44 @@ def _launch(p: _Parts) -> Action:
         fields["command"] = p.command
     if p.env:
         fields["env"] = p.env
+    fields.update(p.resources)
     return Launch(**fields, given=frozenset(fields))  # type: ignore[arg-type]
 
 
+def _usage_window(low: str) -> int:
+    """The chart's window: 6h, 24h or 7d, the nearest to what was asked."""
+    if re.search(r"\b(?:7\s*d|7\s*days?|week|weekly)\b", low):
+        return 7 * 86400
+    if re.search(r"\b(?:24\s*h|24\s*hours?|1\s*d|1\s*days?|day|today|yesterday|daily)\b", low):
+        return 86400
+    return 6 * 3600
+
+
+def _masked(low: str, names: list[str]) -> str:
+    """``low`` with the job names hidden: "emb-train" or "ft-run-3" must not read as a verb."""
+    for name in names:
+        if "-" in name:
+            low = re.sub(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", " jobx ", low)
+    return low
+
+
+def _given_name(p: _Parts) -> list[str]:
+    name = p.marked.fields.get("name")
+    return [name] if isinstance(name, str) else []
+
+
 def _launch_name(p: _Parts) -> str | None:
+    if p.marked.names or _given_name(p):
+        return [*_given_name(p), *p.marked.names][0]
     marked = marked_names(p.rest, "launch")
     if marked:
         return marked[0]
-    m = _LAUNCH_VERB.search(p.rest)
-    if m:
-        return name_ok(m.group(1))
-    return None
+    for m in _LAUNCH_VERB.finditer(p.rest):
+        # After a verb only a name-shaped token (a digit or a dash) is a name: "train mistral" is a model.
+        if is_strong_name(m.group(1)):
+            return name_ok(m.group(1))
+    strong = job_names(p.rest)  # "can I get 2 h100s for an hour for debug-1?"
+    return strong[0] if strong and is_strong_name(strong[0]) else None
 
 
 def _stop(p: _Parts, names: list[str]) -> Action:

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING
+import re
 
 from bot.domain import messages as msg
 from bot.domain.actions import PRIORITIES, Launch, Priority
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.errors import ParseError
+from bot.domain.language.slash_args import ArgScan, Opt, check_name, last_opts
+from bot.domain.language.slash_args import positive_int as to_int
 from bot.domain.language.values import PRIORITY_WORDS, loose_duration, normalize_gpu_type, suggest_env_name
 from bot.domain.names import ENV_NAME, image_problem
 from bot.domain.resources import memory_problem
 
-if TYPE_CHECKING:
-    from bot.domain.language.slash import _Opt, _Scan
 
-
-def build_launch(scan: _Scan) -> Launch:
-    from bot.domain.language.slash import check_name, last_opts
-
+def build_launch(scan: ArgScan) -> Launch:
     if len(scan.positionals) > 1:
         (_, name), extras = scan.positionals[0], scan.positionals[1:]
         first = extras[0][0]
@@ -65,9 +62,7 @@ def build_launch(scan: _Scan) -> Launch:
     return Launch(**fields, given=frozenset(given))  # type: ignore[arg-type]
 
 
-def _field(scan: _Scan, opt: _Opt) -> tuple[str, object]:
-    from bot.domain.language.slash import positive_int as to_int
-
+def _field(scan: ArgScan, opt: Opt) -> tuple[str, object]:
     value = opt.value.strip()
     if opt.flag == "--gpus":
         return "gpus", to_int(scan, opt)
@@ -97,7 +92,7 @@ def _field(scan: _Scan, opt: _Opt) -> tuple[str, object]:
     return "template", value  # --template: the policy file knows which exist
 
 
-def _duration(scan: _Scan, opt: _Opt) -> int:
+def _duration(scan: ArgScan, opt: Opt) -> int:
     value = opt.value.strip()
     try:
         return parse_duration(value)
@@ -105,11 +100,22 @@ def _duration(scan: _Scan, opt: _Opt) -> int:
         if value.isdigit():
             raise ParseError(msg.parse_no_unit(value), scan.opt_fix(opt, value + "h")) from None
         loose = loose_duration(value)
-        fix = scan.opt_fix(opt, format_duration(loose)) if loose else None
+        fix = scan.opt_fix(opt, _duration_guess(value, loose))
         raise ParseError(msg.parse_bad_duration(value, str(e)), fix) from None
 
 
-def _priority(scan: _Scan, opt: _Opt) -> Priority:
+def _duration_guess(value: str, loose: int | None) -> str:
+    """A duration the grammar reads, near what was typed: "90x" → "90m", "2 hours" → "2h"."""
+    if loose:
+        return format_duration(loose)
+    m = re.match(r"\s*(\d{1,4})", value)
+    if m and int(m.group(1)) > 0:
+        n = int(m.group(1))
+        return f"{n}m" if n >= 60 else f"{n}h"  # 90 of something is most likely minutes; 6 is hours
+    return "6h"
+
+
+def _priority(scan: ArgScan, opt: Opt) -> Priority:
     raw = opt.value.strip().lower()
     if raw in PRIORITIES:
         return PRIORITY_WORDS[raw]
@@ -120,12 +126,13 @@ def _priority(scan: _Scan, opt: _Opt) -> Priority:
     )
 
 
-def _env(scan: _Scan, opts: list[_Opt]) -> tuple[tuple[str, str], ...]:
+def _env(scan: ArgScan, opts: list[Opt]) -> tuple[tuple[str, str], ...]:
     env: dict[str, str] = {}
     for opt in opts:
         key, eq, val = opt.value.partition("=")
         if not eq or not key:
-            raise ParseError(msg.parse_bad_env(opt.value), None)
+            name = suggest_env_name(key or opt.value or "NAME")
+            raise ParseError(msg.parse_bad_env(opt.value), scan.opt_fix(opt, f"{name}=value"))
         if not ENV_NAME.fullmatch(key):
             raise ParseError(msg.parse_bad_env_name(key), scan.opt_fix(opt, f"{suggest_env_name(key)}={val}"))
         env[key] = val

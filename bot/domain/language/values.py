@@ -1,4 +1,5 @@
-"""Value normalisation shared by the `/gpu` grammar and the sentence parser.
+"""Value normalisation shared by the `/gpu` grammar and the sentence parser (Slack markup is the
+scanner's, ``scanner.py``).
 
 Both front doors must turn "NVIDIA H100" or "urgent" into the same field value, so the tables
 live here once.
@@ -6,42 +7,9 @@ live here once.
 
 from __future__ import annotations
 
-import html
 import re
 
 from bot.domain.actions import JOB_STATES, KNOWN_GPU_MODELS, JobState, Priority
-
-_SMART = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "‚": "'", "\u00a0": " "})
-# Slack wraps links and channels: <http://x|label>, <http://x>, <mailto:a@b|a@b>, <#C123|name>.
-_SLACK_LINK = re.compile(r"<(?!@)([^<>|]*)\|([^<>]*)>|<((?:https?|mailto):[^<>|]*)>")
-_MENTION = re.compile(r"<[@!][A-Za-z0-9^|._-]*>")
-
-
-def _link_text(m: re.Match[str]) -> str:
-    if m.group(3) is not None:
-        return m.group(3)
-    return m.group(2) or m.group(1)
-
-
-def clean_slack_text(text: str) -> str:
-    """Undo Slack's formatting: entities, smart quotes, link wrappers, a whole-command code span."""
-    # Links first, entities after: Slack escapes a typed "<" as "&lt;", so only raw "<...>" is markup.
-    s = _SLACK_LINK.sub(_link_text, text.translate(_SMART))
-    s = html.unescape(s).translate(_SMART)
-    s = s.strip()
-    for fence in ("```", "`"):
-        # Only a span around the *whole* text is formatting; inner spans are commands.
-        if len(s) > 2 * len(fence) and s.startswith(fence) and s.endswith(fence):
-            inner = s[len(fence) : -len(fence)]
-            if "`" not in inner:
-                s = inner.strip()
-                break
-    return s
-
-
-def strip_mentions(text: str) -> str:
-    return _MENTION.sub(" ", text).strip()
-
 
 _GPU_SUFFIX = re.compile(r"(?:sxm\d*|pcie|nvl|\d+gb|gb)+s?")
 
@@ -77,7 +45,7 @@ STATE_WORDS: dict[str, JobState] = {s: s for s in JOB_STATES} | {
     "active": "running", "run": "running", "started": "running",
     "finished": "succeeded", "completed": "succeeded", "complete": "succeeded", "done": "succeeded",
     "success": "succeeded", "successful": "succeeded", "succeed": "succeeded",
-    "error": "failed", "errored": "failed", "crashed": "failed", "fail": "failed",
+    "error": "failed", "errored": "failed", "crashed": "failed", "fail": "failed", "crash": "failed",
     "cancelled": "stopped", "canceled": "stopped", "killed": "stopped", "terminated": "stopped",
     "stop": "stopped",
 }  # fmt: skip

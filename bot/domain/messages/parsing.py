@@ -96,6 +96,10 @@ def parse_unknown_subcommand(sub: str, subs: tuple[str, ...]) -> str:
     return f"`{sub}` is not a `/gpu` subcommand; subcommands: {', '.join(subs)}"
 
 
+def parse_subcommand_typo(sub: str, meant: str) -> str:
+    return f"`{sub}` is not a `/gpu` subcommand; did you mean `{meant}`?"
+
+
 def parse_bad_quoting(reason: str) -> str:
     return f"the command could not be read ({reason}); check the quotes"
 
@@ -106,6 +110,11 @@ def clarify_launch_details() -> str:
         "`/gpu launch llama-ft --gpus 8 --gpu-type h100 --time 6h`, "
         "or say \"launch llama-ft on 8 H100s for 6 hours\"."
     )
+
+
+def clarify_two_readings(first: str, second: str) -> str:
+    """Evidence for two actions in one request: both, as the exact commands to type."""
+    return f"I can do one thing per request. Did you mean `{first}`, or `{second}`? Send the one you want."
 
 
 def clarify_which_job(verb: str) -> str:
@@ -153,11 +162,15 @@ _HELP_TOPICS: dict[str, str] = {
     "• `/gpu logs llama-ft --tail 200`",
     "stop": (
         "*`/gpu stop JOB...` or `/gpu stop --mine [--state S]`*\nStop jobs by name, or all of yours "
-        "(in one state). Asks for confirmation.\n• `/gpu stop dpo-7b eval-run`\n"
+        "(in one state). One job of yours stops at once; when it would stop several jobs (a list or "
+        "`--mine`/`--team`/`--all`) or someone else's (admins), it asks you to confirm first.\n"
+        "• `/gpu stop dpo-7b eval-run`\n"
         "• `/gpu stop --mine --state queued`"
     ),
     "queue": "*`/gpu queue`*\nThe queue: order, your position and the estimated start.",
     "gpus": "*`/gpu gpus`*\nCluster GPUs by type: capacity, in use, free, utilization.",
+    "usage": "*`/gpu usage [6h|24h|7d]`*\nA chart of the cluster's GPU utilization and allocation by type "
+    "over the window (6h by default).\n• `/gpu usage 24h`",
     "help": "*`/gpu help [SUBCOMMAND]`*\nThis help, or the details of one subcommand.\n• `/gpu help launch`",
 }
 

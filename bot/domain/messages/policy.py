@@ -88,8 +88,16 @@ def not_your_job(name: str, owner: str) -> str:
     return f"`{name}` belongs to <@{owner}>; only its owner or an admin may stop it."
 
 
-def stop_own_jobs_fix() -> str:
-    return "/gpu stop --mine"
+def preview_based_on(name: str) -> str:
+    """A launch copied from the asker's last one ("same as before but with 32 GPUs")."""
+    return f"Based on `{name}`, your last launch; only what you asked for is changed."
+
+
+def only_admins_stop_others(names: list[str], owner: str) -> str:
+    """A stop by scope ("stop everyone's jobs") from someone who is not an admin."""
+    shown = ", ".join(f"`{n}`" for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (f"Only admins stop other people's jobs: {shown} belong{'s' if len(names) == 1 else ''} to others "
+            f"(e.g. <@{owner}>); only its owner or an admin may stop it.")
 
 
 def job_not_found(name: str, mine: list[str]) -> str:

@@ -1,7 +1,7 @@
 """Judging an action: who the asker is, and whether the policy and the cluster allow it.
 
 Pure functions over the policy, the asker's identity and a snapshot of cluster facts.
-Every refusal carries the exact command that would work.
+Every refusal carries the action that would work; it is shown as a `/gpu` command at the edge.
 """
 
 from __future__ import annotations
@@ -11,11 +11,9 @@ import fnmatch
 from dataclasses import dataclass
 
 from bot.domain import messages as msg
-from bot.domain.actions import Launch, Priority
+from bot.domain.actions import Action, Launch, Priority, Stop
 from bot.domain.errors import ClusterFactError, ForbiddenError, PolicyError, Refusal, ValidationError
 from bot.domain.jobs import JobRecord
-from bot.domain.language.slash import parse as parse_command
-from bot.domain.language.slash import to_command
 from bot.domain.names import image_problem, job_name_problem
 from bot.domain.policy.config import Policy
 from bot.domain.resources import format_memory, memory_problem, quantity_value
@@ -71,7 +69,10 @@ def suggest_image(policy: Policy, image: str) -> str:
 
 
 def _with(action: Launch, **changes: object) -> Launch:
-    return dataclasses.replace(action, **changes)  # type: ignore[arg-type]
+    """``action`` changed as a fix changes it: the changed fields count as given, so a template
+    applied again does not undo them."""
+    given = action.given | frozenset(k for k in changes if k != "given")
+    return dataclasses.replace(action, **changes, given=given)  # type: ignore[arg-type]
 
 
 def apply_template(policy: Policy, action: Launch) -> Launch:
@@ -82,7 +83,7 @@ def apply_template(policy: Policy, action: Launch) -> Launch:
     if tpl is None:
         raise PolicyError(
             msg.unknown_template(action.template, sorted(policy.templates)),
-            to_command(_with(action, template=next(iter(sorted(policy.templates)), None))),
+            _with(action, template=next(iter(sorted(policy.templates)), None)),
         )
     given = action.given
     changes: dict[str, object] = {}
@@ -102,7 +103,7 @@ def apply_template(policy: Policy, action: Launch) -> Launch:
         changes["priority"] = tpl.priority
     if tpl.env:
         changes["env"] = tuple(sorted({**tpl.env, **dict(action.env)}.items()))
-    return _with(action, **changes)
+    return dataclasses.replace(action, **changes)  # type: ignore[arg-type]
 
 
 def check_launch(policy: Policy, ident: Identity, action: Launch, facts: ClusterFacts) -> Launch:
@@ -116,93 +117,93 @@ def check_launch(policy: Policy, ident: Identity, action: Launch, facts: Cluster
     a = apply_template(policy, action)
     # --- schema ---
     if a.name is not None and (problem := job_name_problem(a.name)):
-        raise ValidationError(problem, to_command(_with(a, name=None)))
+        raise ValidationError(problem, _with(a, name=None))
     if a.image is None:
-        raise ValidationError(msg.missing_image(), to_command(_with(a, image=msg.EXAMPLE_IMAGE)))
+        raise ValidationError(msg.missing_image(), _with(a, image=msg.EXAMPLE_IMAGE))
     if problem := image_problem(a.image):
-        raise ValidationError(problem, to_command(_with(a, image=msg.EXAMPLE_IMAGE)))
+        raise ValidationError(problem, _with(a, image=msg.EXAMPLE_IMAGE))
     if a.gpus < 1 or a.nodes < 1:
-        raise ValidationError(msg.bad_counts(a.gpus, a.nodes), to_command(_with(a, gpus=1, nodes=1)))
+        raise ValidationError(msg.bad_counts(a.gpus, a.nodes), _with(a, gpus=1, nodes=1))
     if a.gpus % a.nodes:
         per = max(1, a.gpus // a.nodes)
         raise ValidationError(
-            msg.gpus_not_divisible(a.gpus, a.nodes), to_command(_with(a, gpus=per * a.nodes))
+            msg.gpus_not_divisible(a.gpus, a.nodes), _with(a, gpus=per * a.nodes)
         )
     # --- policy ---
     if not image_allowed(policy, a.image):
         raise PolicyError(
             msg.image_not_allowed(a.image, policy.images.allowed),
-            to_command(_with(a, image=suggest_image(policy, a.image))),
+            _with(a, image=suggest_image(policy, a.image)),
         )
     lim = policy.limits
     if a.gpus > lim.max_gpus_per_job:
         raise PolicyError(
-            msg.too_many_gpus(a.gpus, lim.max_gpus_per_job), to_command(_fit_gpus(a, lim.max_gpus_per_job))
+            msg.too_many_gpus(a.gpus, lim.max_gpus_per_job), _fit_gpus(a, lim.max_gpus_per_job)
         )
     if a.nodes > lim.max_nodes_per_job:
         raise PolicyError(
             msg.too_many_nodes(a.nodes, lim.max_nodes_per_job),
-            to_command(_with(a, nodes=lim.max_nodes_per_job, gpus=a.gpus // a.nodes * lim.max_nodes_per_job)),
+            _with(a, nodes=lim.max_nodes_per_job, gpus=a.gpus // a.nodes * lim.max_nodes_per_job),
         )
     time_limit = a.time_limit_s if a.time_limit_s is not None else lim.default_time_limit
     if time_limit > lim.max_time_limit:
         raise PolicyError(
-            msg.time_too_long(time_limit, lim.max_time_limit), to_command(_with(a, time_limit_s=lim.max_time_limit))
+            msg.time_too_long(time_limit, lim.max_time_limit), _with(a, time_limit_s=lim.max_time_limit)
         )
     if a.priority == "high" and ident.user_id not in lim.high_priority and not ident.is_admin:
-        raise PolicyError(msg.high_priority_not_allowed(), to_command(_with(a, priority="normal")))
+        raise PolicyError(msg.high_priority_not_allowed(), _with(a, priority="normal"))
     quota = policy.teams[ident.team].gpu_quota
     if a.gpus > quota:
-        raise PolicyError(msg.over_team_quota(ident.team, a.gpus, quota), to_command(_fit_gpus(a, quota)))
+        raise PolicyError(msg.over_team_quota(ident.team, a.gpus, quota), _fit_gpus(a, quota))
     # --- cluster facts ---
     if a.gpu_type is None:
         best = facts.most_free_type(list(policy.gpu_types))
         raise ClusterFactError(
             msg.missing_gpu_type(facts.types_present(list(policy.gpu_types))),
-            to_command(_with(a, gpu_type=best)) if best else None,
+            _with(a, gpu_type=best) if best else None,
         )
     if a.gpu_type not in policy.gpu_types:
         best = facts.most_free_type(list(policy.gpu_types))
         raise ClusterFactError(
             msg.unknown_gpu_type(a.gpu_type, sorted(policy.gpu_types)),
-            to_command(_with(a, gpu_type=best)) if best else None,
+            _with(a, gpu_type=best) if best else None,
         )
     per_node_max = facts.max_gpus_per_node(a.gpu_type)
     if per_node_max == 0:
         best = facts.most_free_type(list(policy.gpu_types))
         raise ClusterFactError(
             msg.gpu_type_absent(a.gpu_type, facts.types_present(list(policy.gpu_types))),
-            to_command(_with(a, gpu_type=best)) if best else None,
+            _with(a, gpu_type=best) if best else None,
         )
     if a.gpus // a.nodes > per_node_max:
         nodes_needed = -(-a.gpus // per_node_max)
         fixed = _with(a, nodes=nodes_needed, gpus=nodes_needed * per_node_max) if a.gpus % per_node_max else (
             _with(a, nodes=nodes_needed)
         )
-        fix = to_command(fixed) if nodes_needed <= lim.max_nodes_per_job else None
+        fix = fixed if nodes_needed <= lim.max_nodes_per_job else None
         raise ClusterFactError(msg.gpus_per_node_do_not_fit(a.gpus, a.nodes, a.gpu_type, per_node_max), fix)
     if a.nodes > facts.node_count(a.gpu_type):
         raise ClusterFactError(
             msg.not_enough_nodes(a.nodes, a.gpu_type, facts.node_count(a.gpu_type)),
-            to_command(_with(a, nodes=facts.node_count(a.gpu_type),
-                                  gpus=a.gpus // a.nodes * facts.node_count(a.gpu_type))),
+            _with(a, nodes=facts.node_count(a.gpu_type),
+                                  gpus=a.gpus // a.nodes * facts.node_count(a.gpu_type)),
         )
     _check_node_size(a, a.gpu_type, facts)
-    return _with(a, time_limit_s=time_limit)
+    return dataclasses.replace(a, time_limit_s=time_limit)
 
 
 def _check_node_size(a: Launch, gpu_type: str, facts: ClusterFacts) -> None:
     """``--memory``/``--cpus`` are per node: they must fit the largest node of the type."""
     if a.memory and (problem := memory_problem(a.memory)):
         why, fixed = problem
-        raise ValidationError(msg.parse_bad_memory(a.memory, why), to_command(_with(a, memory=fixed)))
+        raise ValidationError(msg.parse_bad_memory(a.memory, why), _with(a, memory=fixed))
     cores, size = facts.largest(gpu_type)
     if a.memory and size and quantity_value(a.memory) > size:
         top = format_memory(size)
-        raise ClusterFactError(msg.memory_too_big(a.memory, gpu_type, top), to_command(_with(a, memory=top)))
+        raise ClusterFactError(msg.memory_too_big(a.memory, gpu_type, top), _with(a, memory=top))
     if a.cpus and cores and a.cpus > cores:
         raise ClusterFactError(msg.cpus_too_many(a.cpus, gpu_type, int(cores)),
-                               to_command(_with(a, cpus=int(cores))))
+                               _with(a, cpus=int(cores)))
 
 
 def _fit_gpus(a: Launch, limit: int) -> Launch:
@@ -225,38 +226,39 @@ def may_read_logs(ident: Identity, record: JobRecord) -> bool:
 def check_stop(ident: Identity, record: JobRecord) -> None:
     """Owners stop their jobs; admins stop anyone's; others are refused."""
     if record.owner != ident.user_id and not ident.is_admin:
-        raise ForbiddenError(msg.not_your_job(record.name, record.owner), msg.stop_own_jobs_fix())
+        raise ForbiddenError(msg.not_your_job(record.name, record.owner), Stop(scope="mine"))
 
 
 def priority_allowed(policy: Policy, ident: Identity, priority: Priority) -> bool:
     return priority != "high" or ident.is_admin or ident.user_id in policy.limits.high_priority
 
 
+def passing_fix(policy: Policy, ident: Identity, fix: Action | str | None, facts: ClusterFacts) -> Action | str | None:
+    """``fix`` if it passes for this person, else the first launch reached from it that does.
+
+    A fix that is not a launch (a read-only command, a grammar correction) is returned as it is;
+    None when a launch fix leads nowhere (better no "Try:" than one refused next).
+    """
+    for _ in range(6):
+        if not isinstance(fix, Launch):
+            return fix
+        try:
+            check_launch(policy, ident, fix, facts)
+        except Refusal as again:
+            fix = again.fix
+            continue
+        return fix
+    return None
+
+
 def judge_launch(policy: Policy, ident: Identity, action: Launch, facts: ClusterFacts) -> Launch:
-    """``check_launch``, with a refusal's fix followed until it names a command that passes.
+    """``check_launch``, with a refusal's fix followed until it is a launch that passes.
 
     One refusal at a time would send people round in circles (40 GPUs → "use 32" → "over
-    quota, use 16"); the fix shown is the first corrected command that passes every check.
+    quota, use 16"); the fix offered is the first corrected launch that passes every check.
     """
     try:
         return check_launch(policy, ident, action, facts)
     except Refusal as first:
-        fix = first.fix
-        for _ in range(6):
-            if fix is None:
-                break
-            try:
-                candidate = parse_command(fix)
-            except Refusal:
-                break
-            if not isinstance(candidate, Launch):
-                break
-            try:
-                check_launch(policy, ident, candidate, facts)
-            except Refusal as again:
-                fix = again.fix
-                continue
-            first.fix = fix
-            raise
-        first.fix = fix if fix is not None else first.fix
+        first.fix = passing_fix(policy, ident, first.fix, facts)
         raise
