@@ -48,7 +48,7 @@ system-deps:
 	fi
 
 test: $(STAMP) system-deps
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n 2  # two workers: most tests wait on real servers
 
 check: $(STAMP)
 	$(VENV)/bin/ruff check bot handlers tests
