@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-import math
 import time
 from collections.abc import Callable, Collection, Iterable
 from contextlib import AbstractContextManager
@@ -30,10 +29,10 @@ from redis.retry import Retry
 
 from bot.adapters.redis import queue_lua
 from bot.adapters.redis.errors import mapped
+from bot.adapters.redis.leases import LeasesAndUsage
 from bot.domain.errors import LeaseLost, PermanentBackendError, TransientBackendError
 from bot.domain.jobs import FINAL_STATES, JobRecord, RecordState, SubmitResult
 from bot.domain.names import MAX_JOB_NAME
-from bot.domain.scheduling.fair_share import Usage
 
 STATES: frozenset[str] = frozenset(get_args(RecordState))
 _FIELDS = frozenset(f.name for f in dataclasses.fields(JobRecord))
@@ -47,7 +46,7 @@ def _s(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-class QueueStore:
+class QueueStore(LeasesAndUsage):
     def __init__(
         self, client: redis.Redis, prefix: str = "chatops:", *, clock: Callable[[], float] = time.time
     ) -> None:
@@ -58,10 +57,7 @@ class QueueStore:
         self._secrets = [str(password)] if password else []
         self._submit = client.register_script(queue_lua.SUBMIT)
         self._apply = client.register_script(queue_lua.APPLY)
-        self._acquire = client.register_script(queue_lua.ACQUIRE_LEASE)
-        self._renew = client.register_script(queue_lua.RENEW_LEASE)
-        self._release = client.register_script(queue_lua.RELEASE_LEASE)
-        self._save_usage = client.register_script(queue_lua.SAVE_USAGE)
+        self._register_lease_scripts(client)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "chatops:") -> QueueStore:
@@ -314,47 +310,3 @@ class QueueStore:
                 held = lease[0] if lease else ""
                 raise LeaseLost("redis", f"the {held} lease is no longer held; {jk} left as it was")
         raise TransientBackendError("redis", f"job {jk} kept changing under {_CAS_ATTEMPTS} attempts; try again")
-
-    @staticmethod
-    def _ms(ttl_s: float) -> int:
-        if ttl_s <= 0:
-            raise ValueError("a lease needs a positive ttl")
-        return max(1, math.ceil(ttl_s * 1000))
-
-    def acquire_lease(self, name: str, holder: str, ttl_s: float) -> int | None:
-        """Take the lease if free; returns a fencing token (higher than every earlier one) or None."""
-        keys = [self._k(f"lease:{name}"), self._k(f"fence:{name}")]
-        with self._backend("lease"):
-            token = self._acquire(keys=keys, args=[holder, self._ms(ttl_s)])
-        return None if token is None else int(token)
-
-    def renew_lease(self, name: str, holder: str, ttl_s: float) -> bool:
-        with self._backend("lease"):
-            return int(self._renew(keys=[self._k(f"lease:{name}")], args=[holder, self._ms(ttl_s)])) == 1
-
-    def release_lease(self, name: str, holder: str) -> None:
-        with self._backend("lease"):
-            self._release(keys=[self._k(f"lease:{name}")], args=[holder])
-
-    # --- fair-share usage ------------------------------------------------------------------------
-
-    def load_usage(self) -> dict[str, Usage]:
-        """Each team's decayed GPU-hours and the time they were computed at."""
-        with self._backend("usage"):
-            raw = self._r.hgetall(self._k("usage"))
-        out: dict[str, Usage] = {}
-        for team, value in raw.items():
-            hours, _, at = _s(value).partition(" ")
-            out[_s(team)] = Usage(float(hours), float(at) if at and at != "None" else None)
-        return out
-
-    def save_usage(self, usage: dict[str, Usage], *, lease: tuple[str, str] | None = None) -> None:
-        """Store usage in one atomic step; fenced like ``transition`` when ``lease`` is given."""
-        if not usage:
-            return
-        pairs = [v for team, u in usage.items() for v in (team, f"{u.gpu_hours!r} {u.at!r}")]
-        fence = [self._k(f"lease:{lease[0]}"), lease[1]] if lease else ["", ""]
-        with self._backend("usage"):
-            code = int(self._save_usage(keys=[self._k("usage")], args=[*fence, *pairs]))
-        if code == -1:
-            raise LeaseLost("redis", "the lease is no longer held; usage not saved")
