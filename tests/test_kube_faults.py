@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from bot.adapters.kube.client import IDEMPOTENCY_ANNOTATION, KubeCluster
+from bot.adapters.kube.client import KubeCluster
+from bot.adapters.kube.reading import IDEMPOTENCY_ANNOTATION
 from bot.domain.errors import AlreadyExistsNotOurs, DryRunRejected, NamespaceMissing, Rejected, TransientBackendError
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster

@@ -7,7 +7,8 @@ from typing import Any
 
 from kubernetes import client as k8s
 
-from bot.adapters.kube.client import KubeCluster, _quantity
+from bot.adapters.kube.client import KubeCluster
+from bot.adapters.kube.reading import quantity
 from bot.domain.cluster.access import GPU_RESOURCE, PRODUCT_LABEL, Permission, probe_job
 
 
@@ -40,7 +41,7 @@ class ClusterAccess:
         out: dict[str, str | None] = {}
         for node in nodes:
             status = node.get("status", {})
-            gpus = _quantity((status.get("allocatable") or status.get("capacity") or {}).get(GPU_RESOURCE, 0))
+            gpus = quantity((status.get("allocatable") or status.get("capacity") or {}).get(GPU_RESOURCE, 0))
             if gpus > 0:
                 out[node["metadata"]["name"]] = (node["metadata"].get("labels") or {}).get(PRODUCT_LABEL)
         return out

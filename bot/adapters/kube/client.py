@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import Any, cast
 
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from bot.adapters.kube.calls import ObjectNotFound, RetryPolicy
+from bot.adapters.kube.reading import IDEMPOTENCY_ANNOTATION, amount, phase_of, quantity
 from bot.adapters.kube.watch import KindWatch, OnEvent, OnReset
 from bot.domain.cluster.manifests import MANAGED_BY_SELECTOR
 from bot.domain.cluster.objects import Job, Node, Obj, ObjectList, Pod
@@ -31,7 +31,6 @@ from bot.domain.errors import (
     PermanentBackendError,
     Rejected,
 )
-from bot.domain.resources import quantity_value
 from bot.domain.scheduling.model import ClusterFacts, NodeFacts
 
 log = logging.getLogger(__name__)
@@ -39,45 +38,13 @@ log = logging.getLogger(__name__)
 GPU = "nvidia.com/gpu"
 PRODUCT_LABEL = "nvidia.com/gpu.product"
 JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
-IDEMPOTENCY_ANNOTATION = "chatops.io/idempotency-key"
 REQUEST_TIMEOUT = (3.05, 30)  # (connect, read) seconds for one attempt
-
-
-def _quantity(value: Any) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        return 0
-
-
-def _amount(value: Any) -> Decimal:
-    """A node's allocatable cpu or memory in cores or bytes; 0 when absent or unreadable."""
-    try:
-        return quantity_value(str(value)) if value is not None else Decimal(0)
-    except ValueError:
-        return Decimal(0)
 
 
 def _configuration(host: str | None = None) -> k8s.Configuration:
     configuration = k8s.Configuration(host=host) if host else k8s.Configuration()
     configuration.retries = False  # RetryPolicy decides: urllib3 would silently repeat a DELETE
     return configuration
-
-
-def _phase(job: Job) -> JobPhase:
-    meta, status = job["metadata"], job.get("status", {})
-    finished, reason = None, None
-    for cond in status.get("conditions", []) or []:
-        if cond.get("status") != "True":
-            continue
-        if cond.get("type") == "Complete":
-            finished, reason = "succeeded", None
-        elif cond.get("type") == "Failed":
-            finished, reason = "failed", cond.get("reason") or cond.get("message")
-    suspended = bool(job.get("spec", {}).get("suspend"))
-    idem = (meta.get("annotations") or {}).get(IDEMPOTENCY_ANNOTATION)
-    return JobPhase(meta["namespace"], meta["name"], finished, reason, suspended,
-                    bool(meta.get("deletionTimestamp")), idem)
 
 
 class KubeCluster:
@@ -148,10 +115,10 @@ class KubeCluster:
                 NodeFacts(
                     name=meta["name"],
                     gpu_type=self._short_by_product.get(product) if product else None,
-                    allocatable=_quantity(alloc.get(GPU, 0)),
+                    allocatable=quantity(alloc.get(GPU, 0)),
                     ready=ready or not status.get("conditions"),
-                    cpu=float(_amount(alloc.get("cpu"))),
-                    memory=int(_amount(alloc.get("memory"))),
+                    cpu=float(amount(alloc.get("cpu"))),
+                    memory=int(amount(alloc.get("memory"))),
                 )
             )
         bound: dict[str, int] = {}
@@ -162,7 +129,7 @@ class KubeCluster:
             if not node_name or pod_status.get("phase") in ("Succeeded", "Failed"):
                 continue
             gpus = sum(
-                _quantity(c.get("resources", {}).get("limits", {}).get(GPU, 0)) for c in spec.get("containers", [])
+                quantity(c.get("resources", {}).get("limits", {}).get(GPU, 0)) for c in spec.get("containers", [])
             )
             facts.used[node_name] = facts.used.get(node_name, 0) + gpus
             labels = pod["metadata"].get("labels", {})
@@ -179,7 +146,7 @@ class KubeCluster:
         listed = cast(ObjectList[Job], self.read(
             "list jobs", self.batch.list_job_for_all_namespaces, label_selector=MANAGED_BY_SELECTOR
         ))
-        phases = (_phase(job) for job in listed.get("items", []))
+        phases = (phase_of(job) for job in listed.get("items", []))
         return {f"{p.namespace}/{p.name}": p for p in phases}
 
     def job_pods(self, namespace: str, name: str) -> list[Obj]:
