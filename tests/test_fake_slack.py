@@ -258,3 +258,18 @@ def test_auth_test_refuses_tokens_as_slack_does(fake: FakeSlack) -> None:
         with pytest.raises(SlackApiError) as err:
             WebClient(token=token, base_url=fake.url).auth_test()
         assert err.value.response["error"] == error
+def test_metadata_is_kept_and_found_again_through_history(fake: FakeSlack, client: WebClient) -> None:
+    meta = {"event_type": "job_card", "event_payload": {"job": "ml/a"}}
+    first = client.chat_postMessage(channel="C1", text="card a", metadata=meta)
+    client.chat_postMessage(channel="C1", text="reply", thread_ts=first["ts"])
+    client.chat_postMessage(channel="C2", text="elsewhere", metadata=meta)
+    second = client.chat_postMessage(channel="C1", text="plain")
+    plain = client.conversations_history(channel="C1")
+    assert [m["ts"] for m in plain["messages"]] == [second["ts"], first["ts"]]  # newest first, no replies
+    assert all("metadata" not in m for m in plain["messages"])  # only with include_all_metadata, as on Slack
+    page = client.conversations_history(channel="C1", include_all_metadata=True, limit=1)
+    assert page["has_more"] and [m["ts"] for m in page["messages"]] == [second["ts"]]
+    rest = client.conversations_history(channel="C1", include_all_metadata=True,
+                                        cursor=page["response_metadata"]["next_cursor"])
+    assert not rest["has_more"] and rest["messages"][0]["metadata"] == meta
+    assert client.conversations_history(channel="C1", oldest=first["ts"])["messages"][0]["ts"] == second["ts"]

@@ -156,6 +156,9 @@ class SlackSurface:
         thread = str(args["thread_ts"]) if args.get("thread_ts") else None
         if thread:
             message["thread_ts"] = thread
+        meta = message_metadata(args)
+        if meta is not None:
+            message["metadata"] = meta
         self.messages[(channel, ts)] = message
         shown = Posted("post", channel, ts, text, blocks, thread_ts=thread)
         return {"ok": True, "channel": channel, "ts": ts, "message": message}, shown
@@ -169,6 +172,9 @@ class SlackSurface:
             msg["text"] = str(args["text"])
         if "blocks" in args:
             msg["blocks"] = _blocks(args)
+        meta = message_metadata(args)
+        if meta is not None:
+            msg["metadata"] = meta
         shown = Posted("update", channel, ts, msg["text"], msg["blocks"])
         return {"ok": True, "channel": channel, "ts": ts, "text": msg["text"], "message": msg}, shown
 
@@ -186,6 +192,12 @@ class SlackSurface:
             return {"ok": False, "error": "user_not_in_channel"}, None
         shown = Posted("ephemeral", channel, None, str(args.get("text", "")), _blocks(args), user=user)
         return {"ok": True, "message_ts": self._next_ts()}, shown
+
+    def _m_conversations_history(self, args: dict[str, Any]) -> Result:
+        channel = self._channel(args)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}, None
+        return history_page(channel, self.messages, args), None
 
     def _m_conversations_open(self, args: dict[str, Any]) -> Result:
         users = str(args.get("users", "")).split(",")
@@ -240,6 +252,55 @@ def _truthy(value: Any) -> bool:
 def _blocks(args: dict[str, Any]) -> list[dict[str, Any]]:
     blocks = args.get("blocks")
     return [b for b in blocks if isinstance(b, dict)] if isinstance(blocks, list) else []
+
+
+def _flag(value: Any) -> bool:
+    """A boolean Web API argument: slack_sdk sends query booleans as 1/0, JSON bodies as true/false."""
+    return value is True or str(value).lower() in ("true", "1")
+
+
+def message_metadata(args: dict[str, Any]) -> dict[str, Any] | None:
+    """A message's ``metadata`` argument as Slack keeps it (event_type + event_payload), or None."""
+    meta = args.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("event_type"), str):
+        return None
+    payload = meta.get("event_payload")
+    return {"event_type": meta["event_type"], "event_payload": payload if isinstance(payload, dict) else {}}
+
+
+def history_page(channel: str, messages: dict[tuple[str, str], dict[str, Any]], args: dict[str, Any],
+                 ) -> dict[str, Any]:
+    """``conversations.history`` as Slack answers it: top-level messages, newest first, ``oldest``/``latest``
+    bounds, ``limit`` and a cursor; ``metadata`` only with ``include_all_metadata``."""
+    def bound(name: str) -> float | None:
+        value = args.get(name)
+        try:
+            return float(value) if value not in (None, "") else None
+        except (TypeError, ValueError):
+            return None
+
+    oldest, latest, inclusive = bound("oldest"), bound("latest"), _flag(args.get("inclusive"))
+    found = []
+    for (ch, ts), m in messages.items():
+        at = float(ts)
+        if ch != channel or (m.get("thread_ts") and m.get("thread_ts") != ts):
+            continue
+        if oldest is not None and (at < oldest or (at == oldest and not inclusive)):
+            continue
+        if latest is not None and (at > latest or (at == latest and not inclusive)):
+            continue
+        found.append(m)
+    found.sort(key=lambda m: float(m["ts"]), reverse=True)
+    try:
+        start = int(str(args.get("cursor") or "0"))
+        limit = max(1, min(999, int(str(args.get("limit") or "100"))))
+    except ValueError:
+        return {"ok": False, "error": "invalid_cursor"}
+    with_meta = _flag(args.get("include_all_metadata"))
+    page = [m if with_meta else {k: v for k, v in m.items() if k != "metadata"} for m in found[start:start + limit]]
+    more = start + limit < len(found)
+    return {"ok": True, "messages": [dict(m) for m in page], "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
 
 def parse_web_api_args(query: str, body: bytes, content_type: str) -> dict[str, Any]:

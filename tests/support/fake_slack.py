@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.console.slack_surface import parse_web_api_args
+from bot.console.slack_surface import history_page, message_metadata, parse_web_api_args
 
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "BBOT0001"
@@ -233,6 +233,9 @@ class FakeSlack:
                    "text": args.get("text", ""), "blocks": args.get("blocks", [])}
         if args.get("thread_ts"):
             message["thread_ts"] = args["thread_ts"]
+        meta = message_metadata(args)
+        if meta is not None:
+            message["metadata"] = meta
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
@@ -242,6 +245,9 @@ class FakeSlack:
             return {"ok": False, "error": "message_not_found"}
         msg = self.messages[(channel, ts)]
         msg.update({k: args[k] for k in ("text", "blocks", "attachments") if k in args})
+        meta = message_metadata(args)
+        if meta is not None:
+            msg["metadata"] = meta
         return {"ok": True, "channel": channel, "ts": ts, "text": msg.get("text", ""), "message": msg}
 
     def _m_chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -256,6 +262,12 @@ class FakeSlack:
         if self._channel(args) is None:
             return {"ok": False, "error": "channel_not_found"}
         return {"ok": True, "message_ts": self._next_ts()}
+
+    def _m_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return history_page(channel, self.messages, args)
 
     def _m_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         users = str(args.get("users", "")).split(",")

@@ -37,6 +37,8 @@ from bot import metrics
 log = logging.getLogger(__name__)
 
 PAUSE_CAP_S = 30.0
+# What a call sent with ``retry_unsure=False`` resolves to when Slack may or may not have applied it.
+UNSURE: dict[str, Any] = {"ok": False, "error": "unsure"}
 
 
 @dataclass
@@ -52,6 +54,9 @@ class Task:
     not_before: float = 0.0
     # a queued post with the same ``supersedes`` key is replaced in place (a job's newer thread reply)
     supersedes: tuple[str, ...] | None = None
+    # False: a 5xx or a broken connection is not retried here but answered UNSURE (the call may have
+    # been applied; the caller looks before it tries again). 429s are retried: Slack applied nothing.
+    retry_unsure: bool = True
 
 
 @dataclass
@@ -101,6 +106,13 @@ class Outbound:
         except TimeoutError:
             log.warning("%s to %s still queued after %s s; it is sent later", method, lane, timeout)
             return None
+
+    def submit(self, method: str, lane: str, *, paced: bool, retry_unsure: bool = True,
+               **kwargs: Any) -> Future[dict[str, Any] | None]:
+        """Queue a call and return its future at once (the caller waits as it likes, never losing track)."""
+        fut: Future[dict[str, Any] | None] = Future()
+        self._add(Task(method, kwargs, lane, paced, future=fut, retry_unsure=retry_unsure))
+        return fut
 
     def send(self, method: str, lane: str, *, paced: bool, supersedes: tuple[str, ...] | None = None,
              **kwargs: Any) -> None:
@@ -245,6 +257,12 @@ class Outbound:
         if status == 429:
             metrics.SLACK_RATE_LIMITED.labels(task.method).inc()
         transient = status is None or status == 429 or status >= 500
+        if transient and status != 429 and not task.retry_unsure:
+            log.warning("Slack %s on %s: no clear answer (%s, HTTP %s); the caller checks", task.method,
+                        task.lane, error, status)
+            if task.future is not None:
+                task.future.set_result(dict(UNSURE))
+            return
         if not transient or task.attempts >= self.max_attempts:
             with self._cond:
                 self.stats.dropped += 1
