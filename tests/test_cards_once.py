@@ -19,19 +19,19 @@ import redis
 
 from bot.adapters.kube.client import KubeCluster
 from bot.adapters.redis.card_store import CardLedger
-from bot.adapters.redis.preview_store import PreviewStore
 from bot.adapters.redis.queue_store import QueueStore
+from bot.adapters.redis.stores import RedisStores
 from bot.adapters.slack.web import SlackCards, make_client
+from bot.app import runtime_of
 from bot.domain.cards import CARD_EVENT, card_metadata
 from bot.domain.jobs import JobRecord
 from bot.domain.policy.config import load_policy
 from bot.render import replies as rendering
 from bot.services.card_desk import CardDesk
 from bot.services.dispatcher import Dispatcher
-from bot.services.runtime import Runtime
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
-from tests.support.botstack import POLICY_FILE, BotStack, bot_stack
+from tests.support.botstack import POLICY_FILE, bot_stack
 from tests.support.fake_slack import FakeSlack
 from tests.support.waiting import wait
 from tests.support.watching import IMAGE, launch
@@ -216,8 +216,10 @@ def test_a_dispatch_pass_does_not_wait_on_slack(redis_url: str, admissions: int)
     sim = SimCluster([NodeSpec(f"h100-{i}", 8, H100) for i in range(admissions)], speed=60)
     with SimServer(sim) as srv, FakeSlack() as slack:
         kube = KubeCluster.from_url(srv.url, policy.gpu_types)
-        store = QueueStore(redis.Redis.from_url(redis_url))
-        rt = Runtime(policy, store, PreviewStore(store.client), kube, SlackCards(make_client("xoxb-t", slack.url)))
+        stores = RedisStores.on(redis.Redis.from_url(redis_url), policy.redis_prefix)
+        store = stores.queue
+        chat = SlackCards(make_client("xoxb-t", slack.url))
+        rt = runtime_of(policy, stores, kube, chat)
         try:
             rs = [record(f"pass-{i}") for i in range(admissions)]
             for r in rs:
@@ -231,5 +233,5 @@ def test_a_dispatch_pass_does_not_wait_on_slack(redis_url: str, admissions: int)
             assert rt.desk.settle(30)
             assert all(posts_of(slack, r.key) == 1 for r in rs)
         finally:
-            rt.cards.close(2)
+            chat.close(2)
             kube.close()

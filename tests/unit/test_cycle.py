@@ -52,7 +52,8 @@ def test_starts_what_fits_and_explains_the_rest_in_queue_order() -> None:
 
 
 def test_a_requeued_job_waits_while_its_old_job_is_being_deleted() -> None:
-    d = decide(policy(), Books(NOW, h100s(1), active=[], queued=[(job("a"), 1)], in_cluster=frozenset({"ml-research/a"})))
+    books = Books(NOW, h100s(1), active=[], queued=[(job("a"), 1)], in_cluster=frozenset({"ml-research/a"}))
+    d = decide(policy(), books)
     assert d.starts == [] and d.records == {} and d.queue == []
 
 
@@ -82,7 +83,8 @@ def test_preemption_for_a_blocked_in_quota_job_and_the_drain_after() -> None:
     (w,) = explain(p, d)
     assert (w.kind, w.victims) == ("preempting", 1)
     # next pass: the victim is back in the queue, its pod is still in its grace period
-    after = dataclasses.replace(books, active=[busy], queued=[(job("mine"), 5), (dataclasses.replace(low, state="queued"), 6)])
+    requeued = dataclasses.replace(low, state="queued")
+    after = dataclasses.replace(books, active=[busy], queued=[(job("mine"), 5), (requeued, 6)])
     d2 = decide(p, after)
     assert d2.preemptions == [] and d2.starts == []
     w2 = {w.key: w for w in explain(p, d2)}["ml-research/mine"]
