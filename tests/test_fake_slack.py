@@ -273,3 +273,19 @@ def test_metadata_is_kept_and_found_again_through_history(fake: FakeSlack, clien
                                         cursor=page["response_metadata"]["next_cursor"])
     assert not rest["has_more"] and rest["messages"][0]["metadata"] == meta
     assert client.conversations_history(channel="C1", oldest=first["ts"])["messages"][0]["ts"] == second["ts"]
+
+
+def test_throttle_answers_every_nth_chat_call_429(fake: FakeSlack, client: WebClient) -> None:
+    fake.throttle(3)
+    outcomes = []
+    for i in range(6):
+        try:
+            client.chat_postMessage(channel="C1", text=f"m{i}")
+            outcomes.append(200)
+        except SlackApiError as err:
+            outcomes.append(err.response.status_code)
+            assert err.response.headers.get("Retry-After") == "1"
+    assert outcomes == [200, 200, 429, 200, 200, 429]
+    client.auth_test()  # other methods are not throttled
+    fake.throttle(0)
+    assert client.chat_postMessage(channel="C1", text="free")["ok"]

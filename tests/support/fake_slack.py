@@ -72,6 +72,8 @@ class FakeSlack:
         self._cond = threading.Condition()
         self._calls: list[Call] = []
         self._failures: list[_Failure] = []
+        self._throttle: tuple[int, str, int] | None = None  # (every n-th call, method prefix, Retry-After)
+        self._throttle_seen = 0
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) → current message
@@ -135,6 +137,12 @@ class FakeSlack:
             after = retry_after if status == 429 else None
             self._failures.append(_Failure(k, status, after, method, channel))
 
+    def throttle(self, every: int, *, prefix: str = "chat.", retry_after: int = 1) -> None:
+        """Answer every ``every``-th call whose method starts with ``prefix`` with 429 (0: stop)."""
+        with self._cond:
+            self._throttle = (every, prefix, retry_after) if every > 0 else None
+            self._throttle_seen = 0
+
     def clear(self) -> None:
         """Forget recorded calls, pending failures, messages and uploads."""
         with self._cond:
@@ -180,6 +188,10 @@ class FakeSlack:
             return reply
 
     def _injected(self, method: str, args: dict[str, Any]) -> _Reply | None:
+        if self._throttle is not None and method.startswith(self._throttle[1]):
+            self._throttle_seen += 1
+            if self._throttle_seen % self._throttle[0] == 0:
+                return _Reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(self._throttle[2])})
         for f in self._failures:
             if f.remaining > 0 and f.matches(method, args):
                 f.remaining -= 1

@@ -1,0 +1,52 @@
+"""One chaos run: launches by several users while the bot, Redis, the API server and Slack misbehave."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from tests.chaos.checks import Figures, check
+from tests.chaos.harness import IMAGE, Launch, Rig
+
+USERS = (("URES0001", "CRESEARCH1"), ("URES0002", "CRESEARCH1"), ("UVIS0001", "CVISION01"))
+
+
+def launch_under_fire(rig: Rig, n: int, *, kill_every: int, redis_kills: int, settle_s: float,
+                      report: Path | None = None) -> Figures:
+    t0 = time.monotonic()
+    rig.start()
+    launches: list[Launch] = []
+    crash_at = {round((k + 1) * n / (redis_kills + 1)) for k in range(redis_kills)}
+    for i in range(n):
+        user, channel = USERS[i % len(USERS)]
+        launch = Launch(f"chaos-{i}", user, channel)
+        text = f"launch chaos-{i} --image {IMAGE} --gpus 2 --gpu-type h100 --time 1h --env SIM_DURATION=3m"
+        if rig.preview(launch, text):
+            rig.click(launch, then_kill=kill_every > 0 and i % kill_every == kill_every // 2)
+        launches.append(launch)
+        if i in crash_at:
+            rig.crash_redis()
+    launched_s = time.monotonic() - t0
+    deadline = time.monotonic() + settle_s
+    fig = check(rig, launches)
+    while fig.problems and time.monotonic() < deadline:
+        time.sleep(2)
+        fig = check(rig, launches)
+    figures = {
+        "launches": fig.launches, "submitted": fig.submitted, "told_error": fig.told_error,
+        "kubernetes_jobs": fig.jobs, "cards": fig.cards, "problems": fig.problems,
+        "bot_sigkills": rig.kills, "bot_starts": rig.starts, "redis_sigkills": rig.redis_kills,
+        "api_faults_injected": len(rig.proxy.injected),
+        "api_faults_by_kind": {k: sum(1 for f in rig.proxy.injected if f.fault == k) for k in ("500", "429", "drop")},
+        "slack_429s": len([c for c in rig.slack.calls(status=429)]),
+        "card_posts_accepted": len([c for c in rig.slack.calls("chat.postMessage", status=200)
+                                    if not c.args.get("thread_ts") and "header" in str(c.args.get("blocks"))]),
+        "history_lookups": len(rig.slack.calls("conversations.history")),
+        "previews_sent": sum(x.previews for x in launches), "clicks_sent": sum(x.clicks for x in launches),
+        "launch_phase_s": round(launched_s, 1), "total_s": round(time.monotonic() - t0, 1),
+    }
+    print(json.dumps(figures, indent=2))
+    if report is not None:
+        report.write_text(json.dumps(figures, indent=2))
+    return fig
