@@ -289,3 +289,18 @@ def test_throttle_answers_every_nth_chat_call_429(fake: FakeSlack, client: WebCl
     client.auth_test()  # other methods are not throttled
     fake.throttle(0)
     assert client.chat_postMessage(channel="C1", text="free")["ok"]
+
+
+def test_the_console_surface_keeps_metadata_as_slack_does() -> None:
+    from bot.console.slack_surface import Posted, SlackSurface
+
+    shown: list[Posted] = []
+    with SlackSurface(shown.append) as surface:
+        web = WebClient(token="xoxb-console", base_url=surface.url)
+        meta = {"event_type": "job_card", "event_payload": {"job": "ml/b", "idem": "k1"}}
+        card = web.chat_postMessage(channel="C1", text="card b", metadata=meta)
+        web.chat_postMessage(channel="C1", text="in thread", thread_ts=card["ts"])
+        found = web.conversations_history(channel="C1", include_all_metadata=True)["messages"]
+        assert [m["ts"] for m in found] == [card["ts"]] and found[0]["metadata"] == meta
+        assert "metadata" not in web.conversations_history(channel="C1")["messages"][0]
+        assert [p.kind for p in shown] == ["post", "post"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -81,7 +82,7 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}  # user id → users.info "user" overrides
         # As on Slack: a token that is not a bot/user token is ``invalid_auth``; a revoked one ``token_revoked``.
         self.revoked: set[str] = set()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         # A short poll interval: shutdown() waits for it, and tests start and stop many fakes.
         self._thread = threading.Thread(
@@ -322,6 +323,13 @@ class FakeSlack:
         out = [{"id": f["id"], "title": f.get("title"), "name": f.get("title"),
                 "size": len(self.uploads[f["id"]])} for f in files]
         return {"ok": True, "files": out}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (a bot SIGKILLed mid-call, a closed pool) is normal here, not a failure.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:

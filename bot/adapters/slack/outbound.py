@@ -268,7 +268,9 @@ class Outbound:
                 self.stats.dropped += 1
             log.warning("Slack %s on %s failed for good (%s, HTTP %s)", task.method, task.lane, error, status)
             if task.future is not None:
-                task.future.set_result(None)
+                # a caller that looks before retrying keeps what it owes when Slack was only busy
+                gave_up = transient and not task.retry_unsure
+                task.future.set_result(dict(UNSURE) if gave_up else None)
             return
         with self._cond:
             if status == 429:
