@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.console.slack_surface import history_page, message_metadata, parse_web_api_args
+from bot.console.web_api import history_page, message_metadata, parse_web_api_args
 
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "BBOT0001"

@@ -16,7 +16,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.adapters.slack.outbound import UNSURE, Outbound
+from bot.adapters.slack.outbound import Outbound
+from bot.adapters.slack.tasks import UNSURE
 from bot.domain import messages as msg
 from bot.domain.cards import Posted
 from bot.domain.errors import PermanentBackendError, TransientBackendError
