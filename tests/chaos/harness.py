@@ -12,13 +12,16 @@ Users launch through signed requests, as Slack sends them; what they were told i
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,7 +75,8 @@ class Rig:
     kills: int = 0
     redis_kills: int = 0
     starts: int = 0
-    _rid: int = 0
+    _rids: Iterator[int] = field(default_factory=itertools.count)
+    _life: threading.Lock = field(default_factory=threading.Lock)  # one start/kill at a time
 
     @property
     def url(self) -> str:
@@ -108,6 +112,26 @@ class Rig:
             self.kills += 1
         self.proc = None
 
+    def crash_bot(self) -> None:
+        """SIGKILL the bot wherever it is (mid-click, mid-post) and start it again."""
+        with self._life:
+            self.kill()
+            self.start()
+
+    def monkey(self, stop: threading.Event, *, bot_every_s: float, redis_at_s: Iterable[float]) -> None:
+        """Until ``stop``: SIGKILL the bot every ``bot_every_s``; SIGKILL Redis at each of ``redis_at_s``."""
+        t0 = time.monotonic()
+        redis_due = sorted(redis_at_s)
+        next_bot = t0 + bot_every_s if bot_every_s > 0 else float("inf")
+        while not stop.wait(0.1):
+            now = time.monotonic()
+            if redis_due and now - t0 >= redis_due[0]:
+                redis_due.pop(0)
+                self.crash_redis()
+            if now >= next_bot:
+                self.crash_bot()
+                next_bot = time.monotonic() + bot_every_s
+
     def stop(self) -> int:
         if self.proc is None:
             return 0
@@ -142,8 +166,7 @@ class Rig:
     def preview(self, launch: Launch, text: str, attempts: int = 12) -> bool:
         """``/gpu launch ...`` until a preview with a [Launch] button comes back."""
         for _ in range(attempts):
-            self._rid += 1
-            rid = f"p{self._rid}"
+            rid = f"p{next(self._rids)}"
             launch.previews += 1
             body = sr.slash_command_body(text, launch.user, launch.channel, response_url=self.slack.response_url(rid))
             if not self._send(body):
@@ -160,22 +183,16 @@ class Rig:
                 time.sleep(0.3)
         return False
 
-    def click(self, launch: Launch, *, then_kill: bool = False, attempts: int = 8) -> None:
-        """[Launch], and again while unanswered (the bot may have died meanwhile); ``then_kill``:
-        SIGKILL the bot right after the click is acknowledged, and start it again."""
+    def click(self, launch: Launch, attempts: int = 12) -> None:
+        """[Launch], and again while unanswered or answered "try again" (the bot may have died meanwhile,
+        or Redis): what a person does. Stops at "Submitted" or at a final refusal."""
         assert launch.token is not None
-        for attempt in range(attempts):
-            self._rid += 1
-            rid = f"c{self._rid}"
+        for _ in range(attempts):
+            rid = f"c{next(self._rids)}"
             launch.clicks += 1
             body = sr.block_actions_body(rendering.LAUNCH_CONFIRM, launch.token, launch.user, launch.channel,
                                          response_url=self.slack.response_url(rid))
-            sent = self._send(body)
-            if then_kill and attempt == 0:
-                self.kill()
-                self.start()
-                continue  # the click is unanswered, or answered by the dead process: look at it later
-            answer = self._answer(rid) if sent else None
+            answer = self._answer(rid) if self._send(body) else None
             if answer is not None:
                 text = str(answer.get("text") or json.dumps(answer)[:300])
                 launch.told.append(text)

@@ -1,32 +1,46 @@
-"""One chaos run: launches by several users while the bot, Redis, the API server and Slack misbehave."""
+"""One chaos run: launches by several users at once (about 0.5 s apart) while a monkey SIGKILLs the bot
+and Redis, the API server misbehaves and Slack answers 429s."""
 
 from __future__ import annotations
 
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.chaos.checks import Figures, check
 from tests.chaos.harness import IMAGE, Launch, Rig
 
-USERS = (("URES0001", "CRESEARCH1"), ("URES0002", "CRESEARCH1"), ("UVIS0001", "CVISION01"))
+USERS = (("URES0001", "CRESEARCH1"), ("URES0002", "CRESEARCH1"), ("URES0003", "CRESEARCH1"),
+         ("UVIS0001", "CVISION01"))
+SPACING_S = 0.5  # launches confirmed about this far apart
 
 
-def launch_under_fire(rig: Rig, n: int, *, kill_every: int, redis_kills: int, settle_s: float,
+def launch_under_fire(rig: Rig, n: int, *, bot_every_s: float, redis_kills: int, settle_s: float,
                       report: Path | None = None) -> Figures:
     t0 = time.monotonic()
     rig.start()
-    launches: list[Launch] = []
-    crash_at = {round((k + 1) * n / (redis_kills + 1)) for k in range(redis_kills)}
-    for i in range(n):
-        user, channel = USERS[i % len(USERS)]
-        launch = Launch(f"chaos-{i}", user, channel)
-        text = f"launch chaos-{i} --image {IMAGE} --gpus 2 --gpu-type h100 --time 1h --env SIM_DURATION=3m"
+    launches = [Launch(f"chaos-{i}", *USERS[i % len(USERS)]) for i in range(n)]
+
+    def user(i: int) -> None:
+        time.sleep(max(0.0, t0 + i * SPACING_S - time.monotonic()))
+        launch = launches[i]
+        text = f"launch {launch.name} --image {IMAGE} --gpus 2 --gpu-type h100 --time 1h --env SIM_DURATION=3m"
         if rig.preview(launch, text):
-            rig.click(launch, then_kill=kill_every > 0 and i % kill_every == kill_every // 2)
-        launches.append(launch)
-        if i in crash_at:
-            rig.crash_redis()
+            rig.click(launch)
+
+    stop = threading.Event()
+    span = n * SPACING_S
+    monkey = threading.Thread(target=rig.monkey, args=(stop,), daemon=True, kwargs={
+        "bot_every_s": bot_every_s, "redis_at_s": [span * (k + 1) / (redis_kills + 1) for k in range(redis_kills)]})
+    monkey.start()
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(user, range(n)))
+    finally:
+        stop.set()
+        monkey.join(90)
     launched_s = time.monotonic() - t0
     deadline = time.monotonic() + settle_s
     fig = check(rig, launches)
@@ -39,7 +53,7 @@ def launch_under_fire(rig: Rig, n: int, *, kill_every: int, redis_kills: int, se
         "bot_sigkills": rig.kills, "bot_starts": rig.starts, "redis_sigkills": rig.redis_kills,
         "api_faults_injected": len(rig.proxy.injected),
         "api_faults_by_kind": {k: sum(1 for f in rig.proxy.injected if f.fault == k) for k in ("500", "429", "drop")},
-        "slack_429s": len([c for c in rig.slack.calls(status=429)]),
+        "slack_429s": len(rig.slack.calls(status=429)),
         "card_posts_accepted": len([c for c in rig.slack.calls("chat.postMessage", status=200)
                                     if not c.args.get("thread_ts") and "header" in str(c.args.get("blocks"))]),
         "history_lookups": len(rig.slack.calls("conversations.history")),

@@ -1,4 +1,4 @@
-"""The chaos suite (`make chaos`): tens of launches while the bot is SIGKILLed between clicks and cards,
+"""The chaos suite (`make chaos`): tens of launches ~0.5 s apart while the bot is SIGKILLed every 4 s,
 Redis is SIGKILLed (AOF always), the API server answers 20 % 500s, 5 % 429s and drops 5 % of
 connections, and Slack answers every 4th chat.* call with 429. For every launch: exactly one
 Kubernetes Job, exactly one card, the card's final state the Job's, the user told success or a true
@@ -16,7 +16,8 @@ from tests.chaos.run import launch_under_fire
 def test_launches_under_fire(tmp_path: Path) -> None:
     n = int(os.environ.get("CHAOS_LAUNCHES", "40"))
     with rig(tmp_path) as r:
-        fig = launch_under_fire(r, n, kill_every=4, redis_kills=2, settle_s=240, report=tmp_path / "figures.json")
+        fig = launch_under_fire(r, n, bot_every_s=4.0, redis_kills=2, settle_s=240,
+                                report=tmp_path / "figures.json")
         assert not fig.problems, "\n".join(fig.problems) + "\n" + r.log.read_text()[-3000:]
         assert fig.submitted >= n * 0.9, fig.line()  # users retry: nearly every launch gets through
-        assert r.kills >= n // 4 - 1 and r.redis_kills == 2
+        assert r.kills >= 3 and r.redis_kills == 2
