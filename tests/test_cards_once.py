@@ -235,3 +235,31 @@ def test_a_dispatch_pass_does_not_wait_on_slack(redis_url: str, admissions: int)
         finally:
             chat.close(2)
             kube.close()
+
+
+class _Dying:
+    """The Slack side of a process about to be SIGKILLed: what it queues never leaves."""
+
+    def update(self, *_: Any, **__: Any) -> bool:
+        return True
+
+
+def test_an_update_a_killed_process_had_queued_is_shown_by_the_next(redis_url: str) -> None:
+    with parts(redis_url) as p:
+        desk = p.desk()
+        r = record("stale")
+        desk.owe(r)
+        p.store.submit(r)
+        desk.publish(r)
+        assert desk.settle(10)
+        done = p.store.transition("ml-research", "stale", ["queued"], "succeeded", finished_at=time.time())
+        assert done is not None and done.card_ts
+        dying = CardDesk(p.store, _Dying(), load_policy(POLICY_FILE),  # type: ignore[arg-type]
+                         CardLedger(p.store.client, p.store.prefix))
+        dying.publish(done)  # queued in memory, then the process died
+        heir = p.desk()
+        assert heir.refresh(everything=True) == 1
+        p.cards.flush(10)
+        assert "Succeeded" in json.dumps(p.slack.messages[(CHANNEL, done.card_ts)]["blocks"])
+        assert heir.ledger.dirties() == {}  # Slack has it: nothing left to show again
+        assert posts_of(p.slack, r.key) == 1

@@ -1,13 +1,15 @@
 """The one owner of "this job's card": at most one post per job, ever; every other change an update.
 
-A card that does not exist yet is *owed*, durably (``CardLedger`` in Redis), before the job it is
-for is even stored; writers (launch, dispatcher, watcher, stops) only record what the card must show
-and return: a poster thread per channel posts it at the channel's turn, rendering the newest record
-then, and stores the ts. Updates before the ts exists wait for it (the poster shows the newest state
-once it has posted). A post marks the obligation ``attempted`` before it leaves; a poster that finds
-an attempted obligation (the bot died mid-post, or Slack gave no clear answer) first looks for the
-card in the channel's history by its metadata (the job key and idempotency key) instead of posting
-a second one. One claim (Redis, short TTL renewed while the post waits) keeps two replicas apart.
+A card that does not exist yet is *owed*, durably (``CardLedger`` in Redis), before the job it is for is
+even stored; writers (launch, dispatcher, watcher, stops) only record what the card must show and
+return: a poster thread per channel posts it at the channel's turn, rendering the newest record then,
+and stores the ts. Updates before the ts exists wait for it (the poster shows the newest state once it
+has posted). Every update is marked dirty in Redis until Slack has it, so the next process shows again
+what a killed one had still queued. A post marks the obligation ``attempted`` before it leaves; a poster
+that finds an attempted obligation (the bot died mid-post, or Slack gave no clear answer) first looks
+for the card in the channel's history by its metadata (the job key and idempotency key) instead of
+posting a second one. One claim (Redis, short TTL renewed while the post waits) keeps two replicas
+apart.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class CardDesk:
         self._busy: set[str] = set()  # keys in a lane or being posted by this process
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self._dirty_seen: dict[str, int] = {}  # the dirty cards at the last refresh
 
     # --- what writers call ---------------------------------------------------------------------
 
@@ -60,7 +63,7 @@ class CardDesk:
     def publish(self, r: JobRecord, origin: float | None = None) -> JobRecord:
         """Show ``r`` on its card: an update when the card exists, else the card is owed. Never waits on Slack."""
         if r.channel and r.card_ts:
-            self.cards.update(r.channel, r.card_ts, self._render(r), origin)
+            self._show(r, r.channel, r.card_ts, origin)
             return r
         self.owe(r)
         owed = self._team_channel(r) if not r.channel else r.channel
@@ -103,9 +106,12 @@ class CardDesk:
         return n
 
     def _sweep_loop(self) -> None:
-        while True:  # at once on start (the cards a crashed process owed), then every SWEEP_S
+        first = True
+        while True:  # at once on start (what a crashed process owed or had queued), then every SWEEP_S
             try:
                 self.sweep()
+                self.refresh(everything=first)
+                first = False
             except BackendError as err:
                 log.warning("owed cards not swept: %s", err)
             if self._stop.wait(SWEEP_S):
@@ -157,7 +163,7 @@ class CardDesk:
                 self.ledger.settle(key)  # another job holds the name, or the job was never stored
             return
         if r.channel and r.card_ts:
-            self.cards.update(r.channel, r.card_ts, self._render(r))  # a change made before the ts was seen
+            self._show(r, r.channel, r.card_ts)  # a change made before the ts was seen
             self.ledger.settle(key)
             return
         if not self.ledger.claim(key, self.holder, CLAIM_TTL_S):
@@ -195,13 +201,39 @@ class CardDesk:
         self.ledger.settle(key)
         if updated is not None and (shown is None or _changed(shown, updated)):
             # the job moved on while its card waited (or a found card shows an older state)
-            self.cards.update(channel, ts, self._render(updated))
+            self._show(updated, channel, ts)
 
     def _keep(self, key: str) -> bool:
         try:
             return self.ledger.renew(key, self.holder, CLAIM_TTL_S)
         except BackendError:
             return False
+
+    def _show(self, r: JobRecord, channel: str, ts: str, origin: float | None = None) -> None:
+        """Update the card; durably dirty until Slack has it (a queued update dies with its process)."""
+        version = self.ledger.dirty(r.key)
+        self.cards.update(channel, ts, self._render(r), origin, on_done=lambda: self._clean(r.key, version))
+
+    def _clean(self, key: str, version: int) -> None:
+        try:
+            self.ledger.clean(key, version)
+        except BackendError as err:  # stays dirty: shown again by a later sweep, which costs one update
+            log.info("card of %s stays marked dirty: %s", key, err)
+
+    def refresh(self, everything: bool = False) -> int:
+        """Show again the cards whose newest change may not be in Slack: all of them (``everything``, at
+        start: what a dead process had queued) or those dirty at the same version as at the last call."""
+        dirty = self.ledger.dirties()
+        stuck = dirty if everything else {k: v for k, v in dirty.items() if self._dirty_seen.get(k) == v}
+        self._dirty_seen = dirty
+        for key, version in stuck.items():
+            ns, _, name = key.partition("/")
+            r = self.store.get(ns, name)
+            if r is None or not (r.channel and r.card_ts):
+                self.ledger.clean(key, version)  # gone, or not posted yet (then the poster shows it)
+                continue
+            self._show(r, r.channel, r.card_ts)
+        return len(stuck)
 
     # --- helpers -------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""One chaos run: launches by several users at once (about 0.5 s apart) while a monkey SIGKILLs the bot
+"""One chaos run: launches by several users at once (0.3 s apart, one channel) while a monkey SIGKILLs the bot
 and Redis, the API server misbehaves and Slack answers 429s."""
 
 from __future__ import annotations
@@ -12,15 +12,17 @@ from pathlib import Path
 from tests.chaos.checks import Figures, check
 from tests.chaos.harness import IMAGE, Launch, Rig
 
+# One busy channel: its card posts queue behind each other at Slack's 1 message/s (where cards went twice).
 USERS = (("URES0001", "CRESEARCH1"), ("URES0002", "CRESEARCH1"), ("URES0003", "CRESEARCH1"),
-         ("UVIS0001", "CVISION01"))
-SPACING_S = 0.5  # launches confirmed about this far apart
+         ("UVIS0001", "CRESEARCH1"))
+SPACING_S = 0.3  # launches started about this far apart
 
 
 def launch_under_fire(rig: Rig, n: int, *, bot_every_s: float, redis_kills: int, settle_s: float,
                       report: Path | None = None) -> Figures:
-    t0 = time.monotonic()
+    started = time.monotonic()
     rig.start()
+    t0 = time.monotonic()
     launches = [Launch(f"chaos-{i}", *USERS[i % len(USERS)]) for i in range(n)]
 
     def user(i: int) -> None:
@@ -58,7 +60,7 @@ def launch_under_fire(rig: Rig, n: int, *, bot_every_s: float, redis_kills: int,
                                     if not c.args.get("thread_ts") and "header" in str(c.args.get("blocks"))]),
         "history_lookups": len(rig.slack.calls("conversations.history")),
         "previews_sent": sum(x.previews for x in launches), "clicks_sent": sum(x.clicks for x in launches),
-        "launch_phase_s": round(launched_s, 1), "total_s": round(time.monotonic() - t0, 1),
+        "launch_phase_s": round(launched_s, 1), "total_s": round(time.monotonic() - started, 1),
     }
     print(json.dumps(figures, indent=2))
     if report is not None:

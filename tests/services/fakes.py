@@ -57,8 +57,11 @@ class FakeChat:
         self._add(Sent("post", channel, reply.text, ts, thread_ts))
         return ts
 
-    def update(self, channel: str, ts: str, reply: Message, origin: float | None = None) -> bool:
+    def update(self, channel: str, ts: str, reply: Message, origin: float | None = None,
+               on_done: Callable[[], None] | None = None) -> bool:
         self._add(Sent("update", channel, reply.text, ts))
+        if on_done is not None:
+            on_done()
         return True
 
     def reply_in_thread(self, channel: str, thread_ts: str, reply: Message, *, newest_only: bool = False) -> None:

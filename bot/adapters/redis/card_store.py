@@ -1,9 +1,11 @@
 """The cards a job is owed, in Redis: the obligation to post outlives the process that took it on.
 
 Keys under the queue's prefix: ``cards:owed`` (hash job key → JSON ``{"idem", "channels", "since",
-"attempted"}``) and ``cards:claim:{job}`` (the poster at work on it, with a short TTL it renews while
-its post waits for the channel's turn). ``attempted`` is set before a post leaves: a card owed with
-``attempted`` may already be in Slack, so the next poster looks for it before posting.
+"attempted"}``), ``cards:dirty`` (hash job key → version of the newest change not yet known to be in
+Slack: an update queued in memory dies with its process) and ``cards:claim:{job}`` (the poster at work
+on it, with a short TTL it renews while its post waits for the channel's turn). ``attempted`` is set
+before a post leaves: a card owed with ``attempted`` may already be in Slack, so the next poster looks
+for it before posting.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
+# ARGV: job, version. Forgets a dirty card only if no newer change was recorded since.
+_CLEAN = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -32,8 +39,10 @@ class CardLedger:
         self._r = client
         self._owed = f"{prefix}cards:owed"
         self._claim = f"{prefix}cards:claim:"
+        self._dirty = f"{prefix}cards:dirty"
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
+        self._clean = client.register_script(_CLEAN)
 
     @contextmanager
     def _backend(self, op: str) -> Iterator[None]:
@@ -83,3 +92,18 @@ class CardLedger:
     def release(self, job: str, holder: str) -> None:
         with self._backend("claim release"):
             self._release(keys=[self._claim + job], args=[holder])
+
+    def dirty(self, job: str) -> int:
+        """A change of the card is on its way to Slack: returns its version (cleaned once it is there)."""
+        with self._backend("dirty mark"):
+            return int(self._r.hincrby(self._dirty, job, 1))
+
+    def clean(self, job: str, version: int) -> None:
+        with self._backend("dirty clean"):
+            self._clean(keys=[self._dirty], args=[job, version])
+
+    def dirties(self) -> dict[str, int]:
+        """Cards whose newest change may not have reached Slack (job → version)."""
+        with self._backend("read"):
+            raw = self._r.hgetall(self._dirty)
+        return {(k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in raw.items()}

@@ -90,15 +90,16 @@ class Outbound:
         self._add(Task(method, kwargs, lane, paced, supersedes=supersedes))
 
     def coalesce(self, method: str, lane: str, key: tuple[str, ...], origin: float | None = None,
-                 **kwargs: Any) -> None:
-        """Send the newest ``kwargs`` for ``key``; a pending older payload is replaced."""
+                 on_done: Callable[[], None] | None = None, **kwargs: Any) -> None:
+        """Send the newest ``kwargs`` for ``key``; a pending older payload is replaced (and so is its
+        ``on_done``: the newest one stands for both)."""
         with self._cond:
             old = self._keyed.pop(key, None)
             if old is not None:
                 self.stats.coalesced += 1
                 # the lag of a coalesced call counts from the oldest change it carries
                 origin = old.origin if old.origin is not None else origin
-            self._keyed[key] = Task(method, kwargs, lane, False, key=key, origin=origin)
+            self._keyed[key] = Task(method, kwargs, lane, False, key=key, origin=origin, on_done=on_done)
             self._cond.notify()
 
     def _add(self, task: Task) -> None:
@@ -199,6 +200,14 @@ class Outbound:
                 self.stats.lags.append(sent_at - task.origin)
         if task.future is not None:
             task.future.set_result(dict(resp.data) if isinstance(resp.data, dict) else {})
+        self._done(task)
+
+    def _done(self, task: Task) -> None:
+        if task.on_done is not None:
+            try:
+                task.on_done()
+            except Exception:  # the caller's bookkeeping must not kill a worker thread
+                log.exception("after Slack %s on %s: the completion hook failed", task.method, task.lane)
 
     def _invoke(self, method: str, kw: dict[str, Any]) -> SlackResponse:
         """The Web API methods the bot uses, spelled out (the app manifest's scopes are checked against them)."""
@@ -238,6 +247,8 @@ class Outbound:
                 # a caller that looks before retrying keeps what it owes when Slack was only busy
                 gave_up = transient and not task.retry_unsure
                 task.future.set_result(dict(UNSURE) if gave_up else None)
+            if not transient:
+                self._done(task)  # refused for good: nothing more will come of it
             return
         with self._cond:
             if status == 429:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,8 @@ class Task:
     # False: a 5xx or a broken connection is not retried here but answered UNSURE (the call may have
     # been applied; the caller looks before it tries again). 429s are retried: Slack applied nothing.
     retry_unsure: bool = True
+    # called once Slack took the call, or refused it for good (not when it only gave up on a busy Slack)
+    on_done: Callable[[], None] | None = None
 
 
 @dataclass

@@ -110,9 +110,11 @@ class SlackCards:
                 return None
         return None
 
-    def update(self, channel: str, ts: str, reply: Reply, origin: float | None = None) -> bool:
-        """Queue the card's new content; only the newest content of a card is sent."""
-        self.outbound.coalesce("chat_update", channel, ("update", channel, ts), origin,
+    def update(self, channel: str, ts: str, reply: Reply, origin: float | None = None,
+               on_done: Callable[[], None] | None = None) -> bool:
+        """Queue the card's new content; only the newest content of a card is sent. ``on_done``: called
+        once Slack has it (or refused it for good)."""
+        self.outbound.coalesce("chat_update", channel, ("update", channel, ts), origin, on_done,
                                channel=channel, ts=ts, text=reply.text, blocks=reply.blocks_json())
         return True
 
