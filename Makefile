@@ -71,7 +71,7 @@ bench: $(STAMP) system-deps
 	$(PY) -m tests.bench.slow_clients
 
 # Fault injection (a few minutes): bot and Redis SIGKILLed, API server faults, Slack 429s; see tests/chaos/.
-# CHAOS_LAUNCHES=N sizes it. `make test` runs only its short smoke (tests/chaos/test_smoke.py).
+# CHAOS_LAUNCHES=N sizes it. `make test` runs only its short crash test (tests/chaos/test_crash_*.py).
 chaos: $(STAMP) system-deps
 	CHATOPS_CHAOS=1 $(PY) -m pytest -q -p no:cacheprovider -s tests/chaos
 
