@@ -1,5 +1,6 @@
-"""A short chaos run (`make chaos`; about 40 s, most of it a new replica waiting out the dead one's lease): six launches 0.5 s apart, the bot SIGKILLed while they
-go through, Slack answering every 4th chat.* call 429, the API server answering 10 % faults."""
+"""A short chaos run (`make chaos`, about 40 s, most of it a new process waiting out the dead one's
+lease): eight launches 0.3 s apart while the bot is SIGKILLed every second, Slack answers every 4th
+chat.* call 429, the API server answers 10 % 500s."""
 
 from __future__ import annotations
 
