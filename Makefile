@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEMO_ARGS ?=
 
-.PHONY: test check demo eval bench coverage lint typecheck contract clean system-deps
+.PHONY: test check demo eval bench chaos coverage lint typecheck contract clean system-deps
 
 $(STAMP): pyproject.toml
 	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
@@ -69,6 +69,11 @@ eval: $(STAMP)
 bench: $(STAMP) system-deps
 	$(PY) -m tests.bench.ack_latency
 	$(PY) -m tests.bench.slow_clients
+
+# Fault injection (a few minutes): bot and Redis SIGKILLed, API server faults, Slack 429s; see tests/chaos/.
+# CHAOS_LAUNCHES=N sizes it. `make test` runs only its short crash test (tests/chaos/test_crash_*.py).
+chaos: $(STAMP) system-deps
+	CHATOPS_CHAOS=1 $(PY) -m pytest -q -p no:cacheprovider -s tests/chaos
 
 # `exec`: make's shell gives way, so a closed terminal's SIGHUP reaches the demo directly.
 demo: $(RUNTIME_STAMP)

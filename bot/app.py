@@ -20,6 +20,7 @@ from bot.domain.policy.config import Policy
 from bot.http_server import ChatopsHTTPServer, HttpLimits
 from bot.http_slack import SlackGate
 from bot.services.alerting import AlertPipeline, alert_actions
+from bot.services.card_desk import CardDesk
 from bot.services.commands import CommandService
 from bot.services.dispatcher import Dispatcher
 from bot.services.ports import Chat, Cluster, GpuMetrics
@@ -62,8 +63,9 @@ def build_runtime(settings: Settings, policy: Policy, cluster: KubeCluster | Non
 
 def runtime_of(policy: Policy, stores: RedisStores, cluster: Cluster, slack: Chat,
                prometheus: GpuMetrics | None = None) -> Runtime:
+    desk = CardDesk(stores.queue, slack, policy, stores.cards)
     return Runtime(
-        policy=policy, store=stores.queue, previews=stores.previews, cluster=cluster, cards=slack,
+        policy=policy, store=stores.queue, previews=stores.previews, cluster=cluster, cards=slack, desk=desk,
         alerts=stores.alerts, notice_marks=stores.notices, conversations=stores.conversations,
         charts=usage_png, prometheus=prometheus,
     )
@@ -139,6 +141,7 @@ class Bot:
         return cls(rt, commands, app, dispatcher, server, slack, Watcher(rt), alerts=alerts, listeners=listeners)
 
     def start(self) -> None:
+        self.runtime.desk.start()  # first of all: the cards a crashed process still owed
         self.http.start()
         self.dispatcher.start()
         if self.alerts is not None:
@@ -157,6 +160,7 @@ class Bot:
         self.dispatcher.stop()
         if self.watcher is not None:
             self.watcher.stop()
+        self.runtime.desk.stop(timeout=5.0)  # cards being posted get their ts (or stay owed, durably)
         self.slack.close(timeout=5.0)  # send what is queued: final card states first of all
 
 

@@ -114,6 +114,7 @@ METHOD_SCOPES = {
     "chat_delete": "chat:write",
     "files_upload_v2": "files:write",
     "conversations_open": "im:write",
+    "conversations_history": "channels:history",  # a card posted before a crash is found by its metadata
     "views_publish": None,  # no scope: publishing the bot's own Home tab
     "views_open": None,
     "users_info": "users:read",

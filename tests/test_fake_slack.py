@@ -258,3 +258,49 @@ def test_auth_test_refuses_tokens_as_slack_does(fake: FakeSlack) -> None:
         with pytest.raises(SlackApiError) as err:
             WebClient(token=token, base_url=fake.url).auth_test()
         assert err.value.response["error"] == error
+def test_metadata_is_kept_and_found_again_through_history(fake: FakeSlack, client: WebClient) -> None:
+    meta = {"event_type": "job_card", "event_payload": {"job": "ml/a"}}
+    first = client.chat_postMessage(channel="C1", text="card a", metadata=meta)
+    client.chat_postMessage(channel="C1", text="reply", thread_ts=first["ts"])
+    client.chat_postMessage(channel="C2", text="elsewhere", metadata=meta)
+    second = client.chat_postMessage(channel="C1", text="plain")
+    plain = client.conversations_history(channel="C1")
+    assert [m["ts"] for m in plain["messages"]] == [second["ts"], first["ts"]]  # newest first, no replies
+    assert all("metadata" not in m for m in plain["messages"])  # only with include_all_metadata, as on Slack
+    page = client.conversations_history(channel="C1", include_all_metadata=True, limit=1)
+    assert page["has_more"] and [m["ts"] for m in page["messages"]] == [second["ts"]]
+    rest = client.conversations_history(channel="C1", include_all_metadata=True,
+                                        cursor=page["response_metadata"]["next_cursor"])
+    assert not rest["has_more"] and rest["messages"][0]["metadata"] == meta
+    assert client.conversations_history(channel="C1", oldest=first["ts"])["messages"][0]["ts"] == second["ts"]
+
+
+def test_throttle_answers_every_nth_chat_call_429(fake: FakeSlack, client: WebClient) -> None:
+    fake.throttle(3)
+    outcomes = []
+    for i in range(6):
+        try:
+            client.chat_postMessage(channel="C1", text=f"m{i}")
+            outcomes.append(200)
+        except SlackApiError as err:
+            outcomes.append(err.response.status_code)
+            assert err.response.headers.get("Retry-After") == "1"
+    assert outcomes == [200, 200, 429, 200, 200, 429]
+    client.auth_test()  # other methods are not throttled
+    fake.throttle(0)
+    assert client.chat_postMessage(channel="C1", text="free")["ok"]
+
+
+def test_the_console_surface_keeps_metadata_as_slack_does() -> None:
+    from bot.console.slack_surface import Posted, SlackSurface
+
+    shown: list[Posted] = []
+    with SlackSurface(shown.append) as surface:
+        web = WebClient(token="xoxb-console", base_url=surface.url)
+        meta = {"event_type": "job_card", "event_payload": {"job": "ml/b", "idem": "k1"}}
+        card = web.chat_postMessage(channel="C1", text="card b", metadata=meta)
+        web.chat_postMessage(channel="C1", text="in thread", thread_ts=card["ts"])
+        found = web.conversations_history(channel="C1", include_all_metadata=True)["messages"]
+        assert [m["ts"] for m in found] == [card["ts"]] and found[0]["metadata"] == meta
+        assert "metadata" not in web.conversations_history(channel="C1")["messages"][0]
+        assert [p.kind for p in shown] == ["post", "post"]

@@ -106,8 +106,6 @@ def test_stranger_is_refused(stack: BotStack) -> None:
     assert "not a member of any team" in shown
 
 
-@pytest.mark.xfail(strict=False, reason="issue 12 item 1 (open): a job admitted while its first card waits in the "
-                   "channel lane can get a second card; the fix (one durable card owner) is not merged yet")
 def test_retry_and_double_click_make_one_job(stack: BotStack) -> None:
     text = f"launch once --image {IMAGE} --gpus 1 --gpu-type h100"
     _, rid1 = stack.slash(text, OWNER, trigger_id="trig-1")

@@ -10,7 +10,7 @@ from bot.sim.cluster import NodeSpec
 from tests.support import slack_requests as sr
 from tests.support.botstack import H100, L40S, SECRET, bot_stack, text_of
 from tests.support.waiting import wait
-from tests.support.watching import IMAGE, OWNER, launch, wait_card
+from tests.support.watching import IMAGE, OWNER, launch, wait_card, wait_reply
 
 LONG = "--env SIM_DURATION=3h --time 6h"
 
@@ -49,10 +49,14 @@ def test_borrowed_gpus_are_shown_everywhere_and_the_queue_reason_is_true(redis_u
 
         # vision's job is within its quota: the borrowed GPUs are taken back for it
         owed = launch(bs, f"launch owed --image {IMAGE} --gpus 8 --gpu-type h100 {LONG}", user="UVIS0001")
-        wait_card(bs, owed, "*Queued*", "starting: making room")  # the victim has its grace period
+        wait_card(bs, owed, "Running")
+        # The card shows the newest state when Slack's turn comes (updates are coalesced), so the short
+        # queued moment while the borrower leaves may never reach Slack; when it does, it must say so
+        # truthfully: "making room", never a clock hours away.
         seen = [json.dumps(c.args.get("blocks"), ensure_ascii=False) for c in bs.cards(owed)
                 if (c.args.get("blocks") or [{}])[0].get("text", {}).get("text") == owed]
         queued = [s for s in seen if "*Queued*" in s]
-        assert any("starting: making room" in s for s in queued), queued
+        assert all("starting: making room" in s for s in queued), queued
         assert not any("expected to start" in s or "not within the next days" in s for s in queued), queued
-        assert "preempted" in (store.get("ml-research", borrow).reason or "")  # type: ignore[union-attr]
+        assert store.get("ml-research", borrow).preemptions == 1  # type: ignore[union-attr]
+        wait_reply(bs, borrow, "preempted to make room for `owed`")  # told in the card's thread

@@ -4,7 +4,6 @@ deploy/base/rbac.yaml grants all of them and nothing more."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import yaml
@@ -13,7 +12,7 @@ from bot.domain.cluster.manifests import render_job, render_service
 from bot.render import replies as rendering
 from bot.sim.cluster import NodeSpec
 from tests.support.botstack import H100, L40S, BotStack, bot_stack, button_value
-from tests.support.waiting import wait as _wait
+from tests.support.watching import wait_card
 
 RBAC = Path(__file__).resolve().parents[1] / "deploy/base/rbac.yaml"
 GROUPS = {"jobs": "batch"}
@@ -31,8 +30,7 @@ def _exercise(stack: BotStack) -> None:
     _launch(stack, f"launch one --image {IMAGE} --gpus 1 --gpu-type h100 --env SIM_DURATION=1h")
     _launch(stack, f"launch two --image {IMAGE} --gpus 8 --nodes 2 --gpu-type h100 --env SIM_DURATION=1h")
     _launch(stack, f"launch short --image {IMAGE} --gpus 1 --gpu-type l40s --env SIM_DURATION=10s")
-    _wait(lambda: any("Running" in json.dumps(c.args) and "two" in json.dumps(c.args)
-                      for c in stack.slack.calls("chat.update")))
+    wait_card(stack, "two", "Running")
     for text in ("status one", "logs two --tail 5", "list --all", "queue", "gpus"):
         stack.ask(text, "URES0001")
     # A crash between admit and create: the create is repeated, answered 409, and read back as ours.
@@ -43,8 +41,7 @@ def _exercise(stack: BotStack) -> None:
     rt.cluster.create([m for m in manifests if m is not None], record.idempotency_key)
     stack.ask("stop one", "URES0001")
     stack.ask("stop two", "URES0001")
-    _wait(lambda: any("short" in json.dumps(c.args) and "Succeeded" in json.dumps(c.args)
-                      for c in stack.slack.calls("chat.update")))
+    wait_card(stack, "short", "Succeeded")  # as Slack holds it (posted final, or updated)
 
 
 def _used(stack: BotStack) -> tuple[set[Perm], set[Perm]]:

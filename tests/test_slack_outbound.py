@@ -157,3 +157,17 @@ def test_burst_with_429_loses_no_final_state_and_keeps_pacing(redis_url: str) ->
         assert len(stack.slack.calls("chat.update", status=429)) == 6
         assert stack.bot.runtime.cards.flush(30)
         assert_paced(stack.slack)
+
+
+def test_a_card_post_is_never_retried_blindly(fake: FakeSlack, slack_cards: SlackCards) -> None:
+    """A 500 may mean Slack posted it: the card post says "unsure" (its owner looks before posting
+    again); a 429 means Slack applied nothing, so it waits and is retried; metadata goes with it."""
+    meta = {"event_type": "chatops_job_card", "event_payload": {"job": "ml/x", "idem": "k"}}
+    fake.fail_next(1, status=500, method="chat.postMessage")
+    out = slack_cards.post_card("C1", text_reply("x"), meta, lambda: True)
+    assert out.unsure and out.ts is None and len(fake.calls("chat.postMessage")) == 1
+    fake.fail_next(1, status=429, retry_after=1, method="chat.postMessage")
+    out = slack_cards.post_card("C1", text_reply("x"), meta, lambda: True)
+    assert out.ts is not None and not out.unsure
+    assert slack_cards.find_card("C1", meta) == out.ts
+    assert slack_cards.find_card("C1", {**meta, "event_payload": {"job": "ml/other", "idem": "k"}}) is None

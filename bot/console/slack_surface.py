@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
+
+from bot.console.web_api import history_page, message_metadata, parse_web_api_args
 
 log = logging.getLogger(__name__)
 
 BOT_USER_ID = "UCHATOPSBOT"
 BOT_ID = "BCHATOPSBOT"
 TEAM_ID = "TCONSOLE01"
-# Form-encoded calls carry these as JSON strings; decoded so the console sees structures.
-_JSON_ARGS = frozenset({"blocks", "attachments", "view", "files", "metadata"})
 MAX_BODY = 8 << 20  # log uploads are the largest thing the bot sends
 
 
@@ -156,6 +156,9 @@ class SlackSurface:
         thread = str(args["thread_ts"]) if args.get("thread_ts") else None
         if thread:
             message["thread_ts"] = thread
+        meta = message_metadata(args)
+        if meta is not None:
+            message["metadata"] = meta
         self.messages[(channel, ts)] = message
         shown = Posted("post", channel, ts, text, blocks, thread_ts=thread)
         return {"ok": True, "channel": channel, "ts": ts, "message": message}, shown
@@ -169,6 +172,9 @@ class SlackSurface:
             msg["text"] = str(args["text"])
         if "blocks" in args:
             msg["blocks"] = _blocks(args)
+        meta = message_metadata(args)
+        if meta is not None:
+            msg["metadata"] = meta
         shown = Posted("update", channel, ts, msg["text"], msg["blocks"])
         return {"ok": True, "channel": channel, "ts": ts, "text": msg["text"], "message": msg}, shown
 
@@ -186,6 +192,12 @@ class SlackSurface:
             return {"ok": False, "error": "user_not_in_channel"}, None
         shown = Posted("ephemeral", channel, None, str(args.get("text", "")), _blocks(args), user=user)
         return {"ok": True, "message_ts": self._next_ts()}, shown
+
+    def _m_conversations_history(self, args: dict[str, Any]) -> Result:
+        channel = self._channel(args)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}, None
+        return history_page(channel, self.messages, args), None
 
     def _m_conversations_open(self, args: dict[str, Any]) -> Result:
         users = str(args.get("users", "")).split(",")
@@ -240,21 +252,6 @@ def _truthy(value: Any) -> bool:
 def _blocks(args: dict[str, Any]) -> list[dict[str, Any]]:
     blocks = args.get("blocks")
     return [b for b in blocks if isinstance(b, dict)] if isinstance(blocks, list) else []
-
-
-def parse_web_api_args(query: str, body: bytes, content_type: str) -> dict[str, Any]:
-    """A Web API call's arguments, as WebClient sends them (query, form or JSON; JSON-valued fields decoded)."""
-    args: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
-    if body and content_type.startswith("application/json"):
-        loaded = json.loads(body)
-        if isinstance(loaded, dict):
-            args.update(loaded)
-    elif body:
-        args.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-    for k in _JSON_ARGS & args.keys():
-        if isinstance(args[k], str) and args[k][:1] in "[{":
-            args[k] = json.loads(args[k])
-    return args
 
 
 def _handler_for(surface: SlackSurface) -> type[BaseHTTPRequestHandler]:

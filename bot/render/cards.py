@@ -127,6 +127,8 @@ def thread_reply(r: JobRecord, event: str, now: float, log_tail: str = "") -> tu
         text = msg.thread_failed(r.name, event, r.diagnosis or r.reason or "")
     elif event == "waiting":
         text = msg.thread_waiting(r.name, r.diagnosis or r.reason or "")
+    elif event.startswith("preempted"):
+        text = msg.thread_preempted(r.name, r.reason or "")
     else:
         text = msg.thread_stopped(r.name, r.stopped_by)
     blocks: list[Block] = [SectionBlock(text=_md(text))]

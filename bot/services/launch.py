@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.domain import messages as msg
 from bot.domain.actions import Action, Launch, to_dict
-from bot.domain.cluster.manifests import render_job, render_service
+from bot.domain.cluster.manifests import record_manifests
 from bot.domain.errors import (
     BackendError,
     ClusterFactError,
@@ -124,12 +124,8 @@ class LaunchService:
         return rendering.preview(record, token, based_on)
 
     def _dry_run(self, record: JobRecord, a: Launch) -> None:
-        manifests = [render_job(record, self.rt.policy)]
-        service = render_service(record, self.rt.policy)
-        if service is not None:
-            manifests.append(service)
         try:
-            self.rt.cluster.dry_run(manifests)
+            self.rt.cluster.dry_run(record_manifests(record, self.rt.policy))
         except NamespaceMissing as err:
             # Nothing the user can type fixes it: the namespace is the platform's to create.
             raise ClusterFactError(msg.namespace_missing(err.namespace), None) from err
@@ -140,6 +136,8 @@ class LaunchService:
         """The [Launch] click: re-check who clicks and the policy, then submit exactly once."""
         existing = self.rt.store.get_by_idempotency_key(token)
         if existing is not None:
+            if existing.card_ts is None:
+                publish_card(self.rt, existing)  # a click again after a crash: its card is owed (once)
             return Submitted(existing, created=False)
         data = self.rt.previews.get(token)
         if data is None or data.get("kind") != "launch":
@@ -150,6 +148,7 @@ class LaunchService:
         action = launch_from_dict(data["action"])
         a = check_launch(self.rt.policy, ident, action, self.rt.cluster.snapshot().facts)
         record = self._record(a, ident, data["name"], token, data.get("channel"))
+        self.rt.desk.owe(record)  # durably before the job exists: a crash right after submit still gets a card
         result = self.rt.store.submit(record)
         if result.conflict:
             free = self.rt.store.free_name(ident.namespace, record.name)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot.domain.policy.config import Policy
 from bot.services.ports import (
     AlertStates,
+    CardKeeper,
     ChartRenderer,
     Chat,
     Clock,
@@ -32,6 +33,8 @@ class Runtime:
     notice_marks: NoticeMarks
     conversations: Conversations
     charts: ChartRenderer
+    desk: CardKeeper  # the one owner of the jobs' cards: posts each once, owed durably in Redis
     clock: Clock = time.time
     prometheus: GpuMetrics | None = None  # PROMETHEUS_URL set: GPU views, idle nudges
     wake_dispatcher: Wakeup = field(default_factory=Wakeup)
+

@@ -9,11 +9,13 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.adapters.redis.stores import RedisStores
 from bot.app import runtime_of
+from bot.domain.cards import Posted
 from bot.domain.cluster.snapshot import JobPhase, Snapshot
 from bot.domain.cluster.watch_spec import WatchSpec
 from bot.domain.errors import DryRunRejected, NamespaceMissing
@@ -39,6 +41,7 @@ class FakeChat:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.sent: list[Sent] = []
+        self.cards: dict[str, dict[str, Any]] = {}  # ts → metadata of the cards posted
         self._ts = itertools.count(1)
 
     def _add(self, s: Sent) -> None:
@@ -54,8 +57,11 @@ class FakeChat:
         self._add(Sent("post", channel, reply.text, ts, thread_ts))
         return ts
 
-    def update(self, channel: str, ts: str, reply: Message, origin: float | None = None) -> bool:
+    def update(self, channel: str, ts: str, reply: Message, origin: float | None = None,
+               on_done: Callable[[], None] | None = None) -> bool:
         self._add(Sent("update", channel, reply.text, ts))
+        if on_done is not None:
+            on_done()
         return True
 
     def reply_in_thread(self, channel: str, thread_ts: str, reply: Message, *, newest_only: bool = False) -> None:
@@ -81,6 +87,17 @@ class FakeChat:
              **kwargs: Any) -> dict[str, Any] | None:
         self._add(Sent(method, lane, str(kwargs.get("title") or kwargs.get("text") or "")))
         return {"ok": True, "ts": f"1700000000.{next(self._ts):06d}"}
+
+    def post_card(self, channel: str, reply: Message, metadata: dict[str, Any], keepalive: Callable[[], bool],
+                  every_s: float = 3.0) -> Posted:
+        ts = self.post(channel, reply)
+        with self.lock:
+            self.cards[ts] = metadata
+        return Posted(ts)
+
+    def find_card(self, channel: str, metadata: dict[str, Any]) -> str | None:
+        with self.lock:
+            return next((ts for ts, m in self.cards.items() if m == metadata), None)
 
     def flush(self, timeout: float = 10.0) -> bool:
         return True

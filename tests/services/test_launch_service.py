@@ -40,6 +40,7 @@ def test_preview_then_two_confirms_submit_once_and_post_one_card() -> None:
     assert first.created and not again.created
     assert first.record.key == again.record.key == "ml-research/llama-ft"
     assert first.record.state == "queued" and first.record.owner == "URES0001"
+    assert svc.rt.desk.settle(5)  # the card is posted by the card desk, after the submit returns
     assert len(chat.texts("post")) == 1  # one card for the job
     assert woken == [1]
 

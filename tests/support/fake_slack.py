@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.console.slack_surface import parse_web_api_args
+from bot.console.web_api import history_page, message_metadata, parse_web_api_args
 
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "BBOT0001"
@@ -72,6 +73,8 @@ class FakeSlack:
         self._cond = threading.Condition()
         self._calls: list[Call] = []
         self._failures: list[_Failure] = []
+        self._throttle: tuple[int, str, int] | None = None  # (every n-th call, method prefix, Retry-After)
+        self._throttle_seen = 0
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) → current message
@@ -79,7 +82,7 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}  # user id → users.info "user" overrides
         # As on Slack: a token that is not a bot/user token is ``invalid_auth``; a revoked one ``token_revoked``.
         self.revoked: set[str] = set()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         # A short poll interval: shutdown() waits for it, and tests start and stop many fakes.
         self._thread = threading.Thread(
@@ -135,6 +138,12 @@ class FakeSlack:
             after = retry_after if status == 429 else None
             self._failures.append(_Failure(k, status, after, method, channel))
 
+    def throttle(self, every: int, *, prefix: str = "chat.", retry_after: int = 1) -> None:
+        """Answer every ``every``-th call whose method starts with ``prefix`` with 429 (0: stop)."""
+        with self._cond:
+            self._throttle = (every, prefix, retry_after) if every > 0 else None
+            self._throttle_seen = 0
+
     def clear(self) -> None:
         """Forget recorded calls, pending failures, messages and uploads."""
         with self._cond:
@@ -180,6 +189,10 @@ class FakeSlack:
             return reply
 
     def _injected(self, method: str, args: dict[str, Any]) -> _Reply | None:
+        if self._throttle is not None and method.startswith(self._throttle[1]):
+            self._throttle_seen += 1
+            if self._throttle_seen % self._throttle[0] == 0:
+                return _Reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(self._throttle[2])})
         for f in self._failures:
             if f.remaining > 0 and f.matches(method, args):
                 f.remaining -= 1
@@ -233,6 +246,9 @@ class FakeSlack:
                    "text": args.get("text", ""), "blocks": args.get("blocks", [])}
         if args.get("thread_ts"):
             message["thread_ts"] = args["thread_ts"]
+        meta = message_metadata(args)
+        if meta is not None:
+            message["metadata"] = meta
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
@@ -242,6 +258,9 @@ class FakeSlack:
             return {"ok": False, "error": "message_not_found"}
         msg = self.messages[(channel, ts)]
         msg.update({k: args[k] for k in ("text", "blocks", "attachments") if k in args})
+        meta = message_metadata(args)
+        if meta is not None:
+            msg["metadata"] = meta
         return {"ok": True, "channel": channel, "ts": ts, "text": msg.get("text", ""), "message": msg}
 
     def _m_chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -256,6 +275,12 @@ class FakeSlack:
         if self._channel(args) is None:
             return {"ok": False, "error": "channel_not_found"}
         return {"ok": True, "message_ts": self._next_ts()}
+
+    def _m_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return history_page(channel, self.messages, args)
 
     def _m_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         users = str(args.get("users", "")).split(",")
@@ -298,6 +323,13 @@ class FakeSlack:
         out = [{"id": f["id"], "title": f.get("title"), "name": f.get("title"),
                 "size": len(self.uploads[f["id"]])} for f in files]
         return {"ok": True, "files": out}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (a bot SIGKILLed mid-call, a closed pool) is normal here, not a failure.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:

@@ -8,6 +8,7 @@ import redis
 
 from bot.adapters.redis import client as redis_client
 from bot.adapters.redis.alert_store import AlertStore
+from bot.adapters.redis.card_store import CardLedger
 from bot.adapters.redis.conversation_store import ConversationStore
 from bot.adapters.redis.notice_store import NoticeStore
 from bot.adapters.redis.preview_store import PreviewStore
@@ -23,11 +24,13 @@ class RedisStores:
     notices: NoticeStore
     conversations: ConversationStore
     seen: SeenSignatures  # signed Slack requests already taken in (replays are ignored)
+    cards: CardLedger
 
     @classmethod
     def on(cls, client: redis.Redis, prefix: str) -> RedisStores:
         return cls(QueueStore(client, prefix), PreviewStore(client, prefix), AlertStore(client, prefix),
-                   NoticeStore(client, prefix), ConversationStore(client, prefix), SeenSignatures(client, prefix))
+                   NoticeStore(client, prefix), ConversationStore(client, prefix), SeenSignatures(client, prefix),
+                   CardLedger(client, prefix))
 
     @classmethod
     def connect(cls, url: str | None, prefix: str) -> RedisStores:

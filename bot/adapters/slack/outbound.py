@@ -24,7 +24,6 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.error import URLError
 
@@ -33,36 +32,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from bot import metrics
+from bot.adapters.slack.tasks import PAUSE_CAP_S, UNSURE, Stats, Task, retry_after
 
 log = logging.getLogger(__name__)
-
-PAUSE_CAP_S = 30.0
-
-
-@dataclass
-class Task:
-    method: str  # WebClient method name: chat_postMessage, chat_update, views_publish, files_upload_v2...
-    kwargs: dict[str, Any]
-    lane: str  # what a 429 blocks: the channel, or "view:<user>"
-    paced: bool  # a new message: counts against the per-channel pacing
-    key: tuple[str, ...] | None = None  # coalescing key
-    future: Future[dict[str, Any] | None] | None = None
-    origin: float | None = None  # monotonic time of the change this call shows (lag measurement)
-    attempts: int = 0
-    not_before: float = 0.0
-    # a queued post with the same ``supersedes`` key is replaced in place (a job's newer thread reply)
-    supersedes: tuple[str, ...] | None = None
-
-
-@dataclass
-class Stats:
-    calls: dict[str, int] = field(default_factory=dict)
-    coalesced: int = 0
-    rate_limited: int = 0
-    retried: int = 0
-    dropped: int = 0
-    lags: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
-
 
 class Outbound:
     def __init__(self, client: WebClient, *, post_interval: float = 1.05, update_interval: float = 1.0,
@@ -102,6 +74,13 @@ class Outbound:
             log.warning("%s to %s still queued after %s s; it is sent later", method, lane, timeout)
             return None
 
+    def submit(self, method: str, lane: str, *, paced: bool, retry_unsure: bool = True,
+               **kwargs: Any) -> Future[dict[str, Any] | None]:
+        """Queue a call and return its future at once (the caller waits as it likes, never losing track)."""
+        fut: Future[dict[str, Any] | None] = Future()
+        self._add(Task(method, kwargs, lane, paced, future=fut, retry_unsure=retry_unsure))
+        return fut
+
     def send(self, method: str, lane: str, *, paced: bool, supersedes: tuple[str, ...] | None = None,
              **kwargs: Any) -> None:
         """Fire and forget (a thread reply, a DM, an ephemeral).
@@ -111,15 +90,16 @@ class Outbound:
         self._add(Task(method, kwargs, lane, paced, supersedes=supersedes))
 
     def coalesce(self, method: str, lane: str, key: tuple[str, ...], origin: float | None = None,
-                 **kwargs: Any) -> None:
-        """Send the newest ``kwargs`` for ``key``; a pending older payload is replaced."""
+                 on_done: Callable[[], None] | None = None, **kwargs: Any) -> None:
+        """Send the newest ``kwargs`` for ``key``; a pending older payload is replaced (and so is its
+        ``on_done``: the newest one stands for both)."""
         with self._cond:
             old = self._keyed.pop(key, None)
             if old is not None:
                 self.stats.coalesced += 1
                 # the lag of a coalesced call counts from the oldest change it carries
                 origin = old.origin if old.origin is not None else origin
-            self._keyed[key] = Task(method, kwargs, lane, False, key=key, origin=origin)
+            self._keyed[key] = Task(method, kwargs, lane, False, key=key, origin=origin, on_done=on_done)
             self._cond.notify()
 
     def _add(self, task: Task) -> None:
@@ -220,6 +200,14 @@ class Outbound:
                 self.stats.lags.append(sent_at - task.origin)
         if task.future is not None:
             task.future.set_result(dict(resp.data) if isinstance(resp.data, dict) else {})
+        self._done(task)
+
+    def _done(self, task: Task) -> None:
+        if task.on_done is not None:
+            try:
+                task.on_done()
+            except Exception:  # the caller's bookkeeping must not kill a worker thread
+                log.exception("after Slack %s on %s: the completion hook failed", task.method, task.lane)
 
     def _invoke(self, method: str, kw: dict[str, Any]) -> SlackResponse:
         """The Web API methods the bot uses, spelled out (the app manifest's scopes are checked against them)."""
@@ -245,17 +233,27 @@ class Outbound:
         if status == 429:
             metrics.SLACK_RATE_LIMITED.labels(task.method).inc()
         transient = status is None or status == 429 or status >= 500
+        if transient and status != 429 and not task.retry_unsure:
+            log.warning("Slack %s on %s: no clear answer (%s, HTTP %s); the caller checks", task.method,
+                        task.lane, error, status)
+            if task.future is not None:
+                task.future.set_result(dict(UNSURE))
+            return
         if not transient or task.attempts >= self.max_attempts:
             with self._cond:
                 self.stats.dropped += 1
             log.warning("Slack %s on %s failed for good (%s, HTTP %s)", task.method, task.lane, error, status)
             if task.future is not None:
-                task.future.set_result(None)
+                # a caller that looks before retrying keeps what it owes when Slack was only busy
+                gave_up = transient and not task.retry_unsure
+                task.future.set_result(dict(UNSURE) if gave_up else None)
+            if not transient:
+                self._done(task)  # refused for good: nothing more will come of it
             return
         with self._cond:
             if status == 429:
                 self.stats.rate_limited += 1
-                pause = _retry_after(headers)
+                pause = retry_after(headers)
                 self._blocked[task.lane] = max(self._blocked.get(task.lane, 0.0), now + pause)
             else:
                 self.stats.retried += 1
@@ -304,11 +302,3 @@ class Outbound:
             self._cond.notify_all()
         for t in self._threads:
             t.join(timeout=1.0)
-
-
-def _retry_after(headers: Any) -> float:
-    try:
-        value = headers.get("Retry-After") or headers.get("retry-after")
-        return min(PAUSE_CAP_S, max(0.0, float(value)))
-    except (TypeError, ValueError, AttributeError):
-        return 1.0

@@ -9,13 +9,17 @@ A Slack failure never breaks a job's flow.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.adapters.slack.outbound import Outbound
+from bot.adapters.slack.tasks import UNSURE
 from bot.domain import messages as msg
+from bot.domain.cards import Posted
 from bot.domain.errors import PermanentBackendError, TransientBackendError
 from bot.domain.message import Message as Reply
 
@@ -23,6 +27,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
 POST_TIMEOUT_S = 120.0  # a new card waits behind at most this much of its channel's backlog
+HISTORY_SCAN = 1000  # messages looked through for a card that may have been posted (newest first)
 
 
 def make_client(token: str | None, base_url: str | None) -> WebClient:
@@ -61,9 +66,56 @@ class SlackCards:
         ts = (resp or {}).get("ts")
         return str(ts) if ts else None
 
-    def update(self, channel: str, ts: str, reply: Reply, origin: float | None = None) -> bool:
-        """Queue the card's new content; only the newest content of a card is sent."""
-        self.outbound.coalesce("chat_update", channel, ("update", channel, ts), origin,
+    def post_card(self, channel: str, reply: Reply, metadata: dict[str, Any], keepalive: Callable[[], bool],
+                  every_s: float = 3.0) -> Posted:
+        """Post a job's card with its ``metadata`` (found again by ``find_card``), waiting for its turn.
+
+        ``keepalive`` is called every ``every_s`` while the post waits (the caller renews its claim);
+        a 5xx or a broken connection is not retried blindly: the outcome is ``unsure``."""
+        fut = self.outbound.submit("chat_postMessage", channel, paced=True, retry_unsure=False, channel=channel,
+                                   text=reply.text, blocks=reply.blocks_json(), metadata=metadata)
+        while True:
+            try:
+                resp = fut.result(every_s)
+                break
+            except FutureTimeout:
+                keepalive()
+        if resp == UNSURE:
+            return Posted(None, unsure=True)
+        ts = (resp or {}).get("ts")
+        return Posted(str(ts) if ts else None)
+
+    def find_card(self, channel: str, metadata: dict[str, Any]) -> str | None:
+        """The ts of a top-level message in ``channel`` whose metadata is ``metadata``, or None."""
+        cursor: str | None = None
+        seen = 0
+        while seen < HISTORY_SCAN:
+            try:
+                resp = self.client.conversations_history(channel=channel, include_all_metadata=True, limit=200,
+                                                         cursor=cursor)
+            except SlackApiError as err:
+                if err.response.status_code == 429 or err.response.status_code >= 500:
+                    raise TransientBackendError(
+                        "slack", f"Slack conversations.history: {err.response.get('error')}") from err
+                log.warning("cannot read %s's history (%s): the card is posted", channel, err.response.get("error"))
+                return None
+            except OSError as err:
+                raise TransientBackendError("slack", f"Slack conversations.history: {type(err).__name__}") from err
+            messages = resp.get("messages") or []
+            for m in messages:
+                if _same_metadata(m.get("metadata"), metadata):
+                    return str(m["ts"])
+            seen += len(messages)
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+            if not resp.get("has_more") or not cursor:
+                return None
+        return None
+
+    def update(self, channel: str, ts: str, reply: Reply, origin: float | None = None,
+               on_done: Callable[[], None] | None = None) -> bool:
+        """Queue the card's new content; only the newest content of a card is sent. ``on_done``: called
+        once Slack has it (or refused it for good)."""
+        self.outbound.coalesce("chat_update", channel, ("update", channel, ts), origin, on_done,
                                channel=channel, ts=ts, text=reply.text, blocks=reply.blocks_json())
         return True
 
@@ -109,3 +161,11 @@ class SlackCards:
 
     def close(self, timeout: float = 10.0) -> None:
         self.outbound.close(timeout)
+
+
+def _same_metadata(found: Any, wanted: dict[str, Any]) -> bool:
+    """Slack may add keys to what it stores; ours must all be there with our values."""
+    if not isinstance(found, dict) or found.get("event_type") != wanted.get("event_type"):
+        return False
+    payload = found.get("event_payload") or {}
+    return isinstance(payload, dict) and all(payload.get(k) == v for k, v in wanted["event_payload"].items())

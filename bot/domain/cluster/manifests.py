@@ -217,3 +217,13 @@ def render_service(record: JobRecord, policy: Policy) -> dict[str, Any] | None:
             "ports": [{"name": "rendezvous", "port": port, "targetPort": port, "protocol": "TCP"}],
         },
     }
+
+
+def record_manifests(record: JobRecord, policy: Policy) -> list[dict[str, Any]]:
+    """Every object a record becomes, in creation order: the Job, then its Service when it has one.
+    The dry run of a preview and the dispatcher's create both send exactly this list."""
+    manifests = [render_job(record, policy)]
+    service = render_service(record, policy)
+    if service is not None:
+        manifests.append(service)
+    return manifests

@@ -85,6 +85,10 @@ def thread_waiting(name: str, diagnosis: str) -> str:
     return f":hourglass: `{name}`: {diagnosis}"
 
 
+def thread_preempted(name: str, reason: str) -> str:
+    return f":arrows_counterclockwise: `{name}`: {reason}."
+
+
 def thread_stopped(name: str, by: str | None) -> str:
     who = f" by <@{by}>" if by else ""
     return f":black_square_for_stop: `{name}`: Stopped{who}."
