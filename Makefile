@@ -6,13 +6,29 @@ STAMP := $(VENV)/.installed
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEMO_ARGS ?=
 
+# Installs into the venv with uv when it can be had (parallel downloads: a fresh demo is ready in about a
+# third of pip's time), else with pip. uv is given pip's constraints and local wheels, so both pick alike.
+PIP_CONSTRAINT_FILE := $(shell python3 -m pip config get global.constraint 2>/dev/null)
+PIP_LINKS := $(shell python3 -m pip config get global.find-links 2>/dev/null)
+define install
+set -o pipefail; \
+if $(PY) -m pip install -q --disable-pip-version-check uv >/dev/null 2>&1 && \
+   $(VENV)/bin/uv pip install --python $(PY) --no-progress \
+     $(if $(PIP_CONSTRAINT_FILE),--constraint $(PIP_CONSTRAINT_FILE)) \
+     $(foreach l,$(PIP_LINKS),$(if $(wildcard $(l)),--find-links $(l))) '$(1)' 2>&1 | grep -v '^ [+~-] '; \
+then :; else \
+  echo "uv unavailable: installing with pip"; \
+  $(PY) -m pip install --no-compile --progress-bar off '$(1)' 2>&1 \
+    | grep --line-buffered -E '^(Collecting|Successfully installed|ERROR|error)' \
+    | sed -u -e 's/^Collecting /  + /' -e 's/^Successfully installed .*/  done/'; fi
+endef
+
 .PHONY: test check demo eval bench chaos coverage lint typecheck contract clean system-deps
 
 $(STAMP): pyproject.toml
 	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip >/dev/null
-	$(PY) -m pip install -q -e '.[dev]'
+	@$(call install,-e .[dev])
 	@touch $(STAMP) $(RUNTIME_STAMP)
 
 # The demo needs the runtime only (no test or lint tools). Progress shows: one line per package.
@@ -21,9 +37,7 @@ $(RUNTIME_STAMP): pyproject.toml
 	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
 	@[ -x $(PY) ] || { echo "creating $(VENV)"; python3 -m venv $(VENV); }
 	@echo "installing gpu-chatops and its runtime dependencies into $(VENV) (not the development tools)"
-	@set -o pipefail; $(PY) -m pip install --no-compile --progress-bar off -e . 2>&1 \
-	  | grep --line-buffered -E '^(Collecting|Successfully installed|ERROR|error)' \
-	  | sed -u -e 's/^Collecting /  + /' -e 's/^Successfully installed .*/  done/'
+	@$(call install,-e .)
 	@touch $(RUNTIME_STAMP)
 
 # Debian packages the tests start for real (installed only when missing).

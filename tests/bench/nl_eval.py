@@ -77,6 +77,25 @@ def matches(got: dict[str, Any], expect: dict[str, Any]) -> bool:
     return True
 
 
+def _forbidden(got: dict[str, Any], forbid: dict[str, Any]) -> bool:
+    """A row's ``"forbid": {"keys": [...], "values": [...]}``: no such key in the action, and no listed value
+    inside any of its strings (a clarification's question may quote the text back)."""
+    if any(k in got for k in forbid.get("keys", [])):
+        return True
+    values = [str(v).lower() for v in forbid.get("values", [])]
+
+    def strings(v: Any) -> list[str]:
+        if isinstance(v, str):
+            return [v.lower()]
+        if isinstance(v, dict):
+            return [s for x in v.values() for s in strings(x)]
+        if isinstance(v, (list, tuple)):
+            return [s for x in v for s in strings(x)]
+        return []
+    fields = {k: v for k, v in got.items() if not (got.get("action") == "clarify" and k == "question")}
+    return any(val in s for s in strings(fields) for val in values)
+
+
 def got_row(row: dict[str, Any]) -> dict[str, Any]:
     if "based_on_last" in row["expect"]:
         return got_with_last(row["text"])
@@ -105,7 +124,8 @@ def score(name: str, rows: list[dict[str, Any]], show: bool = True) -> None:
     for row in rows:
         got = got_row(row)
         # top-level "forbid_keys" (security rows): none of these keys may appear in the action at all
-        ok = matches(got, row["expect"]) and not any(k in got for k in row.get("forbid_keys", []))
+        ok = (matches(got, row["expect"]) and not any(k in got for k in row.get("forbid_keys", []))
+              and not _forbidden(got, row.get("forbid") or {}))
         cat = row.get("category") or row["expect"].get("action", "?")
         by_cat.setdefault(cat, [0, 0])
         by_cat[cat][0] += ok
