@@ -16,7 +16,7 @@ import pytest
 
 from bot.render import replies as rendering
 from bot.sim.cluster import NodeSpec
-from tests.support import slack_requests as sr
+from bot.sim.slack import requests as sr
 from tests.support.botstack import H100, SECRET, BotStack, bot_stack, button_value, text_of
 from tests.support.waiting import wait
 from tests.support.watching import launch
