@@ -75,7 +75,11 @@ coverage: $(STAMP) system-deps
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 --cov --cov-report= || echo "(some tests failed: coverage still reported)"
 	$(PY) -m coverage combine -q || true
 	$(PY) -m coverage report --include='bot/*,handlers/*' --skip-covered --sort=cover | tail -40
-	$(PY) -m coverage report --include='bot/domain/*' | tail -1
+	@for part in 'bot/*,handlers/*' 'bot/domain/*'; do \
+	  $(PY) -m coverage json -q --include="$$part" -o $(VENV)/coverage-totals.json && $(PY) -c "import json; \
+	  t = json.load(open('$(VENV)/coverage-totals.json'))['totals']; lines = 100 * t['covered_lines'] / t['num_statements']; \
+	  print(f\"$$part: {lines:.1f} % of lines, {100 * t['covered_branches'] / max(1, t['num_branches']):.1f} % of branches\")"; \
+	done
 
 eval: $(STAMP)
 	$(PY) -m tests.bench.nl_eval

@@ -13,9 +13,9 @@ import pytest
 
 from bot.adapters.redis.alert_store import AlertStore
 from bot.domain.jobs import JobRecord
+from bot.sim.slack.web_api import Call
 from tests.support.alert_stack import alert_stack, alerts_url, post_webhook
 from tests.support.botstack import BotStack
-from tests.support.fake_slack import Call
 from tests.support.waiting import wait
 
 

@@ -31,8 +31,8 @@ from bot.services.card_desk import CardDesk
 from bot.services.dispatcher import Dispatcher
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
+from bot.sim.slack.web_api import FakeSlack
 from tests.support.botstack import POLICY_FILE, bot_stack
-from tests.support.fake_slack import FakeSlack
 from tests.support.waiting import wait
 from tests.support.watching import IMAGE, launch
 

@@ -21,8 +21,8 @@ from bot.domain.policy.config import load_policy
 from bot.services.doctor import diagnose, exit_code
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
+from bot.sim.slack.web_api import FakeSlack
 from tests.support.botstack import H100, L40S, POLICY_FILE
-from tests.support.fake_slack import FakeSlack
 from tests.support.redis_server import free_port
 
 CHATOPS = str(Path(sys.executable).with_name("chatops"))

@@ -17,8 +17,8 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from tests.support import slack_requests as sr
-from tests.support.fake_slack import BOT_USER_ID, Call, FakeSlack
+from bot.sim.slack import requests as sr
+from bot.sim.slack.web_api import BOT_USER_ID, Call, FakeSlack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -291,11 +291,11 @@ def test_throttle_answers_every_nth_chat_call_429(fake: FakeSlack, client: WebCl
     assert client.chat_postMessage(channel="C1", text="free")["ok"]
 
 
-def test_the_console_surface_keeps_metadata_as_slack_does() -> None:
-    from bot.console.slack_surface import Posted, SlackSurface
+def test_what_the_bot_shows_reaches_the_sink_and_metadata_is_kept_as_slack_does() -> None:
+    from bot.sim.slack.web_api import Posted
 
     shown: list[Posted] = []
-    with SlackSurface(shown.append) as surface:
+    with FakeSlack(shown.append) as surface:
         web = WebClient(token="xoxb-console", base_url=surface.url)
         meta = {"event_type": "job_card", "event_payload": {"job": "ml/b", "idem": "k1"}}
         card = web.chat_postMessage(channel="C1", text="card b", metadata=meta)

@@ -24,9 +24,9 @@ from bot.http_server import ChatopsHTTPServer, HttpLimits
 from bot.render import replies as rendering
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
-from tests.support import slack_requests as sr
+from bot.sim.slack import requests as sr
+from bot.sim.slack.web_api import FakeSlack
 from tests.support.botstack import H100, POLICY_FILE, SECRET, BotStack, bot_stack, button_value
-from tests.support.fake_slack import FakeSlack
 from tests.support.redis_server import free_port
 from tests.support.waiting import wait
 from tests.test_operations import _start_bot, _stopped

@@ -16,10 +16,10 @@ import pytest
 
 from bot.render import replies as rendering
 from bot.sim.cluster import NodeSpec
-from tests.support import slack_requests as sr
+from bot.sim.slack import requests as sr
 from tests.support.botstack import H100, SECRET, BotStack, bot_stack, button_value, text_of
 from tests.support.waiting import wait
-from tests.support.watching import launch
+from tests.support.watching import launch, wait_card
 
 OWNER = "URES0001"  # research, may use high priority
 OTHER = "URES0002"  # research
@@ -121,9 +121,11 @@ def test_retry_and_double_click_make_one_job(stack: BotStack) -> None:
         t.join()
     assert results == [200, 200, 200]
     wait(lambda: k8s_jobs(stack), what="the Job")
-    stack.slack.wait_for(lambda c: c.method == "chat.update" and "Running" in json.dumps(c.args))
+    wait_card(stack, "once", "Running")
     assert [j["metadata"]["name"] for j in k8s_jobs(stack)] == ["once"]
-    posts = [c for c in stack.slack.calls("chat.postMessage") if "once" in json.dumps(c.args)]
+    # top-level posts only: the card's thread gets its own replies ("Started on ...")
+    posts = [c for c in stack.slack.calls("chat.postMessage")
+             if "once" in json.dumps(c.args) and not c.args.get("thread_ts")]
     assert len(posts) == 1, "one card per job"
 
 

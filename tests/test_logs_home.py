@@ -10,7 +10,7 @@ import pytest
 
 from bot.render import replies as rendering
 from bot.services.notices import dm_on_finish, set_dm_on_finish
-from tests.support import slack_requests as sr
+from bot.sim.slack import requests as sr
 from tests.support.botstack import SECRET, BotStack, bot_stack
 from tests.support.watching import IMAGE, OWNER, launch, wait, wait_card
 

@@ -14,7 +14,7 @@ from bot.app import sentence_model
 from bot.domain import messages as msg
 from bot.render import replies as rendering
 from bot.services.understanding import build_understanding
-from tests.support import slack_requests as sr
+from bot.sim.slack import requests as sr
 from tests.support.botstack import SECRET, BotStack, bot_stack, button_value, text_of
 from tests.support.openai_stub import OpenAIStub, tool
 from tests.test_launch_e2e import ADMIN, IMAGE, OTHER, OWNER, k8s_jobs, launch, wait

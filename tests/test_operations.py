@@ -22,9 +22,9 @@ from bot.domain.policy.config import load_policy
 from bot.render import replies as rendering
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
-from tests.support import slack_requests as sr
+from bot.sim.slack import requests as sr
+from bot.sim.slack.web_api import FakeSlack
 from tests.support.botstack import H100, POLICY_FILE, SECRET, BotStack, bot_stack, button_value, team_namespaces
-from tests.support.fake_slack import FakeSlack
 from tests.support.redis_server import free_port
 from tests.support.waiting import wait as _wait
 

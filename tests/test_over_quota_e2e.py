@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from bot.sim.cluster import NodeSpec
-from tests.support import slack_requests as sr
+from bot.sim.slack import requests as sr
 from tests.support.botstack import H100, L40S, SECRET, bot_stack, text_of
 from tests.support.waiting import wait
 from tests.support.watching import IMAGE, OWNER, launch, wait_card, wait_reply

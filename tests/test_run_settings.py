@@ -16,8 +16,8 @@ import pytest
 from bot.domain.messages.setup import ENVIRONMENT
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
+from bot.sim.slack.web_api import FakeSlack
 from tests.support.botstack import H100, POLICY_FILE
-from tests.support.fake_slack import FakeSlack
 from tests.support.redis_server import free_port
 from tests.support.waiting import wait
 

@@ -13,8 +13,8 @@ from slack_sdk import WebClient
 from bot.adapters.slack.outbound import Outbound
 from bot.adapters.slack.web import SlackCards, make_client
 from bot.render.replies import text_reply
+from bot.sim.slack.web_api import Call, FakeSlack
 from tests.support.botstack import bot_stack
-from tests.support.fake_slack import Call, FakeSlack
 from tests.support.watching import IMAGE, launch, wait_card
 
 EPS = 0.02  # arrival jitter of the local HTTP server

@@ -18,12 +18,12 @@ from bot.adapters.kube.client import KubeCluster
 from bot.app import Bot
 from bot.console.payloads import BotLink
 from bot.console.session import Console
-from bot.console.slack_surface import SlackSurface
 from bot.domain import messages as msg
 from bot.domain.policy.config import Policy, load_policy
 from bot.settings import Settings
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import SimCluster, node_specs
+from bot.sim.slack.web_api import FakeSlack
 
 # A mixed cluster, so that GPU types, fitting and queueing all show: 4 × 8 H100 and 2 × 4 L40S.
 DEMO_GROUPS = ((4, 8, "h100"), (2, 4, "l40s"))
@@ -73,7 +73,7 @@ def console_bot(console: Console, policy: Policy, base: Settings, cluster: KubeC
                 safety_interval_s: float) -> Iterator[Bot]:
     """The bot, serving on loopback, with its Web API calls going to the console's surface."""
     secret = secrets.token_urlsafe(32)
-    with SlackSurface(console.receive) as surface:
+    with FakeSlack(console.receive) as surface:
         settings = base.model_copy(update={
             "slack_bot_token": SecretStr("xoxb-console"),
             "slack_app_token": None,

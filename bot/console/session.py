@@ -18,8 +18,8 @@ from typing import TextIO
 
 from bot.console import payloads
 from bot.console.render import Button, confirm_question, mrkdwn, render_blocks
-from bot.console.slack_surface import Posted, SlackSurface
 from bot.domain import messages as msg
+from bot.sim.slack.web_api import FakeSlack, Posted
 
 DEFAULT_USER = "URES0001"  # a member of the example policy's research team
 DEFAULT_CHANNEL = "CRESEARCH1"  # that team's channel
@@ -54,13 +54,13 @@ class Console:
         self._rid_channel: dict[str, str] = {}
         self._rids = itertools.count(1)
         self._link: payloads.BotLink | None = None
-        self._surface: SlackSurface | None = None
+        self._surface: FakeSlack | None = None
         self._stop = threading.Event()
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._reader: threading.Thread | None = None
         self.help_text = msg.console_help()  # `/help`: the demo adds who you can be and the sim's conventions
 
-    def attach(self, link: payloads.BotLink, surface: SlackSurface) -> None:
+    def attach(self, link: payloads.BotLink, surface: FakeSlack) -> None:
         self._link, self._surface = link, surface
 
     # --- output ----------------------------------------------------------------------------------

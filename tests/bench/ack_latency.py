@@ -18,9 +18,9 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.http_server import ChatopsHTTPServer
-from tests.support import slack_requests as sr
+from bot.sim.slack import requests as sr
+from bot.sim.slack.web_api import FakeSlack
 from tests.support.botstack import SECRET, bot_stack
-from tests.support.fake_slack import FakeSlack
 from tests.support.redis_server import RedisServer
 
 TEXT = "launch llama-ft --image ghcr.io/acme/train:1.4 --gpus 8 --gpu-type h100 --time 12h -- torchrun train.py"

@@ -38,7 +38,7 @@ from bot.domain.cluster.manifests import render_job
 from bot.domain.jobs import FINAL_STATES, JobRecord
 from bot.domain.policy.config import load_policy
 from bot.services.watcher import Watcher
-from tests.support.fake_slack import FakeSlack
+from bot.sim.slack.web_api import FakeSlack
 from tests.support.redis_server import RedisServer, free_port
 
 POLICY = Path(__file__).resolve().parents[1] / "chatops.example.yaml"

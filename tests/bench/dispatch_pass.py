@@ -27,7 +27,7 @@ from bot.domain.policy.config import parse_policy
 from bot.services.dispatcher import Dispatcher
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
-from tests.support.fake_slack import FakeSlack
+from bot.sim.slack.web_api import FakeSlack
 from tests.support.redis_server import RedisServer
 
 POLICY = Path(__file__).resolve().parents[1] / "chatops.example.yaml"

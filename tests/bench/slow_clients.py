@@ -17,7 +17,7 @@ import statistics
 import threading
 import time
 
-from tests.support import slack_requests as sr
+from bot.sim.slack import requests as sr
 from tests.support.botstack import SECRET, BotStack, bot_stack
 from tests.support.redis_server import RedisServer
 

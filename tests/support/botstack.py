@@ -20,8 +20,8 @@ from bot.domain.policy.config import Policy, load_policy
 from bot.settings import Settings
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
-from tests.support import slack_requests as sr
-from tests.support.fake_slack import Call, FakeSlack
+from bot.sim.slack import requests as sr
+from bot.sim.slack.web_api import Call, FakeSlack
 from tests.support.fault_proxy import FaultProxy
 
 POLICY_FILE = Path(__file__).resolve().parents[1] / "chatops.example.yaml"

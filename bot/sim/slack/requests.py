@@ -17,7 +17,12 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlencode
 
-TEAM_ID = "T0001"
+from bot.sim.slack.methods import BOT_ID, BOT_USER_ID, TEAM_ID
+
+__all__ = ["API_APP_ID", "BOT_USER_ID", "TEAM_ID", "app_mention_event", "block_actions_body",
+           "block_actions_payload", "event_body", "post", "send", "sign", "slash_command_body",
+           "url_verification_body"]
+
 TEAM_DOMAIN = "acme-ml"
 API_APP_ID = "A0CHATOPS1"
 VERIFICATION_TOKEN = "legacy-verification-token"  # deprecated by Slack but still sent in bodies
@@ -140,7 +145,7 @@ def block_actions_payload(
     }
     if not ephemeral:
         payload["message"] = message or {
-            "type": "message", "user": "UBOT0001", "bot_id": "BBOT0001", "ts": ts, "text": "", "blocks": [],
+            "type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts, "text": "", "blocks": [],
         }
     return payload
 
@@ -180,7 +185,7 @@ def event_body(
         "event_id": event_id or _unique("Ev"),
         "event_time": int(time.time()) if event_time is None else event_time,
         "authorizations": [
-            {"enterprise_id": None, "team_id": team_id, "user_id": "UBOT0001", "is_bot": True,
+            {"enterprise_id": None, "team_id": team_id, "user_id": BOT_USER_ID, "is_bot": True,
              "is_enterprise_install": False}
         ],
         "is_ext_shared_channel": False,
@@ -192,7 +197,7 @@ def event_body(
 def app_mention_event(
     text: str, user_id: str, channel_id: str = "CRESEARCH1", ts: str | None = None
 ) -> dict[str, Any]:
-    """An ``app_mention`` event (``text`` should start with ``<@UBOT0001>`` as Slack writes it)."""
+    """An ``app_mention`` event (``text`` should start with ``<@BOT_USER_ID>`` as Slack writes it)."""
     ts = ts or f"{time.time():.6f}"
     return {"type": "app_mention", "user": user_id, "text": text, "ts": ts, "channel": channel_id,
             "event_ts": ts, "team": TEAM_ID}

@@ -1,6 +1,5 @@
 """The Slack Web API's shapes, as Slack has them: call arguments as ``WebClient`` sends them, message
-metadata as Slack keeps it, ``conversations.history`` pages as Slack answers them. Shared by the
-console's Slack surface and the tests' fake Web API, so both answer alike."""
+metadata as Slack keeps it, ``conversations.history`` pages as Slack answers them."""
 
 from __future__ import annotations
 
