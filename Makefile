@@ -67,7 +67,7 @@ test: $(STAMP) system-deps
 check: $(STAMP)
 	$(VENV)/bin/ruff check bot handlers tests
 	$(VENV)/bin/mypy --strict bot handlers
-	$(PY) -m pytest -q -p no:cacheprovider tests/test_import_contract.py
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit/test_import_contract.py
 
 # Line and branch coverage of bot/ and handlers/ (subprocesses too: `chatops run` under test is measured).
 coverage: $(STAMP) system-deps

@@ -1,7 +1,7 @@
 """What the bot needs from the Kubernetes API, as ``chatops doctor`` checks it.
 
-The same permissions as deploy/base/rbac.yaml (tests/test_rbac.py derives that file from the calls the
-bot makes; tests/test_doctor.py checks this list against it).
+The same permissions as deploy/base/rbac.yaml (tests/e2e/test_rbac.py derives that file from the calls the
+bot makes; tests/integration/test_doctor.py checks this list against it).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import yaml
 from bot.domain.messages.setup import ENVIRONMENT
 from bot.domain.policy.config import Alerts, Limits, Policy, Team, Template
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 
 

@@ -23,7 +23,7 @@ import pytest
 
 from tests.support.waiting import wait
 
-POLICY_FILE = Path(__file__).resolve().parent / "chatops.example.yaml"
+POLICY_FILE = Path(__file__).resolve().parents[1] / "chatops.example.yaml"
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed (`make test` installs it)")
 

@@ -26,7 +26,7 @@ from tests.support.botstack import H100, L40S, POLICY_FILE
 from tests.support.redis_server import free_port
 
 CHATOPS = str(Path(sys.executable).with_name("chatops"))
-RBAC = Path(__file__).resolve().parents[1] / "deploy/base/rbac.yaml"
+RBAC = Path(__file__).resolve().parents[2] / "deploy/base/rbac.yaml"
 
 
 def _request(url: str, method: str, body: object) -> int:

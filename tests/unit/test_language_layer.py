@@ -23,7 +23,7 @@ from bot.domain.scheduling.model import ClusterFacts, NodeFacts
 from bot.render import replies as rendering
 from bot.services.understanding import is_command
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parents[1]
 POLICY = load_policy(HERE / "chatops.example.yaml")
 FACTS = ClusterFacts(nodes=[NodeFacts(f"h100-{i}", "h100", 8) for i in range(4)]
                      + [NodeFacts(f"l40s-{i}", "l40s", 4) for i in range(2)])

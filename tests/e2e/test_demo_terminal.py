@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_demo import PROMPT, STARTUP_BUDGET_S, chatops
+from tests.e2e.test_demo import PROMPT, STARTUP_BUDGET_S, chatops
 
-ROOT = Path(__file__).resolve().parents[1]
-VENV = Path(sys.executable).parents[1]
+ROOT = Path(__file__).resolve().parents[2]
+VENV = Path(sys.executable).parents[2]
 
 
 def _env(home: Path) -> dict[str, str]:

@@ -14,7 +14,7 @@ from bot.sim.cluster import NodeSpec
 from tests.support.botstack import H100, L40S, BotStack, bot_stack, button_value
 from tests.support.watching import wait_card
 
-RBAC = Path(__file__).resolve().parents[1] / "deploy/base/rbac.yaml"
+RBAC = Path(__file__).resolve().parents[2] / "deploy/base/rbac.yaml"
 GROUPS = {"jobs": "batch"}
 IMAGE = "ghcr.io/acme/train:1.4"
 Perm = tuple[str, str, str]  # (api group, resource[/subresource], verb)

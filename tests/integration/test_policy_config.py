@@ -12,7 +12,7 @@ import yaml
 from bot.domain.errors import ConfigError
 from bot.domain.policy.config import load_policy, parse_policy
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "chatops.yaml"
 
 

@@ -34,7 +34,7 @@ from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait
 
 H100 = "NVIDIA-H100-80GB-HBM3"
-POLICY = Path(__file__).resolve().parent / "chatops.example.yaml"
+POLICY = Path(__file__).resolve().parents[1] / "chatops.example.yaml"
 _ids = itertools.count(1)
 
 

@@ -19,7 +19,7 @@ from kubernetes.client.rest import ApiException
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
 from bot.sim.printers import human_duration
-from tests.test_sim_api import H100, job_body, wait_for
+from tests.integration.test_sim_api import H100, job_body, wait_for
 
 NS = "team-a"
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io," \

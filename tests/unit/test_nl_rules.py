@@ -17,8 +17,8 @@ from bot.domain.errors import ParseError
 from bot.domain.language.parsing import parse
 from bot.domain.language.sentences import parse_sentence
 
-HERE = Path(__file__).parent
-SHARED = Path(__file__).resolve().parents[2] / "shared/nl-eval/utterances.jsonl"
+HERE = Path(__file__).parents[1]
+SHARED = Path(__file__).resolve().parents[3] / "shared/nl-eval/utterances.jsonl"
 SETS = [p for p in (SHARED, HERE / "nl/shared_utterances.jsonl", HERE / "nl/utterances.jsonl",
                      HERE / "nl/categories.jsonl") if p.exists()]
 

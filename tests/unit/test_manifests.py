@@ -24,7 +24,7 @@ from bot.domain.jobs import JobRecord
 from bot.domain.policy.config import Policy, load_policy
 
 K8S_VERSION = kubernetes_validate.latest_version()
-POLICY = load_policy(Path(__file__).parent / "chatops.example.yaml")
+POLICY = load_policy(Path(__file__).parents[1] / "chatops.example.yaml")
 # A Kubernetes quantity as the API server parses it (the JSON schema does not check the pattern).
 QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?")
 

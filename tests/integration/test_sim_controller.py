@@ -10,7 +10,7 @@ from kubernetes import client
 
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster, parse_gpu_type_arg
-from tests.test_sim_api import H100, job_body, wait_for
+from tests.integration.test_sim_api import H100, job_body, wait_for
 
 NS = "ml"
 

@@ -15,9 +15,9 @@ from bot.domain import messages as msg
 from bot.render import replies as rendering
 from bot.services.understanding import build_understanding
 from bot.sim.slack import requests as sr
+from tests.e2e.test_launch_e2e import ADMIN, IMAGE, OTHER, OWNER, k8s_jobs, launch, wait
 from tests.support.botstack import SECRET, BotStack, bot_stack, button_value, text_of
 from tests.support.openai_stub import OpenAIStub, tool
-from tests.test_launch_e2e import ADMIN, IMAGE, OTHER, OWNER, k8s_jobs, launch, wait
 
 FIRST = f"<@UBOT0001> launch llama-ft on 8 h100s with {IMAGE}"
 
