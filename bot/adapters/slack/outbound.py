@@ -29,9 +29,9 @@ from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web import SlackResponse
 
 from bot import metrics
+from bot.adapters.slack.calls import invoke
 from bot.adapters.slack.tasks import PAUSE_CAP_S, UNSURE, Stats, Task, retry_after
 
 log = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ class Outbound:
         task.attempts += 1
         sent_at = self._clock()
         try:
-            resp = self._invoke(task.method, task.kwargs)
+            resp = invoke(self.client, task.method, task.kwargs)
         except SlackApiError as err:
             self._failed(task, err.response.status_code, err.response.headers, str(err.response.get("error")))
             return
@@ -208,24 +208,6 @@ class Outbound:
                 task.on_done()
             except Exception:  # the caller's bookkeeping must not kill a worker thread
                 log.exception("after Slack %s on %s: the completion hook failed", task.method, task.lane)
-
-    def _invoke(self, method: str, kw: dict[str, Any]) -> SlackResponse:
-        """The Web API methods the bot uses, spelled out (the app manifest's scopes are checked against them)."""
-        c = self.client
-        match method:
-            case "chat_postMessage":
-                return c.chat_postMessage(**kw)
-            case "chat_update":
-                return c.chat_update(**kw)
-            case "chat_postEphemeral":
-                return c.chat_postEphemeral(**kw)
-            case "views_publish":
-                return c.views_publish(**kw)
-            case "files_upload_v2":
-                return c.files_upload_v2(**kw)
-            case "conversations_open":
-                return c.conversations_open(**kw)
-        raise ValueError(f"the outbound layer does not send {method}")
 
     def _failed(self, task: Task, status: int | None, headers: Any, error: str) -> None:
         now = self._clock()
