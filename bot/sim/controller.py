@@ -16,7 +16,8 @@ from bot.domain.cluster.objects import Obj
 from bot.sim.clock import SimClock
 from bot.sim.events import EventRecorder
 from bot.sim.jobctl import JobController
-from bot.sim.kubelet import Kubelet, gpus_of
+from bot.sim.kubelet import Kubelet
+from bot.sim.pod_status import gpus_of
 from bot.sim.scheduler import Gang, NodeState, PodReq, Scheduler
 from bot.sim.store import Store
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from bot.domain.cluster.objects import Obj
 from bot.sim.clock import SimClock
 from bot.sim.events import EventRecorder
-from bot.sim.kubelet import Kubelet, gpus_of
+from bot.sim.kubelet import Kubelet
+from bot.sim.pod_status import gpus_of
 from bot.sim.scheduler import Gang, PodReq, Scheduler
 from bot.sim.store import Store, clone
 from bot.sim.validation import rand_suffix

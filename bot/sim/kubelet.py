@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import zlib
 from collections.abc import Callable
 
@@ -10,48 +9,12 @@ from bot.domain.cluster.objects import Obj
 from bot.sim.clock import SimClock
 from bot.sim.events import EventRecorder
 from bot.sim.logs import PodRun, container_settings, exit_code, gpu_memory_gib, render_log
+from bot.sim.pod_status import condition, container_status, gpus_of, image_id
 from bot.sim.status import ApiError, bad_request
 from bot.sim.store import Store
 
 Timer = Callable[[float, str, str, str, str], None]  # (sim time, action, namespace, name, pod uid)
 CREATE_SECONDS = 3.0  # simulated image pull + container start
-
-
-def _cond(kind: str, value: bool, now: str, reason: str | None = None) -> Obj:
-    c: Obj = {
-        "type": kind,
-        "status": "True" if value else "False",
-        "lastProbeTime": None,
-        "lastTransitionTime": now,
-    }
-    if reason:
-        c["reason"] = reason
-    return c
-
-
-def _image_id(image: str) -> str:
-    return f"{image.split(':')[0]}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
-
-
-def _container_status(c: Obj, state: Obj, ready: bool, image_id: str = "") -> Obj:
-    return {
-        "name": c.get("name", ""),
-        "image": c.get("image", ""),
-        "imageID": image_id,
-        "ready": ready,
-        "restartCount": 0,
-        "started": "running" in state,
-        "state": state,
-    }
-
-
-def gpus_of(pod: Obj) -> int:
-    total = 0
-    for c in pod.get("spec", {}).get("containers") or []:
-        limits = (c.get("resources") or {}).get("limits") or {}
-        value = str(limits.get("nvidia.com/gpu", "0"))
-        total += int(value) if value.isdigit() else 0
-    return total
 
 
 class Kubelet:
@@ -106,12 +69,12 @@ class Kubelet:
                     "hostIPs": [{"ip": host_ip}],
                     "startTime": iso,
                     "conditions": [
-                        _cond("PodScheduled", True, iso),
-                        _cond("Initialized", True, iso),
-                        _cond("Ready", False, iso, "ContainersNotReady"),
+                        condition("PodScheduled", True, iso),
+                        condition("Initialized", True, iso),
+                        condition("Ready", False, iso, "ContainersNotReady"),
                     ],
                     "containerStatuses": [
-                        _container_status(c, {"waiting": {"reason": "ContainerCreating"}}, False)
+                        container_status(c, {"waiting": {"reason": "ContainerCreating"}}, False)
                         for c in containers
                     ],
                 }
@@ -140,7 +103,7 @@ class Kubelet:
         iso = self.clock.iso()
 
         def mark(p: Obj) -> None:
-            cond = _cond("PodScheduled", False, iso, "Unschedulable")
+            cond = condition("PodScheduled", False, iso, "Unschedulable")
             cond["message"] = message
             p["status"]["conditions"] = [cond]
 
@@ -175,7 +138,7 @@ class Kubelet:
                 namespace,
                 name,
                 lambda p: p["status"].__setitem__(
-                    "containerStatuses", [_container_status(c, waiting, False) for c in containers]
+                    "containerStatuses", [container_status(c, waiting, False) for c in containers]
                 ),
             )
             return
@@ -207,11 +170,11 @@ class Kubelet:
                     "podIP": pod_ip,
                     "podIPs": [{"ip": pod_ip}],
                     "conditions": [
-                        _cond(t, True, iso)
+                        condition(t, True, iso)
                         for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")
                     ],
                     "containerStatuses": [
-                        _container_status(c, state, True, _image_id(c.get("image", ""))) for c in containers
+                        container_status(c, state, True, image_id(c.get("image", ""))) for c in containers
                     ],
                 }
             )
@@ -254,13 +217,13 @@ class Kubelet:
                 p["status"]["reason"] = pod_reason
                 p["status"]["message"] = message or pod_reason
             p["status"]["conditions"] = [
-                _cond("PodScheduled", True, iso),
-                _cond("Initialized", True, iso),
-                _cond("ContainersReady", False, iso, "PodCompleted"),
-                _cond("Ready", False, iso, "PodCompleted"),
+                condition("PodScheduled", True, iso),
+                condition("Initialized", True, iso),
+                condition("ContainersReady", False, iso, "PodCompleted"),
+                condition("Ready", False, iso, "PodCompleted"),
             ]
             p["status"]["containerStatuses"] = [
-                _container_status(c, state, False, _image_id(c.get("image", "")))
+                container_status(c, state, False, image_id(c.get("image", "")))
                 for c in p["spec"]["containers"]
             ]
 
