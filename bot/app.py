@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slack_bolt import App
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
@@ -14,16 +14,20 @@ from bot.adapters.charts import usage_png
 from bot.adapters.kube.client import KubeCluster
 from bot.adapters.prometheus import PrometheusGpu
 from bot.adapters.redis.stores import RedisStores
+from bot.adapters.slack.groups import SlackGroups
 from bot.adapters.slack.web import SlackCards, make_client
 from bot.domain.errors import BackendError, ConfigError
-from bot.domain.policy.config import Policy
+from bot.domain.policy.config import Policy, load_policy
 from bot.http_server import ChatopsHTTPServer, HttpLimits
 from bot.http_slack import SlackGate
 from bot.services.alerting import AlertPipeline, alert_actions
 from bot.services.card_desk import CardDesk
 from bot.services.commands import CommandService
+from bot.services.directory import REFRESH_EVERY_S, Directory
 from bot.services.dispatcher import Dispatcher
+from bot.services.periodic import Periodic
 from bot.services.ports import Chat, Cluster, GpuMetrics
+from bot.services.reload import Reloader
 from bot.services.runtime import Runtime
 from bot.services.understanding import SentenceModel, build_understanding
 from bot.services.watcher import Watcher
@@ -34,6 +38,7 @@ from handlers import errors as error_handlers
 from handlers import events as event_handlers
 from handlers import home as home_handlers
 from handlers import interactions as interaction_handlers
+from handlers import org as org_handlers
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +69,13 @@ def build_runtime(settings: Settings, policy: Policy, cluster: KubeCluster | Non
 def runtime_of(policy: Policy, stores: RedisStores, cluster: Cluster, slack: Chat,
                prometheus: GpuMetrics | None = None) -> Runtime:
     desk = CardDesk(stores.queue, slack, policy, stores.cards)
-    return Runtime(
+    rt = Runtime(
         policy=policy, store=stores.queue, previews=stores.previews, cluster=cluster, cards=slack, desk=desk,
         alerts=stores.alerts, notice_marks=stores.notices, conversations=stores.conversations,
-        charts=usage_png, prometheus=prometheus,
+        audit=stores.audit, approvals=stores.approvals, charts=usage_png, prometheus=prometheus,
     )
+    stores.audit.caps = lambda: (rt.policy.audit.max_entries, rt.policy.audit.max_age)  # a reload applies
+    return rt
 
 
 def sentence_model(model: str | None, base_url: str | None) -> SentenceModel | None:
@@ -85,7 +92,8 @@ def sentence_model(model: str | None, base_url: str | None) -> SentenceModel | N
 
 
 def build_bolt_app(settings: Settings, rt: Runtime, commands: CommandService, *, http: bool,
-                   listeners: ThreadPoolExecutor | None = None, slack: SlackCards | None = None) -> App:
+                   listeners: ThreadPoolExecutor | None = None, slack: SlackCards | None = None,
+                   directory: Directory | None = None) -> App:
     secret = Settings.reveal(settings.slack_signing_secret)
     if http and not secret:
         raise ConfigError(["SLACK_SIGNING_SECRET: required in HTTP mode to verify Slack's requests; set it"])
@@ -105,6 +113,7 @@ def build_bolt_app(settings: Settings, rt: Runtime, commands: CommandService, *,
     silences = Alertmanager(settings.alertmanager_url) if settings.alertmanager_url else None
     alert_handlers.register(app, alert_actions(rt, silences, commands.jobs))
     home_handlers.register(app, commands)
+    org_handlers.register(app, commands, directory)
     return app
 
 
@@ -121,24 +130,44 @@ class Bot:
     watcher: Watcher | None = None  # the job watcher: cards follow the cluster
     alerts: AlertPipeline | None = None  # Alertmanager webhooks → Slack, idle nudges
     listeners: ThreadPoolExecutor | None = None  # bolt's listener threads (the work after each ack)
+    directory: Directory | None = None  # Slack user groups → team members (rt.policy is resolved)
+    background: list[Periodic] = field(default_factory=list)  # group refresh, approval expiry
+    reloader: Reloader | None = None  # SIGHUP: the policy file again (CHATOPS_CONFIG)
 
     @classmethod
     def create(cls, settings: Settings, policy: Policy, *, host: str = "0.0.0.0", port: int = 8080,
                http_mode: bool = True, cluster: KubeCluster | None = None,
-               safety_interval_s: float = 5.0) -> Bot:
+               safety_interval_s: float = 5.0, directory_refresh_s: float = REFRESH_EVERY_S) -> Bot:
         slack = SlackCards(make_client(Settings.reveal(settings.slack_bot_token), settings.slack_api_url))
         stores = RedisStores.connect(Settings.reveal(settings.redis_url), policy.redis_prefix)
         rt = build_runtime(settings, policy, cluster, slack, stores)
         model = sentence_model(settings.chatops_llm, settings.chatops_llm_base_url)
         commands = CommandService(rt, build_understanding(rt, model))
+        directory = Directory(rt, SlackGroups(slack.client), stores.groups, policy)
+        if isinstance(rt.desk, CardDesk):
+            directory.on_change.append(rt.desk.follow_policy)
+        directory.refresh()  # before the first request: group members are in their teams
         listeners = ThreadPoolExecutor(max_workers=10, thread_name_prefix="listener")
-        app = build_bolt_app(settings, rt, commands, http=http_mode, listeners=listeners, slack=slack)
+        app = build_bolt_app(settings, rt, commands, http=http_mode, listeners=listeners, slack=slack,
+                             directory=directory)
         dispatcher = Dispatcher(rt, safety_interval_s=safety_interval_s)
         server = ChatopsHTTPServer(host, port, app if http_mode else None, ready=lambda: _ready(rt),
                                    gate=_gate(settings, stores) if http_mode else None, limits=_limits(settings))
         alerts = AlertPipeline.create(rt, Settings.reveal(settings.alert_webhook_token))
         server.alerts = alerts.receiver.receive  # the alert route is served in every mode, like /healthz
-        return cls(rt, commands, app, dispatcher, server, slack, Watcher(rt), alerts=alerts, listeners=listeners)
+        background = [Periodic("user-groups", directory_refresh_s, directory.refresh),
+                      Periodic("approval-expiry", 1.0, commands.approvals.expire_due)]
+        path = settings.chatops_config
+        reloader = Reloader(rt, directory, path, load_policy) if path else None
+        return cls(rt, commands, app, dispatcher, server, slack, Watcher(rt), alerts=alerts, listeners=listeners,
+                   directory=directory, background=background, reloader=reloader)
+
+    def reload(self) -> bool:
+        """SIGHUP: the policy file again, validated first (a bad one is logged and changes nothing)."""
+        if self.reloader is None:
+            log.warning("SIGHUP: no policy file to reload (CHATOPS_CONFIG is not set)")
+            return False
+        return self.reloader.reload()
 
     def start(self) -> None:
         self.runtime.desk.start()  # first of all: the cards a crashed process still owed
@@ -148,6 +177,8 @@ class Bot:
             self.alerts.start()
         if self.watcher is not None:
             self.watcher.start()
+        for loop in self.background:
+            loop.start()
         self.dispatcher.wake()  # reconcile Redis with the cluster right away
 
     def stop(self) -> None:
@@ -158,6 +189,8 @@ class Bot:
         if self.alerts is not None:
             self.alerts.stop()
         self.dispatcher.stop()
+        for loop in self.background:
+            loop.stop()
         if self.watcher is not None:
             self.watcher.stop()
         self.runtime.desk.stop(timeout=5.0)  # cards being posted get their ts (or stay owed, durably)

@@ -25,9 +25,7 @@ def register(app: App, commands: CommandService) -> None:
         ack()
         context[REPLACE_ORIGINAL] = True
         click = clicked(body)
-        done = launches.confirm(click.value, click.user.id)
-        answer(respond, rendering.text_reply(msg.launch_submitted(done.record.name, done.record.channel)),
-               replace=True)
+        answer(respond, commands.confirm_launch(click.value, click.user.id), replace=True)
 
     @app.action(rendering.LAUNCH_CANCEL)
     def cancel_launch(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:

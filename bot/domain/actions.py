@@ -102,7 +102,16 @@ class Usage:
     action = "usage"
 
 
-Action: TypeAlias = Launch | Status | ListJobs | Logs | Stop | Queue | Gpus | Help | Clarify | Usage
+@dataclass(frozen=True)
+class Audit:
+    """`/gpu audit [--days N] [--user U]`: the audit trail (admins only)."""
+
+    days: int = 7
+    user: str | None = None
+    action = "audit"
+
+
+Action: TypeAlias = Launch | Status | ListJobs | Logs | Stop | Queue | Gpus | Help | Clarify | Usage | Audit
 
 MUTATING: tuple[type, ...] = (Launch, Stop)
 

@@ -55,6 +55,7 @@ class JobRecord:
     channel: str | None = None  # where the job card lives
     card_ts: str | None = None  # the card's message ts, for chat.update
     stopped_by: str | None = None
+    approved_by: str | None = None  # the approver, when the policy's approvals asked for one
     # filled by the scheduler: estimated start (epoch s) while queued; admitted beyond the team quota
     eta: float | None = None
     over_quota: bool = False

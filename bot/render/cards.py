@@ -105,6 +105,8 @@ def job_card(r: JobRecord, position: int | None = None, now: float | None = None
     if r.state in ACTIVE_STATES or r.state in FINAL_STATES:
         blocks.append(_buttons(r))
     context = f"{r.namespace}/{r.name} · team {r.team} · {r.priority} priority · submitted {_stamp(r.submitted_at)}"
+    if r.approved_by:
+        context += f" · {msg.approval_card_note(r.approved_by)}"
     blocks.append(ContextBlock(elements=[_md(context)]))
     return f"{r.name}: {r.state}", blocks
 

@@ -94,9 +94,10 @@ def _job_fields(r: JobRecord) -> list[MarkdownTextObject]:
     return fields
 
 
-def preview(r: JobRecord, token: str, based_on: str | None = None) -> Reply:
+def preview(r: JobRecord, token: str, based_on: str | None = None, note: str | None = None) -> Reply:
     title = msg.preview_title(r.name)
     intro = f"*{title}*" + (f"\n{msg.preview_based_on(based_on)}" if based_on else "")
+    intro += f"\n{note}" if note else ""  # e.g. who must approve it
     return Reply(
         text=title,
         blocks=[

@@ -37,6 +37,10 @@ SHOWN = ("state", "reason", "diagnosis", "node_names", "started_at", "finished_a
 
 
 class CardDesk:
+    def follow_policy(self, policy: Policy) -> None:
+        """A reloaded (or group-resolved) policy: team channels as it says now."""
+        self.policy = policy
+
     def __init__(self, store: JobQueue, cards: Chat, policy: Policy, ledger: CardLedger,
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store

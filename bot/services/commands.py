@@ -14,12 +14,14 @@ from dataclasses import dataclass
 
 from bot import logs, metrics
 from bot.domain import messages as msg
-from bot.domain.actions import Action, Clarify, Gpus, Help, Launch, ListJobs, Logs, Queue, Status, Stop, Usage
+from bot.domain.actions import Action, Audit, Clarify, Gpus, Help, Launch, ListJobs, Logs, Queue, Status, Stop, Usage
 from bot.domain.errors import BackendError, ParseError, Refusal
 from bot.render import replies as rendering
+from bot.services.approvals import ApprovalService
+from bot.services.audit import AuditService
 from bot.services.gpu_views import GpuViews
 from bot.services.jobs import JobsService
-from bot.services.launch import LaunchService, preview_token
+from bot.services.launch import LaunchService, Pending, preview_token
 from bot.services.ports import CommandPorts
 from bot.services.understanding import Understanding, build_understanding
 
@@ -45,6 +47,15 @@ class CommandService:
         self.launches = LaunchService(rt)
         self.jobs = JobsService(rt)
         self.gpu_views = GpuViews(rt, self.jobs, rt.prometheus)
+        self.audit = AuditService(rt)
+        self.approvals = ApprovalService(rt, self.launches)
+
+    def confirm_launch(self, token: str, clicker: str) -> rendering.Reply:
+        """[Launch]: submitted, or sent to the approvers when a rule of the policy's ``approvals`` matches."""
+        done = self.launches.confirm(token, clicker)
+        if isinstance(done, Pending):
+            return self.approvals.ask(done)
+        return rendering.text_reply(msg.launch_submitted(done.record.name, done.record.channel))
 
     def handle(self, req: Request, kind: str = "command") -> rendering.Reply:
         def work() -> rendering.Reply:
@@ -92,6 +103,8 @@ class CommandService:
                 return self.gpu_views.gpus()  # the cluster table, with utilization when Prometheus is known
             case Usage():
                 return self.gpu_views.usage(action, req.channel_id)
+            case Audit():
+                return self.audit.view(action, user)
             case Help():
                 return rendering.text_reply(msg.help_text(action.topic))
             case Clarify():

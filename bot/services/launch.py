@@ -19,11 +19,13 @@ from bot.domain.errors import (
     Refusal,
     ValidationError,
 )
-from bot.domain.jobs import JobRecord
+from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.domain.names import suggest_job_name
+from bot.domain.policy.approvals import NeedsApproval, approval_needed
 from bot.domain.policy.fixes import settle
 from bot.domain.policy.judge import Identity, check_launch, identify, judge_launch
 from bot.render import replies as rendering
+from bot.services.audit import record as audit
 from bot.services.cards import publish_card
 from bot.services.ports import LaunchPorts
 
@@ -58,6 +60,17 @@ def launch_from_dict(data: dict[str, Any]) -> Launch:
 class Submitted:
     record: JobRecord
     created: bool
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A confirmed launch that the policy's approvals send to an approver before it is submitted."""
+
+    token: str
+    data: dict[str, Any]  # the preview: action, requester, channel, name
+    ident: Identity
+    launch: Launch  # as judged (template applied)
+    need: NeedsApproval
 
 
 class LaunchService:
@@ -121,7 +134,16 @@ class LaunchService:
             token, {"kind": "launch", "action": to_dict(action), "requester": user_id, "channel": channel,
                     "name": name}
         )
-        return rendering.preview(record, token, based_on)
+        need = self.approval_for(ident, a)
+        note = msg.approval_needed_note(need.approvers, need.reasons) if need else None
+        return rendering.preview(record, token, based_on, note)
+
+    def approval_for(self, ident: Identity, a: Launch) -> NeedsApproval | None:
+        """The approval rule the judged launch ``a`` falls under, if any (first match wins)."""
+        if not self.rt.policy.approvals:
+            return None
+        held = self.rt.store.list(team=ident.team, states=["queued", *RUNNING_STATES], limit=10_000)
+        return approval_needed(self.rt.policy, ident.team, a, sum(r.gpus for r in held))
 
     def _dry_run(self, record: JobRecord, a: Launch) -> None:
         try:
@@ -132,8 +154,9 @@ class LaunchService:
         except DryRunRejected as err:
             raise ValidationError(msg.dry_run_rejected(str(err)), a) from err
 
-    def confirm(self, token: str, clicker: str) -> Submitted:
-        """The [Launch] click: re-check who clicks and the policy, then submit exactly once."""
+    def confirm(self, token: str, clicker: str) -> Submitted | Pending:
+        """The [Launch] click: re-check who clicks and the policy, then submit exactly once (or, when an
+        approval rule matches, hand it to the approvals: ``Pending``)."""
         existing = self.rt.store.get_by_idempotency_key(token)
         if existing is not None:
             if existing.card_ts is None:
@@ -147,13 +170,36 @@ class LaunchService:
         ident = identify(self.rt.policy, clicker)
         action = launch_from_dict(data["action"])
         a = check_launch(self.rt.policy, ident, action, self.rt.cluster.snapshot().facts)
+        need = self.approval_for(ident, a)
+        if need is not None:
+            return Pending(token, data, ident, a, need)
+        return self._submit(token, data, ident, a, approved_by=None)
+
+    def submit_approved(self, token: str, data: dict[str, Any], approver: str) -> Submitted:
+        """An approved launch: judged again for its requester (the policy may have changed), then submitted
+        with the same idempotency key as a click, so a second approval or a retry finds the same job."""
+        existing = self.rt.store.get_by_idempotency_key(token)
+        if existing is not None:
+            if existing.card_ts is None:
+                publish_card(self.rt, existing)  # approved again after a crash: its card is owed (once)
+            return Submitted(existing, created=False)
+        ident = identify(self.rt.policy, data["requester"])
+        a = check_launch(self.rt.policy, ident, launch_from_dict(data["action"]), self.rt.cluster.snapshot().facts)
+        return self._submit(token, data, ident, a, approved_by=approver)
+
+    def _submit(self, token: str, data: dict[str, Any], ident: Identity, a: Launch,
+                approved_by: str | None) -> Submitted:
         record = self._record(a, ident, data["name"], token, data.get("channel"))
+        record.approved_by = approved_by
         self.rt.desk.owe(record)  # durably before the job exists: a crash right after submit still gets a card
         result = self.rt.store.submit(record)
         if result.conflict:
             free = self.rt.store.free_name(ident.namespace, record.name)
             raise ValidationError(msg.name_taken(record.name), _renamed(a, free))
         if result.created:
+            approval = f", approved by {approved_by}" if approved_by else ""
+            audit(self.rt, ident.user_id, ident.team, "launch.submitted", result.record.key,
+                  f"ok: {a.gpus} × {a.gpu_type}{approval}")
             publish_card(self.rt, result.record)
             self.rt.wake_dispatcher()
         return Submitted(result.record, result.created)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from bot.domain.policy.config import Policy
 from bot.services.ports import (
     AlertStates,
+    ApprovalRequests,
+    AuditLog,
     CardKeeper,
     ChartRenderer,
     Chat,
@@ -32,6 +34,8 @@ class Runtime:
     alerts: AlertStates
     notice_marks: NoticeMarks
     conversations: Conversations
+    audit: AuditLog
+    approvals: ApprovalRequests
     charts: ChartRenderer
     desk: CardKeeper  # the one owner of the jobs' cards: posts each once, owed durably in Redis
     clock: Clock = time.time

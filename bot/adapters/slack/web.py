@@ -147,6 +147,15 @@ class SlackCards:
         channel = ((resp or {}).get("channel") or {}).get("id")
         return str(channel) if channel else None
 
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> bool:
+        """A modal, now: a trigger_id lives 3 seconds, so this call does not wait for a lane's turn."""
+        try:
+            self.client.views_open(trigger_id=trigger_id, view=view)
+        except (SlackApiError, OSError) as err:
+            log.warning("Slack views.open failed: %s", type(err).__name__)
+            return False
+        return True
+
     def publish_view(self, user: str, view: dict[str, Any]) -> None:
         """The user's Home tab; only the newest view of a user is sent."""
         self.outbound.coalesce("views_publish", f"view:{user}", ("view", user), user_id=user, view=view)

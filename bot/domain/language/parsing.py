@@ -17,7 +17,7 @@ from bot.domain.errors import ParseError
 from bot.domain.language.entities import VOCAB
 from bot.domain.language.scanner import Scanned, scan
 from bot.domain.language.sentences import read_sentence
-from bot.domain.language.slash import SUBCOMMANDS, parse_words, typo_of
+from bot.domain.language.slash import SUBCOMMANDS, parse_words, typo_of, user_flag_ids
 from bot.domain.language.verbs import SLURM_VERBS
 
 _NAME_LIKE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -59,7 +59,7 @@ def _looks_like_command(sub: str, words: list[str], slash: bool) -> tuple[bool, 
 
 def parse(text: str) -> Parsed:
     """What ``text`` asks for, read once. Raises ``ParseError`` (only) for a malformed `/gpu` command."""
-    scanned = scan(text)
+    scanned = scan(user_flag_ids(text))
     cleaned = _PREFIX.sub("", scanned.cleaned, count=1).strip()
     action, via = _read(scanned)
     return Parsed(action, via, cleaned)

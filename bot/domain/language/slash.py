@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import difflib
 import html
+import re
 import shlex
 from functools import lru_cache
 
 from bot.domain import messages as msg
 from bot.domain.actions import (
     Action,
+    Audit,
     Clarify,
     Gpus,
     Help,
@@ -46,8 +48,17 @@ from bot.domain.language.slash_launch import build_launch, launch_args
 
 
 def tokenize(text: str) -> list[str]:
-    """The shell words of a `/gpu` line (Slack markup undone by the scanner)."""
-    return scan_text(text).shell_words()
+    """The shell words of a `/gpu` line (Slack markup undone by the scanner; the one flag whose value is a
+    person, ``--user``, keeps a mention as its user ID, where the scanner would drop it)."""
+    return scan_text(user_flag_ids(text)).shell_words()
+
+
+_USER_FLAG_MENTION = re.compile(r"(--user(?:=|\s+))<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def user_flag_ids(text: str) -> str:
+    """``--user <@U123|ann>`` → ``--user U123``: the value of the flag that names a person."""
+    return _USER_FLAG_MENTION.sub(r"\1\2", text)
 
 
 @lru_cache(maxsize=4096)
@@ -155,7 +166,24 @@ def _usage(scan: ArgScan) -> Action:
     return Usage(window_s=USAGE_WINDOWS[window])
 
 
+_SLACK_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]{2,})")
+
+
+def _audit(scan: ArgScan) -> Action:
+    no_positionals(scan)
+    opts = last_opts(scan)
+    days = positive_int(scan, opts["--days"]) if "--days" in opts else 7
+    user = None
+    if "--user" in opts:
+        found = _SLACK_USER.fullmatch(opts["--user"].value.strip())
+        if found is None:
+            raise ParseError(msg.parse_bad_audit_user(opts["--user"].value), scan.opt_fix(opts["--user"], "U0123ABC"))
+        user = found.group(1) or found.group(2)
+    return Audit(days=days, user=user)
+
+
 _BUILDERS = {
+    "audit": _audit,
     "usage": _usage,
     "status": _status,
     "list": _list,
@@ -187,6 +215,9 @@ def to_command(action: Action) -> str:
         out += ["--state", action.state] if action.state else []
     elif isinstance(action, Usage):
         out = ["usage", format_duration(action.window_s)]
+    elif isinstance(action, Audit):
+        out = ["audit", *(["--days", str(action.days)] if action.days != 7 else [])]
+        out += ["--user", action.user] if action.user else []
     elif isinstance(action, Help):
         out = ["help", *([action.topic] if action.topic else [])]
     elif isinstance(action, Clarify):

@@ -17,7 +17,7 @@ from bot.domain.errors import ParseError
 from bot.domain.language.values import STATE_WORDS, word_to_int
 from bot.domain.names import job_name_problem, suggest_job_name
 
-SUBCOMMANDS: tuple[str, ...] = ("launch", "status", "list", "logs", "stop", "queue", "gpus", "usage", "help")
+SUBCOMMANDS: tuple[str, ...] = ("launch", "status", "list", "logs", "stop", "queue", "gpus", "usage", "audit", "help")
 
 # flag → True when it takes a value
 FLAGS: dict[str, dict[str, bool]] = {
@@ -32,6 +32,7 @@ FLAGS: dict[str, dict[str, bool]] = {
     "queue": {},
     "gpus": {},
     "usage": {},
+    "audit": {"--days": True, "--user": True},
     "help": {},
 }  # fmt: skip
 
@@ -47,7 +48,7 @@ _ALIASES: dict[str, str] = {
 _EXAMPLES = {
     "--template": "llama-finetune", "--image": "ghcr.io/acme/train:1.4", "--gpus": "8", "--gpu-type": "h100",
     "--nodes": "2", "--time": "6h", "--priority": "high", "--env": "WANDB_PROJECT=demo", "--state": "running",
-    "--tail": "200", "--memory": "256Gi", "--cpus": "32",
+    "--tail": "200", "--memory": "256Gi", "--cpus": "32", "--days": "7", "--user": "U0123ABC",
 }  # fmt: skip
 
 

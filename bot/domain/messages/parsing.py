@@ -171,6 +171,8 @@ _HELP_TOPICS: dict[str, str] = {
     "gpus": "*`/gpu gpus`*\nCluster GPUs by type: capacity, in use, free, utilization.",
     "usage": "*`/gpu usage [6h|24h|7d]`*\nA chart of the cluster's GPU utilization and allocation by type "
     "over the window (6h by default).\n• `/gpu usage 24h`",
+    "audit": "*`/gpu audit [--days N] [--user U]`*\nWho changed what (launches, approvals, stops, preemptions, "
+    "silences, reloads), newest first; admins only.\n• `/gpu audit --days 30 --user @alice`",
     "help": "*`/gpu help [SUBCOMMAND]`*\nThis help, or the details of one subcommand.\n• `/gpu help launch`",
 }
 

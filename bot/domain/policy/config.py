@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from bot.domain import messages as msg
 from bot.domain.durations import parse_duration
 from bot.domain.errors import ConfigError
 from bot.domain.names import DNS1123_LABEL, image_problem
+from bot.domain.policy.org import DEFAULT_APPROVAL_TTL_S, ApprovalRule, AuditSettings, is_group
 
 PositiveInt = Annotated[int, Field(gt=0)]
 # Public channels are C…, private ones G…; the bot posts by ID (a name like #vision can be renamed).
@@ -157,6 +158,13 @@ class Policy(_Strict):
     job_defaults: JobDefaults = Field(default_factory=JobDefaults)
     scheduler: Scheduler = Field(default_factory=Scheduler)
     redis_prefix: str = "chatops:"
+    approvals: list[ApprovalRule] = Field(default_factory=list)
+    approval_ttl: int = DEFAULT_APPROVAL_TTL_S
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    # Users that user groups put in two teams (set when groups are resolved): refused, both teams named.
+    _conflicts: dict[str, tuple[str, ...]] = PrivateAttr(default_factory=dict)
+
+    _ttl = field_validator("approval_ttl", mode="before")(lambda cls, v: _duration(v))
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
@@ -176,9 +184,22 @@ class Policy(_Strict):
                     f"templates.{name}.gpu_type: '{tpl.gpu_type}' is not in gpu_types "
                     f"({', '.join(sorted(self.gpu_types))})"
                 )
+        for i, rule in enumerate(self.approvals):
+            if rule.when.template is not None and rule.when.template not in self.templates:
+                problems.append(f"approvals.{i}.when.template: '{rule.when.template}' is not in templates "
+                                f"({', '.join(sorted(self.templates)) or 'none defined'})")
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def groups_named(self) -> list[str]:
+        """Every Slack user group the policy names (members, admins, approvers, high_priority)."""
+        refs = [*self.admins, *self.limits.high_priority, *(m for t in self.teams.values() for m in t.members),
+                *(a for rule in self.approvals for a in rule.approvers)]
+        return sorted({r for r in refs if is_group(r)})
+
+    def conflicting_teams(self, user_id: str) -> tuple[str, ...]:
+        return self._conflicts.get(user_id, ())
 
     # --- lookups the policy layer uses -----------------------------------------------------------
 

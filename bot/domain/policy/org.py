@@ -1,0 +1,71 @@
+"""The policy keys of an organisation: approval rules and the audit trail's caps.
+
+Kept apart from ``config.py`` (the lab-sized keys) so each stays one concept; ``Policy`` holds them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.domain.durations import parse_duration
+
+# Slack user groups in a member list: "@handle" or the group's ID (S…); users are U…/W….
+GROUP_ID = re.compile(r"S[A-Z0-9]{2,}")
+GROUP_HANDLE = re.compile(r"@[a-z0-9][a-z0-9._-]*", re.IGNORECASE)
+DEFAULT_APPROVAL_TTL_S = 8 * 3600
+
+
+def is_group(ref: str) -> bool:
+    """A member-list entry that names a Slack user group (resolved at run time), not a user."""
+    return bool(GROUP_HANDLE.fullmatch(ref) or GROUP_ID.fullmatch(ref))
+
+
+def duration_value(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 12h")
+    if isinstance(value, int):
+        if value <= 0:
+            raise ValueError("must be a positive number of seconds")
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a duration like 12h, 90m or 7d")
+    return parse_duration(value)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ApprovalWhen(_Strict):
+    """When a launch needs a second person's yes; every key given must hold (an AND)."""
+
+    gpus_over: Annotated[int, Field(ge=0)] | None = None
+    priority: Literal["low", "normal", "high"] | None = None
+    time_over: int | None = None
+    over_quota: bool | None = None
+    template: str | None = None
+
+    _time = field_validator("time_over", mode="before")(lambda cls, v: None if v is None else duration_value(v))
+
+    @model_validator(mode="after")
+    def _some_condition(self) -> ApprovalWhen:
+        if all(getattr(self, k) is None for k in type(self).model_fields):
+            raise ValueError("needs at least one condition: gpus_over, priority, time_over, over_quota or template")
+        return self
+
+
+class ApprovalRule(_Strict):
+    when: ApprovalWhen
+    approvers: list[str] = Field(min_length=1)
+
+
+class AuditSettings(_Strict):
+    """How much of the audit trail Redis keeps: the newest ``max_entries``, none older than ``max_age``."""
+
+    max_entries: Annotated[int, Field(gt=0)] = 100_000
+    max_age: int = 90 * 86400
+
+    _age = field_validator("max_age", mode="before")(lambda cls, v: duration_value(v))

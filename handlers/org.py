@@ -1,0 +1,72 @@
+"""Listeners of the org features: the audit trail's pages, approval cards and their deny modal, and
+Slack's user group events (membership changes refresh the teams)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.domain.errors import Refusal
+from bot.render.approvals import APPROVAL_APPROVE, APPROVAL_DENY, APPROVAL_DENY_VIEW, REASON_BLOCK, deny_reason
+from bot.render.audit import AUDIT_OLDER
+from bot.services.commands import CommandService
+from bot.services.directory import Directory
+from handlers.errors import answer
+from handlers.payloads import BadPayload, clicked
+
+
+def register(app: App, commands: CommandService, directory: Directory | None) -> None:
+    approvals = commands.approvals
+
+    @app.action(AUDIT_OLDER)
+    def audit_older(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        click = clicked(body)
+        answer(respond, commands.audit.older(click.value, click.user.id))
+
+    @app.action(APPROVAL_APPROVE)
+    def approve(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        click = clicked(body)
+        answer(respond, approvals.approve(click.value, click.user.id))
+
+    @app.action(APPROVAL_DENY)
+    def deny(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        click = clicked(body)
+        trigger = body.get("trigger_id")
+        if not isinstance(trigger, str) or not trigger:
+            raise BadPayload("a [Deny] click without a trigger_id")
+        approvals.deny_form(click.value, click.user.id, trigger)
+
+    @app.view(APPROVAL_DENY_VIEW)
+    def deny_submitted(ack: Ack, body: dict[str, Any]) -> None:
+        view = body.get("view") or {}
+        user = (body.get("user") or {}).get("id")
+        token = view.get("private_metadata")
+        if not isinstance(user, str) or not isinstance(token, str):
+            ack()
+            raise BadPayload("a deny modal without its user or request")
+        try:
+            approvals.deny(token, user, deny_reason(view))
+        except Refusal as err:  # shown in the modal, under the reason field
+            ack(response_action="errors", errors={REASON_BLOCK: err.why[:150]})
+            return
+        ack()
+
+    def groups_changed() -> None:
+        if directory is not None:
+            directory.refresh()
+
+    @app.event("subteam_members_changed")
+    def members_changed(event: dict[str, Any]) -> None:
+        groups_changed()
+
+    @app.event("subteam_updated")
+    def group_updated(event: dict[str, Any]) -> None:
+        groups_changed()
+
+    @app.event("subteam_created")
+    def group_created(event: dict[str, Any]) -> None:
+        groups_changed()
