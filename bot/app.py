@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from slack_bolt import App
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
@@ -41,6 +44,14 @@ from handlers import interactions as interaction_handlers
 from handlers import org as org_handlers
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class ListenerPool(ThreadPoolExecutor):
+    """Bolt's listener threads, each running in the context of the request that queued it (its request id)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
 
 
 class _NoTokenSkippedWarning(logging.Filter):
@@ -104,7 +115,7 @@ def build_bolt_app(settings: Settings, rt: Runtime, commands: CommandService, *,
         token_verification_enabled=False,  # no network call at start; a bad token shows on first use
         process_before_response=False,
         # Our own pool, so that a graceful stop can wait for the listeners still at work.
-        listener_executor=listeners or ThreadPoolExecutor(max_workers=10, thread_name_prefix="listener"),
+        listener_executor=listeners or ListenerPool(max_workers=10, thread_name_prefix="listener"),
     )
     error_handlers.register(app)
     command_handlers.register(app, commands)
@@ -147,7 +158,7 @@ class Bot:
         if isinstance(rt.desk, CardDesk):
             directory.on_change.append(rt.desk.follow_policy)
         directory.refresh()  # before the first request: group members are in their teams
-        listeners = ThreadPoolExecutor(max_workers=10, thread_name_prefix="listener")
+        listeners = ListenerPool(max_workers=10, thread_name_prefix="listener")
         app = build_bolt_app(settings, rt, commands, http=http_mode, listeners=listeners, slack=slack,
                              directory=directory)
         dispatcher = Dispatcher(rt, safety_interval_s=safety_interval_s)

@@ -47,6 +47,10 @@ def _check_config(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.file}: ok ({len(policy.teams)} teams, {len(policy.gpu_types)} GPU types, "
           f"{len(policy.templates)} templates)")
+    if groups := policy.groups_named():
+        from bot.domain.messages import groups_resolved_at_run_time
+
+        print(groups_resolved_at_run_time(groups), file=sys.stderr)
     return 0
 
 
@@ -60,6 +64,12 @@ def _doctor(args: argparse.Namespace) -> int:
     from bot import doctor
 
     return doctor.run(args)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from bot import audit_export
+
+    return audit_export.run(args)
 
 
 def _sim(args: argparse.Namespace) -> int:
@@ -185,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
                             epilog=environment_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     doctor.add_argument("--config", default=None, metavar="FILE", help="policy file (default: CHATOPS_CONFIG)")
     doctor.set_defaults(func=_doctor)
+    audit = sub.add_parser("audit", help="the audit trail: `chatops audit export --since 30d > audit.jsonl`")
+    from bot import audit_export
+
+    audit_export.add_arguments(audit)
+    audit.set_defaults(func=_audit)
     sim = sub.add_parser("sim", help="a simulated GPU cluster speaking the Kubernetes API")
     try:
         from bot.sim import cli as sim_cli

@@ -52,9 +52,19 @@ def run(args: argparse.Namespace) -> int:
     from bot.app import Bot, socket_mode_handler  # bolt and the adapters load once the settings are good
 
     # Before anything starts: a SIGTERM that comes while the bot is starting must stop it gracefully too
-    done = threading.Event()
+    done, reload_asked, wake = threading.Event(), threading.Event(), threading.Event()
+
+    def stop_asked(*_: object) -> None:
+        done.set()
+        wake.set()
+
+    def hangup(*_: object) -> None:  # SIGHUP: read the policy file again (validated first)
+        reload_asked.set()
+        wake.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
+        signal.signal(sig, stop_asked)
+    signal.signal(signal.SIGHUP, hangup)
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1`: every thread's stack to stderr
     try:
         bot = Bot.create(settings, policy, port=args.port, http_mode=not socket_mode)
@@ -69,7 +79,12 @@ def run(args: argparse.Namespace) -> int:
     bot.start()
     handler = socket_mode_handler(bot, Settings.reveal(settings.slack_app_token)) if socket_mode else None
     log.info("chatops running (%s mode, port %d)", "socket" if socket_mode else "http", bot.http.port)
-    done.wait()
+    while not done.is_set():
+        wake.wait()
+        wake.clear()
+        if reload_asked.is_set() and not done.is_set():
+            reload_asked.clear()
+            bot.reload()
     log.info("stopping: no new requests; finishing those in flight")
     if handler is not None:
         handler.close()

@@ -3,10 +3,13 @@ Slack's user group events (membership changes refresh the teams)."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot import logs
 from bot.domain.errors import Refusal
 from bot.render.approvals import APPROVAL_APPROVE, APPROVAL_DENY, APPROVAL_DENY_VIEW, REASON_BLOCK, deny_reason
 from bot.render.audit import AUDIT_OLDER
@@ -18,6 +21,14 @@ from handlers.payloads import BadPayload, clicked
 
 def register(app: App, commands: CommandService, directory: Directory | None) -> None:
     approvals = commands.approvals
+
+    @app.middleware
+    def request_id(body: dict[str, Any], next: Callable[[], None]) -> None:
+        """Every request's id (Slack's trigger_id or event_id) for the logs and the audit trail; the
+        listener executor copies it into the thread that does the work."""
+        rid = body.get("trigger_id") or body.get("event_id") or uuid.uuid4().hex[:12]
+        with logs.request_context(str(rid)):
+            next()
 
     @app.action(AUDIT_OLDER)
     def audit_older(ack: Ack, body: dict[str, Any], respond: Respond) -> None:

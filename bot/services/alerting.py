@@ -15,7 +15,7 @@ from bot.services.ports import AlertPorts, Silences
 
 def alert_actions(rt: AlertPorts, silences: Silences | None, jobs: JobsService) -> AlertActions:
     """What the alert buttons call (registered by ``build_bolt_app``)."""
-    return AlertActions(rt, rt.alerts, silences, jobs, clock=rt.clock)
+    return AlertActions(rt, rt.alerts, silences, jobs, clock=rt.clock, audit=rt.audit)
 
 
 @dataclass

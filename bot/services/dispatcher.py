@@ -26,6 +26,7 @@ from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.domain.scheduling.cycle import Books, Decision, Waiting, decide, explain
 from bot.domain.scheduling.eta import changed_meaningfully
 from bot.render.queue import why_text
+from bot.services.audit import record as audit
 from bot.services.cards import publish_card
 from bot.services.notices import Notices
 from bot.services.ports import DispatcherPorts
@@ -129,6 +130,7 @@ class Dispatcher:
                 continue
             self.rt.cluster.preempt_job(ns, name, grace)
             result.preempted.append(p.victim.key)
+            audit(self.rt, "", old.team, "preemption", p.victim.key, f"ok: requeued for {p.for_key}")
             publish_card(self.rt, queued)
             # the card moves on at the next pass (a new queue reason); the thread keeps why it stopped
             self.notices.announce(queued, f"preempted-{queued.preemptions}")

@@ -13,6 +13,7 @@ from bot.domain.jobs import ACTIVE_STATES, CONTRACT_STATES, RUNNING_STATES, JobR
 from bot.domain.policy.judge import Identity, check_stop, identify, may_read_logs, may_see
 from bot.render import queue as queue_render
 from bot.render import replies as rendering
+from bot.services.audit import record as audit
 from bot.services.cards import publish_card
 from bot.services.logs import logs_reply
 from bot.services.ports import JobsPorts
@@ -182,14 +183,17 @@ class JobsService:
             try:
                 done = self._stop_one(r, ident)
             except BackendError as err:
+                audit(self.rt, ident.user_id, ident.team, "stop", r.key, f"error: {err.system} did not answer")
                 if len(records) == 1:
                     raise  # one job: the error's own truthful reply (busy, or outcome unknown)
                 (out.unknown if err.ambiguous else out.not_applied).append(r.name)
                 continue
             if done.state == "stopped" and done.stopped_by == ident.user_id:
                 out.stopped.append(done.name)
+                audit(self.rt, ident.user_id, ident.team, "stop", done.key, f"ok: was {r.state}")
             else:
                 out.ended.append(done)
+                audit(self.rt, ident.user_id, ident.team, "stop", done.key, f"refused: already {done.state}")
         self.rt.wake_dispatcher()
         lines = [msg.stopped(out.stopped, out.not_applied, out.unknown)] if out.stopped or out.not_applied \
             or out.unknown else []

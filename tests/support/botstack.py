@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,17 +99,21 @@ def text_of(answer: dict[str, Any]) -> str:
 @contextmanager
 def bot_stack(redis_url: str, nodes: list[NodeSpec] | None = None, speed: float = 60.0,
               safety_interval_s: float = 0.2, history_limit: int = 10_000, namespaces: list[str] | None = None,
-              faults: bool = False, seed: int = 0, **more: Any) -> Iterator[BotStack]:
+              faults: bool = False, seed: int = 0, policy_file: Path = POLICY_FILE,
+              slack_setup: Callable[[FakeSlack], None] | None = None, **more: Any) -> Iterator[BotStack]:
     """The bot in HTTP mode on real parts; ``more`` adds settings (e.g. the alert webhook token).
 
     The cluster has the policy's team namespaces unless ``namespaces`` says which it has. With
     ``faults`` the bot reaches the cluster through a ``FaultProxy`` (``stack.proxy``), which passes
-    everything until the test sets its rates or rules."""
-    policy = load_policy(POLICY_FILE)
+    everything until the test sets its rates or rules. ``slack_setup`` prepares the fake Slack before
+    the bot starts (e.g. its user groups)."""
+    policy = load_policy(policy_file)
     cluster = SimCluster(nodes or default_nodes(), speed=speed, history_limit=history_limit,
                          namespaces=team_namespaces(policy) if namespaces is None else namespaces)
     with FakeSlack() as slack, SimServer(cluster) as sim, contextlib.ExitStack() as extra:
         proxy = extra.enter_context(FaultProxy(sim.url, seed=seed)) if faults else None
+        if slack_setup is not None:
+            slack_setup(slack)
         settings = Settings(
             slack_bot_token=SecretStr("xoxb-test"), slack_signing_secret=SecretStr(SECRET),
             slack_api_url=slack.url, redis_url=SecretStr(redis_url), **more,

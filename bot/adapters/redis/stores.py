@@ -8,9 +8,9 @@ import redis
 
 from bot.adapters.redis import client as redis_client
 from bot.adapters.redis.alert_store import AlertStore
-from bot.adapters.redis.card_store import CardLedger
 from bot.adapters.redis.approval_store import ApprovalStore
 from bot.adapters.redis.audit_store import AuditStore
+from bot.adapters.redis.card_store import CardLedger
 from bot.adapters.redis.conversation_store import ConversationStore
 from bot.adapters.redis.group_store import GroupStore
 from bot.adapters.redis.notice_store import NoticeStore

@@ -199,3 +199,8 @@ def approval_eta(free: int, gpus: int, gpu_type: str) -> str:
     if free >= gpus:
         return f"right away ({free} {gpu_type} free now)"
     return f"when {gpus - free} more {gpu_type} free up ({free} free now; the queue decides the order)"
+
+
+def audit_export_cannot_run(problems: list[str]) -> str:
+    lines = "\n".join(f"  - {p}" if not p.startswith("  ") else p for p in problems)
+    return f"chatops audit export: cannot read the trail:\n{lines}\n(`chatops run --help` lists the environment)"

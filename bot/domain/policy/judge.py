@@ -32,6 +32,8 @@ class Identity:
 
 def identify(policy: Policy, user_id: str) -> Identity:
     found = policy.team_of(user_id)
+    if found is None and (teams := policy.conflicting_teams(user_id)):
+        raise PolicyError(msg.in_two_teams(user_id, teams), None)  # user groups put them in two teams
     if found is None and policy.is_admin(user_id):
         return Identity(user_id, "", "", True)  # an admin with no team: may look and stop, not launch
     if found is None:

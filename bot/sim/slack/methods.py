@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.sim.slack.shapes import history_page, message_metadata
+from bot.sim.slack.usergroups import UserGroups
 
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "BBOT0001"
@@ -52,7 +53,7 @@ def response_posted(rid: str, body: dict[str, Any]) -> Posted:
                   user=None if body.get("response_type") == "in_channel" else "you")
 
 
-class SlackMethods:
+class SlackMethods(UserGroups):
     """The workspace's state (messages, uploads, users) and the methods over it. Not thread-safe: the
     server calls these under its lock."""
 
@@ -65,6 +66,7 @@ class SlackMethods:
         self.uploads: dict[str, bytes] = {}  # file id → uploaded content
         self._upload_names: dict[str, str] = {}  # file id → file name
         self.users: dict[str, dict[str, Any]] = {}  # user id → users.info "user" overrides
+        self.usergroups = {}
 
     def method(self, name: str) -> Any:
         return getattr(self, "_m_" + name.replace(".", "_"), None)
