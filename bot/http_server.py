@@ -12,6 +12,7 @@ then bolt's WSGI adapter, which acks before the listener's slower work continues
 
 from __future__ import annotations
 
+import contextvars
 import io
 import logging
 import threading
@@ -187,7 +188,8 @@ class ChatopsHTTPServer:
             return start_response(code, headers, exc_info)
 
         try:
-            out = self._slack(environ, recording)
+            # In a context of its own: the request id bolt's middleware sets ends with this request.
+            out = contextvars.copy_context().run(self._slack, environ, recording)
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as err:
             # bolt could not read a request the gate let through: a shape the gate does not know yet
             return self._refuse(start_response, "slack", environ, 400,

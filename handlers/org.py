@@ -24,11 +24,11 @@ def register(app: App, commands: CommandService, directory: Directory | None) ->
 
     @app.middleware
     def request_id(body: dict[str, Any], next: Callable[[], None]) -> None:
-        """Every request's id (Slack's trigger_id or event_id) for the logs and the audit trail; the
-        listener executor copies it into the thread that does the work."""
-        rid = body.get("trigger_id") or body.get("event_id") or uuid.uuid4().hex[:12]
-        with logs.request_context(str(rid)):
-            next()
+        """Every request's id (Slack's trigger_id or event_id) for the logs and the audit trail. Bolt calls
+        the listener after the middleware returns, so it is set, not scoped: the HTTP route runs each
+        request in a context of its own, and the listener pool copies it into the thread doing the work."""
+        logs.REQUEST_ID.set(str(body.get("trigger_id") or body.get("event_id") or uuid.uuid4().hex[:12]))
+        next()
 
     @app.action(AUDIT_OLDER)
     def audit_older(ack: Ack, body: dict[str, Any], respond: Respond) -> None:

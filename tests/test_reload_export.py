@@ -1,0 +1,79 @@
+"""The real ``chatops run`` process: SIGHUP reloads the policy file, validated first (a bad file keeps
+the old policy and the log says why); then ``chatops audit export`` prints the trail as JSON lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.domain.policy.config import load_policy
+from bot.sim.apiserver import SimServer
+from bot.sim.cluster import NodeSpec, SimCluster
+from tests.support import slack_requests as sr
+from tests.support.botstack import H100, POLICY_FILE, SECRET, team_namespaces
+from tests.support.fake_slack import FakeSlack
+from tests.support.redis_server import free_port
+from tests.support.waiting import wait
+from tests.test_operations import _start_bot, _stopped
+
+CHATOPS = Path(sys.executable).parent / "chatops"
+
+
+def _ask(slack: FakeSlack, url: str, text: str, user: str, rid: str) -> str:
+    body = sr.slash_command_body(text, user, response_url=slack.response_url(rid))
+    assert sr.send(url, body, SECRET)[0] == 200
+    return json.dumps(slack.wait_for(lambda c: c.args.get("_id") == rid, timeout=10).args)
+
+
+def _log_lines(log: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+
+
+def test_sighup_reloads_a_good_policy_and_keeps_the_old_one_for_a_bad_one(redis_url: str, tmp_path: Path) -> None:
+    policy_file = tmp_path / "chatops.yaml"
+    written = POLICY_FILE.read_text()
+    policy_file.write_text(written)
+    cluster = SimCluster([NodeSpec("h100-0", 8, H100)], namespaces=team_namespaces(load_policy(POLICY_FILE)))
+    with FakeSlack() as slack, SimServer(cluster) as sim:
+        env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
+               "SLACK_API_URL": slack.url, "REDIS_URL": redis_url,
+               "KUBECONFIG": str(sim.write_kubeconfig(tmp_path / "kubeconfig")), "CHATOPS_CONFIG": str(policy_file)}
+        env.pop("SLACK_APP_TOKEN", None)
+        port, log = free_port(), tmp_path / "bot.log"
+        url = f"http://127.0.0.1:{port}/slack/events"
+        proc = _start_bot(env, port, log)
+        try:
+            assert "not a member of any team" in _ask(slack, url, "list", "UNEW0009", "before")
+            policy_file.write_text(written.replace("gpu_quota: 16", "gpu_quota: lots"))
+            proc.send_signal(signal.SIGHUP)
+            wait(lambda: any("rejected" in str(line["message"]) for line in _log_lines(log)), 10, "the rejection")
+            rejected = next(str(line["message"]) for line in _log_lines(log) if "rejected" in str(line["message"]))
+            assert "teams.research.gpu_quota" in rejected and "old policy stays" in rejected
+            assert "not a member of any team" in _ask(slack, url, "list", "UNEW0009", "bad")
+            assert proc.poll() is None, "a bad reload does not stop the bot"
+            policy_file.write_text(written.replace("[URES0001, URES0002, URES0003]",
+                                                   "[URES0001, URES0002, URES0003, UNEW0009]"))
+            proc.send_signal(signal.SIGHUP)
+            wait(lambda: any("policy reloaded" in str(line["message"]) for line in _log_lines(log)), 10, "reload")
+            assert "not a member" not in _ask(slack, url, "list", "UNEW0009", "after")
+        finally:
+            assert _stopped(proc, log) == 0, log.read_text()[-3000:]
+    out = subprocess.run([str(CHATOPS), "audit", "export", "--since", "30d"], env=env, capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    entries = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [e["action"] for e in entries] == ["config.rejected", "config.reloaded"]
+    assert set(entries[0]) >= {"time", "user", "team", "action", "target", "result", "request_id"}
+    assert entries[0]["target"] == str(policy_file) and "gpu_quota" in entries[0]["result"]
+    assert entries[1]["result"] == "ok"
+    assert "xoxb-test" not in out.stdout and SECRET not in out.stdout and redis_url not in out.stdout
+    bad = subprocess.run([str(CHATOPS), "audit", "export", "--since", "soon"], env=env, capture_output=True,
+                         text=True, timeout=30)
+    assert bad.returncode == 2 and "--since 30d" in bad.stderr
+    unset = subprocess.run([str(CHATOPS), "audit", "export"], env={**env, "REDIS_URL": ""}, capture_output=True,
+                           text=True, timeout=30)
+    assert unset.returncode == 2 and "REDIS_URL" in unset.stderr
