@@ -9,10 +9,10 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import logs
 from bot.domain.errors import Refusal
 from bot.render.approvals import APPROVAL_APPROVE, APPROVAL_DENY, APPROVAL_DENY_VIEW, REASON_BLOCK, deny_reason
 from bot.render.audit import AUDIT_OLDER
+from bot.services.audit import mark_request
 from bot.services.commands import CommandService
 from bot.services.directory import Directory
 from handlers.errors import answer
@@ -27,7 +27,7 @@ def register(app: App, commands: CommandService, directory: Directory | None) ->
         """Every request's id (Slack's trigger_id or event_id) for the logs and the audit trail. Bolt calls
         the listener after the middleware returns, so it is set, not scoped: the HTTP route runs each
         request in a context of its own, and the listener pool copies it into the thread doing the work."""
-        logs.REQUEST_ID.set(str(body.get("trigger_id") or body.get("event_id") or uuid.uuid4().hex[:12]))
+        mark_request(str(body.get("trigger_id") or body.get("event_id") or uuid.uuid4().hex[:12]))
         next()
 
     @app.action(AUDIT_OLDER)

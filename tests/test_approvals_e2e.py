@@ -109,7 +109,7 @@ def test_a_second_launch_click_asks_once(stack: BotStack) -> None:
 
 def test_denied_with_a_reason_from_the_modal(stack: BotStack) -> None:
     token = _ask(stack)
-    _, rid = stack.click(APPROVAL_DENY, token, "ULEAD002")
+    stack.click(APPROVAL_DENY, token, "ULEAD002")
     modal = stack.slack.wait_for("views.open")
     assert modal.args["view"]["callback_id"] == APPROVAL_DENY_VIEW
     assert modal.args["view"]["private_metadata"] == token

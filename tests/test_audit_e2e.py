@@ -84,3 +84,21 @@ def test_the_trail_is_capped_by_length_and_by_age(redis_url: str) -> None:
         store.append(AuditEntry(time.time(), "U1", "t", "stop", f"new-{i}", "ok"))
     kept = [e.target for e in store.since(0)]
     assert len(kept) == 50 and kept[0] == "new-70" and kept[-1] == "new-119"
+
+
+def test_a_preemption_is_in_the_trail(redis_url: str) -> None:
+    from bot.sim.cluster import NodeSpec
+    from tests.support.botstack import H100
+    from tests.support.watching import IMAGE, launch, wait_card
+
+    long = "--env SIM_DURATION=3h --time 6h"
+    with bot_stack(redis_url, nodes=[NodeSpec(f"h100-{i}", 8, H100) for i in range(4)]) as bs:
+        wait_card(bs, launch(bs, f"launch inside --image {IMAGE} --gpus 16 --nodes 2 --gpu-type h100 {long}"),
+                  "Running")
+        borrow = launch(bs, f"launch borrower --image {IMAGE} --gpus 16 --nodes 2 --gpu-type h100 {long}")
+        wait_card(bs, borrow, "Running", "over quota · preemptible")
+        owed = launch(bs, f"launch owed --image {IMAGE} --gpus 8 --gpu-type h100 {long}", user="UVIS0001")
+        wait_card(bs, owed, "Running")
+        entry = wait(lambda: next((e for e in _trail(bs) if e.action == "preemption"), None), what="the entry")
+        assert entry.target == f"ml-research/{borrow}" and entry.team == "research" and entry.user == ""
+        assert entry.result == f"ok: requeued for ml-vision/{owed}"

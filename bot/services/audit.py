@@ -25,6 +25,11 @@ class AuditPorts(HasPolicy, HasAudit, HasClock, Protocol): ...
 class Recorder(HasAudit, HasClock, Protocol): ...
 
 
+def mark_request(request_id: str) -> None:
+    """The id of the Slack request being handled (its log lines and audit entries carry it)."""
+    logs.REQUEST_ID.set(request_id)
+
+
 def record(rt: Recorder, user: str, team: str, action: str, target: str, result: str = "ok") -> None:
     """Append one entry. The change it records has happened: a failed append is logged, never undoes it."""
     append(rt.audit, AuditEntry(rt.clock(), user, team, action, target, result, logs.REQUEST_ID.get() or ""))

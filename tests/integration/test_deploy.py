@@ -119,8 +119,12 @@ METHOD_SCOPES = {
     "views_open": None,
     "users_info": "users:read",
     "auth_test": None,
+    "usergroups_list": "usergroups:read",  # teams named by Slack user groups
+    "usergroups_users_list": "usergroups:read",
 }
-EVENT_SCOPES = {"app_mention": "app_mentions:read", "message.im": "im:history", "app_home_opened": None}
+EVENT_SCOPES = {"app_mention": "app_mentions:read", "message.im": "im:history", "app_home_opened": None,
+                "subteam_members_changed": "usergroups:read", "subteam_updated": "usergroups:read",
+                "subteam_created": "usergroups:read"}
 
 
 def _code() -> str:
@@ -131,7 +135,7 @@ def test_manifest_scopes_match_the_code() -> None:
     manifest = yaml.safe_load((DEPLOY / "slack/manifest.yaml").read_text())
     code = _code()
     used_methods = {m for m in METHOD_SCOPES if re.search(rf"\.{m}\(", code)}
-    slack_call = r"\.((?:chat|files|conversations|views|users|auth|reactions|pins|im)_[A-Za-z0-9_]+)\("
+    slack_call = r"\.((?:chat|files|conversations|views|users|auth|reactions|pins|im|usergroups)_[A-Za-z0-9_]+)\("
     unknown = set(re.findall(slack_call, code)) - set(METHOD_SCOPES)
     assert not unknown, f"map these Web API methods to scopes: {unknown}"
     events = set(re.findall(r'@app\.event\("([a-z_]+)"\)', code))

@@ -83,6 +83,10 @@ class FakeChat:
     def publish_view(self, user: str, view: dict[str, Any]) -> None:
         self._add(Sent("view", user, str(view.get("type"))))
 
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> bool:
+        self._add(Sent("modal", trigger_id, str(view.get("callback_id"))))
+        return True
+
     def call(self, method: str, lane: str, *, paced: bool, timeout: float | None = None,
              **kwargs: Any) -> dict[str, Any] | None:
         self._add(Sent(method, lane, str(kwargs.get("title") or kwargs.get("text") or "")))

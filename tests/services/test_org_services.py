@@ -1,0 +1,109 @@
+"""The org use cases on in-memory ports: the directory's fallbacks (Redis cache, nothing known), silences in
+the audit trail, approvals' one decision, and the audit view's refusal."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.adapters.redis.audit_store import AuditStore
+from bot.adapters.redis.group_store import GroupStore
+from bot.domain.actions import Audit, Launch
+from bot.domain.alerts.payload import GroupState
+from bot.domain.errors import ForbiddenError, PolicyError, TransientBackendError
+from bot.domain.policy.config import load_policy
+from bot.domain.policy.groups import GroupSnapshot, UserGroup
+from bot.domain.policy.judge import identify
+from bot.domain.scheduling.model import NodeFacts
+from bot.services.alert_actions import AlertActions
+from bot.services.commands import CommandService
+from bot.services.directory import Directory
+from bot.services.jobs import JobsService
+from bot.services.launch import Pending
+from tests.services.fakes import fake_runtime
+
+ORG = load_policy(Path(__file__).resolve().parents[2] / "examples" / "org-policy.yaml")
+NODES = [NodeFacts("h100-0", "h100", 8), NodeFacts("h100-1", "h100", 8)]
+SNAP = GroupSnapshot((UserGroup("S0RESEARCH", "ml-research", ("URES0004",)),
+                      UserGroup("S0LEADS", "gpu-leads", ("ULEAD001",))), fetched_at=1000.0)
+
+
+class DownSlack:
+    def fetch(self, named: Iterable[str]) -> GroupSnapshot:
+        raise TransientBackendError("slack", "usergroups: URLError")
+
+
+def test_slack_down_at_start_uses_the_membership_cached_in_redis(caplog: pytest.LogCaptureFixture) -> None:
+    rt, _, _ = fake_runtime(ORG, clock=lambda: 1600.0)
+    cache = GroupStore(rt.store.client, ORG.redis_prefix)
+    cache.save(SNAP)  # what an earlier process (or the other replica) read
+    with caplog.at_level(logging.WARNING):
+        Directory(rt, DownSlack(), cache, ORG).refresh()
+    assert identify(rt.policy, "URES0004").team == "research"
+    assert "last known membership (from 600s ago) stays in use" in caplog.text
+
+
+def test_slack_down_with_nothing_known_leaves_group_members_out_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    rt, _, _ = fake_runtime(ORG)
+    with caplog.at_level(logging.WARNING):
+        Directory(rt, DownSlack(), GroupStore(rt.store.client, ORG.redis_prefix), ORG).refresh()
+    with pytest.raises(PolicyError):
+        identify(rt.policy, "URES0004")
+    assert identify(rt.policy, "URES0001").team == "research"  # listed by ID: unaffected
+    assert "no membership is known yet" in caplog.text
+
+
+class Silences:
+    def create_silence(self, matchers: list[dict[str, object]], starts: float, ends: float, created_by: str,
+                       comment: str) -> str:
+        return "sil-1"
+
+    def expire_silence(self, silence_id: str) -> None:
+        pass
+
+    def silence(self, silence_id: str) -> dict[str, Any]:
+        return {}
+
+
+def test_silences_created_and_expired_are_audited() -> None:
+    rt, _, _ = fake_runtime(ORG)
+    rt.alerts.update("g1", lambda cur: GroupState(gid="g1", group_key="{}:{alertname=\"GPUIdle\"}"))
+    actions = AlertActions(rt, rt.alerts, Silences(), JobsService(rt), audit=rt.audit)
+    actions.silence("g1", "URES0001", 4)
+    actions.expire("g1", "URES0001")
+    trail = [(e.action, e.user, e.team, e.target) for e in AuditStore(rt.store.client, ORG.redis_prefix).since(0)]
+    assert trail == [("silence.created", "URES0001", "research", "sil-1"),
+                     ("silence.expired", "URES0001", "research", "sil-1")]
+
+
+def _pending(commands: CommandService) -> str:
+    a = Launch(name="big", image="ghcr.io/acme/train:1.4", gpus=16, nodes=2, gpu_type="h100", time_limit_s=3600)
+    commands.launches.preview(a, "URES0001", "CRESEARCH1", "tok-big")
+    done = commands.launches.confirm("tok-big", "URES0001")
+    assert isinstance(done, Pending) and done.need.approvers == ("UADMIN01", "ULEAD001")
+    commands.approvals.ask(done)
+    return "tok-big"
+
+
+def test_an_approval_and_a_denial_racing_have_one_winner() -> None:
+    rt, chat, _ = fake_runtime(ORG, nodes=NODES)
+    GroupStore(rt.store.client, ORG.redis_prefix).save(SNAP)
+    directory = Directory(rt, DownSlack(), GroupStore(rt.store.client, ORG.redis_prefix), ORG)
+    directory.refresh()
+    commands = CommandService(rt)
+    token = _pending(commands)
+    commands.approvals.deny(token, "ULEAD001", "not now")
+    with pytest.raises(ForbiddenError, match="already denied by <@ULEAD001>"):
+        commands.approvals.approve(token, "UADMIN01")
+    assert rt.store.get("ml-research", "big") is None
+    assert any("denied `big`: not now" in t for t in chat.texts("dm"))
+
+
+def test_the_audit_view_refuses_non_admins_with_why() -> None:
+    rt, _, _ = fake_runtime(ORG)
+    with pytest.raises(PolicyError, match="for admins only"):
+        CommandService(rt).audit.view(Audit(), "URES0001")
