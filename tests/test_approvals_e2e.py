@@ -14,8 +14,8 @@ import pytest
 from bot.adapters.redis.audit_store import AuditStore
 from bot.render import replies as rendering
 from bot.render.approvals import APPROVAL_APPROVE, APPROVAL_DENY, APPROVAL_DENY_VIEW, REASON_BLOCK, REASON_INPUT
+from bot.sim.slack.web_api import Call
 from tests.support.botstack import BotStack, bot_stack, button_value, text_of
-from tests.support.fake_slack import Call
 from tests.support.org_requests import org_policy, setup_groups, view_submission
 from tests.support.waiting import wait
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from bot.domain.policy.config import load_policy
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
-from tests.support import slack_requests as sr
+from bot.sim.slack import requests as sr
+from bot.sim.slack.web_api import FakeSlack
 from tests.support.botstack import H100, POLICY_FILE, SECRET, team_namespaces
-from tests.support.fake_slack import FakeSlack
 from tests.support.redis_server import free_port
 from tests.support.waiting import wait
 from tests.test_operations import _start_bot, _stopped

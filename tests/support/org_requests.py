@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import yaml
 
-from tests.support import slack_requests as sr
+from bot.sim.slack import requests as sr
 from tests.support.botstack import SECRET, BotStack
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "org-policy.yaml"
