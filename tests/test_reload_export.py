@@ -55,6 +55,9 @@ def test_sighup_reloads_a_good_policy_and_keeps_the_old_one_for_a_bad_one(redis_
             assert "teams.research.gpu_quota" in rejected and "old policy stays" in rejected
             assert "not a member of any team" in _ask(slack, url, "list", "UNEW0009", "bad")
             assert proc.poll() is None, "a bad reload does not stop the bot"
+            told = slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args.get("channel") == "UADMIN01"
+                                  and "was not reloaded" in json.dumps(c.args), timeout=10)
+            assert "teams.research.gpu_quota" in json.dumps(told.args)  # the admins are told why too
             policy_file.write_text(written.replace("[URES0001, URES0002, URES0003]",
                                                    "[URES0001, URES0002, URES0003, UNEW0009]"))
             proc.send_signal(signal.SIGHUP)

@@ -12,7 +12,8 @@ from bot.domain.errors import ConfigError
 from bot.domain.policy.config import Policy
 from bot.services.audit import append
 from bot.services.directory import Directory
-from bot.services.ports import AuditLog, Clock
+from bot.render.replies import text_reply
+from bot.services.ports import AuditLog, Chat, Clock
 
 log = logging.getLogger(__name__)
 # Read once at start by the adapters (the Redis key prefix, the node labels): a change needs a restart.
@@ -24,6 +25,10 @@ class ReloadPorts(Protocol):
     def audit(self) -> AuditLog: ...
     @property
     def clock(self) -> Clock: ...
+    @property
+    def cards(self) -> Chat: ...
+    @property
+    def policy(self) -> Policy: ...
 
 
 class Reloader:
@@ -41,6 +46,8 @@ class Reloader:
         except ConfigError as err:
             log.error(msg.reload_rejected(self.path, err.problems))
             self._audit("config.rejected", f"refused: {'; '.join(err.problems)}"[:500])
+            for admin in self.rt.policy.admins:  # the people who can fix it hear of it, not only the logs
+                self.rt.cards.dm(admin, text_reply(msg.reload_rejected_dm(self.path, err.problems)))
             return False
         old = self.directory.written
         changed = [k for k in RESTART_KEYS if getattr(old, k) != getattr(new, k)]

@@ -204,3 +204,9 @@ def approval_eta(free: int, gpus: int, gpu_type: str) -> str:
 def audit_export_cannot_run(problems: list[str]) -> str:
     lines = "\n".join(f"  - {p}" if not p.startswith("  ") else p for p in problems)
     return f"chatops audit export: cannot read the trail:\n{lines}\n(`chatops run --help` lists the environment)"
+
+
+def reload_rejected_dm(path: str, problems: list[str]) -> str:
+    listed = "\n".join(f"• {p}" for p in problems[:10])
+    return (f":warning: The policy file `{path}` was not reloaded; the old policy stays in force. Fix:\n{listed}\n"
+            f"Check it with `chatops check-config {path}`, then send the bot SIGHUP again.")
