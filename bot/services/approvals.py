@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from bot.domain import messages as msg
 from bot.domain.actions import to_dict
-from bot.domain.errors import BackendError, ForbiddenError
+from bot.domain.errors import BackendError, ForbiddenError, Refusal
 from bot.domain.policy.approvals import NeedsApproval, may_approve
 from bot.render import replies as rendering
 from bot.render.approvals import approval_card, approval_done, deny_modal
@@ -109,17 +109,21 @@ class ApprovalService:
         approver = str(dec["by"])
         if dec["verdict"] != "approved":
             raise self._answered(req, dec)
-        # Also when the decision was made before (a retry, or a crash before its submit): same token, one job.
-        done = self.launches.submit_approved(token, req, approver)
         if won:
-            audit(self.rt, clicker, str(req.get("team", "")), "launch.approved", done.record.key,
+            audit(self.rt, clicker, str(req.get("team", "")), "launch.approved", self._target(req),
                   f"ok: for {req['requester']}")
-        if done.created:
-            self._close_card(token, msg.approval_approved_card(req["requester"], req["name"], approver))
-            self.rt.cards.dm(req["requester"], rendering.text_reply(msg.approval_approved_dm(req["name"], approver)))
+        # Also when the decision was made before (a retry, or a crash before its submit): same token, one job.
+        self._finish(token, req, approver)
         if not won and approver != clicker:
             raise self._answered(req, dec)
         return rendering.text_reply(msg.approval_approved_card(req["requester"], req["name"], approver))
+
+    def _finish(self, token: str, req: dict[str, Any], approver: str) -> None:
+        done = self.launches.submit_approved(token, req, approver)
+        self.rt.approvals.submitted(token)
+        if done.created:
+            self._close_card(token, msg.approval_approved_card(req["requester"], req["name"], approver))
+            self.rt.cards.dm(req["requester"], rendering.text_reply(msg.approval_approved_dm(req["name"], approver)))
 
     def deny_form(self, token: str, clicker: str, trigger_id: str) -> None:
         """[Deny]: the approver is checked first, then asked for a reason in a modal."""
@@ -141,8 +145,26 @@ class ApprovalService:
 
     # --- expiry ----------------------------------------------------------------------------------
 
+    def finish_unfinished(self, grace_s: float = 30.0) -> int:
+        """Approved requests whose submit a crash interrupted: submitted now (the same single job)."""
+        tokens = self.rt.approvals.unfinished(self.rt.clock() - grace_s)
+        for token in tokens:
+            req, dec = self.rt.approvals.get(token), self.rt.approvals.decision(token)
+            if req is None or dec is None:
+                self.rt.approvals.submitted(token)  # gone with its TTL: nothing left to finish
+                continue
+            try:
+                self._finish(token, req, str(dec["by"]))
+            except Refusal as err:  # the policy changed meanwhile: the requester is told, the sweep moves on
+                self.rt.approvals.submitted(token)
+                audit(self.rt, req["requester"], str(req.get("team", "")), "launch.submitted", self._target(req),
+                      f"refused: {err.why}"[:500])
+                self.rt.cards.dm(req["requester"], rendering.refusal(err))
+        return len(tokens)
+
     def expire_due(self) -> int:
-        """Close every request past its deadline that nobody answered; how many were closed."""
+        """Close every request past its deadline that nobody answered (and finish interrupted approvals)."""
+        self.finish_unfinished()
         now, closed = self.rt.clock(), 0
         for token in self.rt.approvals.due(now):
             req = self.rt.approvals.get(token)

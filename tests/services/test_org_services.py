@@ -107,3 +107,22 @@ def test_the_audit_view_refuses_non_admins_with_why() -> None:
     rt, _, _ = fake_runtime(ORG)
     with pytest.raises(PolicyError, match="for admins only"):
         CommandService(rt).audit.view(Audit(), "URES0001")
+
+
+def test_an_approval_whose_submit_a_crash_interrupted_is_finished_by_the_sweep_once() -> None:
+    now = [5000.0]
+    rt, chat, _ = fake_runtime(ORG, nodes=NODES, clock=lambda: now[0])
+    GroupStore(rt.store.client, ORG.redis_prefix).save(SNAP)
+    Directory(rt, DownSlack(), GroupStore(rt.store.client, ORG.redis_prefix), ORG).refresh()
+    commands = CommandService(rt)
+    token = _pending(commands)
+    # the approver's decision was stored, then the process died before the submit
+    assert rt.approvals.decide(token, {"verdict": "approved", "by": "ULEAD001", "at": now[0]}, ORG.approval_ttl)
+    assert commands.approvals.expire_due() == 0 and rt.store.get("ml-research", "big") is None  # within grace
+    now[0] += 60
+    commands.approvals.expire_due()
+    commands.approvals.expire_due()
+    record = rt.store.get("ml-research", "big")
+    assert record is not None and record.approved_by == "ULEAD001"
+    assert sum("approved `big`" in t for t in chat.texts("dm")) == 1
+    assert rt.approvals.unfinished(now[0]) == []

@@ -1,8 +1,10 @@
 """Approval requests: the request (immutable), its one decision (SET NX: the first answer wins), and
 a sorted set of open requests by deadline, which the expiry sweep reads.
 
-Keys: ``approval:{token}`` (the request), ``approval:{token}:decision``, ``approvals:due`` (ZSET).
-Both values outlive the deadline by a day, so a late click is told who answered.
+Keys: ``approval:{token}`` (the request), ``approval:{token}:decision``, ``approvals:due`` (ZSET of open
+requests by deadline), ``approvals:submitting`` (ZSET of approved requests whose submit is not confirmed
+yet: a crash between the decision and the submit is finished by the sweep). The values outlive the
+deadline by a day, so a late click is told who answered.
 """
 
 from __future__ import annotations
@@ -15,6 +17,15 @@ import redis
 from bot.adapters.redis.errors import mapped
 
 KEEP_AFTER_S = 86400
+# The decision, out of the due set and (approved) into the submitting set, in one step.
+_DECIDE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  if ARGV[4] == '1' then redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3]) end
+  return 1
+end
+return 0
+"""
 
 
 class ApprovalStore:
@@ -22,6 +33,8 @@ class ApprovalStore:
         self._r = client
         self._prefix = prefix
         self._due = f"{prefix}approvals:due"
+        self._submitting = f"{prefix}approvals:submitting"
+        self._decide = client.register_script(_DECIDE)
 
     def _key(self, token: str) -> str:
         return f"{self._prefix}approval:{token}"
@@ -57,12 +70,23 @@ class ApprovalStore:
 
     def decide(self, token: str, decision: dict[str, Any], ttl_s: int) -> bool:
         """Record the one decision; True for the caller whose answer won."""
+        approved = "1" if decision.get("verdict") == "approved" else "0"
         with mapped("decide the approval"):
-            won = self._r.set(f"{self._key(token)}:decision", json.dumps(decision), nx=True,
-                              ex=ttl_s + KEEP_AFTER_S)
-            if won:
-                self._r.zrem(self._due, token)
+            won = self._decide(keys=[f"{self._key(token)}:decision", self._due, self._submitting],
+                               args=[json.dumps(decision), ttl_s + KEEP_AFTER_S, token, approved,
+                                     decision.get("at", 0)])
         return bool(won)
+
+    def submitted(self, token: str) -> None:
+        """The approved request's job is in the queue: nothing left for the sweep to finish."""
+        with mapped("finish the approval"):
+            self._r.zrem(self._submitting, token)
+
+    def unfinished(self, before: float, limit: int = 100) -> list[str]:
+        """Approved requests decided before ``before`` whose submit was never confirmed (a crash)."""
+        with mapped("read unfinished approvals"):
+            tokens = self._r.zrangebyscore(self._submitting, "-inf", before, start=0, num=limit)
+        return [t.decode() if isinstance(t, bytes) else str(t) for t in tokens]
 
     def decision(self, token: str) -> dict[str, Any] | None:
         with mapped("read the approval decision"):
