@@ -12,7 +12,6 @@ from collections.abc import Callable, Collection, Iterable
 from typing import Any, Protocol
 
 from bot.domain.alerts.payload import GroupState
-from bot.domain.audit import AuditEntry
 from bot.domain.cards import Owed, Posted
 from bot.domain.cluster.gpu_stats import JobGpuStats, Series
 from bot.domain.cluster.objects import Obj
@@ -21,8 +20,13 @@ from bot.domain.cluster.watch_spec import WatchSpec
 from bot.domain.jobs import JobRecord, SubmitResult
 from bot.domain.message import Message as Reply
 from bot.domain.policy.config import Policy
-from bot.domain.policy.groups import GroupSnapshot
 from bot.domain.scheduling.fair_share import Usage
+# the org ports (audit trail, approvals, user groups) live in ports_org.py; re-exported here
+from bot.services.ports_org import ApprovalRequests as ApprovalRequests
+from bot.services.ports_org import AuditLog as AuditLog
+from bot.services.ports_org import GroupCache as GroupCache
+from bot.services.ports_org import HasApprovals as HasApprovals
+from bot.services.ports_org import HasAudit as HasAudit
 
 OnReset = Callable[[str, list[Obj]], None]  # (kind, every current object) after a (re)list
 OnEvent = Callable[[str, str, Obj], None]  # (kind, ADDED|MODIFIED|DELETED, object)
@@ -214,35 +218,6 @@ class Silences(Protocol):
     def silence(self, silence_id: str) -> dict[str, Any]: ...
 
 
-class AuditLog(Protocol):
-    """The audit trail (a Redis stream, capped by the policy's ``audit`` keys)."""
-
-    def append(self, entry: AuditEntry) -> str: ...
-    def page(self, *, since: float, before: str | None = None, user: str | None = None,
-             limit: int = 20) -> tuple[list[AuditEntry], str | None]: ...
-
-
-class ApprovalRequests(Protocol):
-    """Approval requests and their one decision (Redis)."""
-
-    def open(self, token: str, data: dict[str, Any], deadline: float, ttl_s: int) -> bool: ...
-    def get(self, token: str) -> dict[str, Any] | None: ...
-    def set_card(self, token: str, channel: str, ts: str) -> None: ...
-    def card(self, token: str) -> tuple[str, str] | None: ...
-    def decide(self, token: str, decision: dict[str, Any], ttl_s: int) -> bool: ...
-    def decision(self, token: str) -> dict[str, Any] | None: ...
-    def due(self, now: float, limit: int = 100) -> list[str]: ...
-    def submitted(self, token: str) -> None: ...
-    def unfinished(self, before: float, limit: int = 100) -> list[str]: ...
-
-
-class GroupCache(Protocol):
-    """The last known Slack user groups (Redis)."""
-
-    def save(self, snap: GroupSnapshot) -> None: ...
-    def load(self) -> GroupSnapshot | None: ...
-
-
 # --- what each service needs: the ports it uses, as read-only members of the bundle it is given ---
 # The composition root passes one ``Runtime`` (bot/services/runtime.py) that has them all; a test passes
 # a small object with just the members a service names here, built from in-memory fakes.
@@ -319,16 +294,6 @@ class Wakeup:
 class HasDesk(Protocol):
     @property
     def desk(self) -> CardKeeper: ...
-
-
-class HasAudit(Protocol):
-    @property
-    def audit(self) -> AuditLog: ...
-
-
-class HasApprovals(Protocol):
-    @property
-    def approvals(self) -> ApprovalRequests: ...
 
 
 class HasWake(Protocol):

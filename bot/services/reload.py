@@ -10,9 +10,9 @@ from bot.domain import messages as msg
 from bot.domain.audit import AuditEntry
 from bot.domain.errors import ConfigError
 from bot.domain.policy.config import Policy
+from bot.render.replies import text_reply
 from bot.services.audit import append
 from bot.services.directory import Directory
-from bot.render.replies import text_reply
 from bot.services.ports import AuditLog, Chat, Clock
 
 log = logging.getLogger(__name__)
