@@ -21,6 +21,7 @@ from bot.domain.jobs import JobRecord, SubmitResult
 from bot.domain.message import Message as Reply
 from bot.domain.policy.config import Policy
 from bot.domain.scheduling.fair_share import Usage
+
 # the org ports (audit trail, approvals, user groups) live in ports_org.py; re-exported here
 from bot.services.ports_org import ApprovalRequests as ApprovalRequests
 from bot.services.ports_org import AuditLog as AuditLog
