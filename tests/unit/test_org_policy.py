@@ -20,7 +20,7 @@ from bot.domain.policy.config import load_policy, parse_policy
 from bot.domain.policy.groups import GroupSnapshot, UserGroup, resolve
 from bot.domain.policy.judge import identify
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "org-policy.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "org-policy.yaml"
 ORG = load_policy(EXAMPLE)
 BASE = Launch(name="j", image="ghcr.io/acme/train:1.4", gpus=8, gpu_type="h100", time_limit_s=3600)
 
@@ -73,7 +73,7 @@ def test_bad_rules_name_the_key(approvals: list[dict[str, Any]], expected: str) 
 
 
 def test_approval_ttl_defaults_to_8h_and_takes_a_duration() -> None:
-    assert load_policy(Path(__file__).resolve().parent / "chatops.example.yaml").approval_ttl == 8 * 3600
+    assert load_policy(Path(__file__).resolve().parents[1] / "chatops.example.yaml").approval_ttl == 8 * 3600
     assert parse_policy(_with(approval_ttl="30m")).approval_ttl == 1800
 
 

@@ -15,10 +15,10 @@ from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
 from bot.sim.slack import requests as sr
 from bot.sim.slack.web_api import FakeSlack
+from tests.e2e.test_operations import _start_bot, _stopped
 from tests.support.botstack import H100, POLICY_FILE, SECRET, team_namespaces
 from tests.support.redis_server import free_port
 from tests.support.waiting import wait
-from tests.test_operations import _start_bot, _stopped
 
 CHATOPS = Path(sys.executable).parent / "chatops"
 
