@@ -1,5 +1,6 @@
 """The real ``chatops run`` process: SIGHUP reloads the policy file, validated first (a bad file keeps
-the old policy and the log says why); then ``chatops audit export`` prints the trail as JSON lines."""
+the old policy and the log says why); then ``chatops audit export`` prints the trail as JSON lines;
+``chatops check-config`` accepts the org example and warns that groups resolve at run time."""
 
 from __future__ import annotations
 
@@ -80,3 +81,15 @@ def test_sighup_reloads_a_good_policy_and_keeps_the_old_one_for_a_bad_one(redis_
     unset = subprocess.run([str(CHATOPS), "audit", "export"], env={**env, "REDIS_URL": ""}, capture_output=True,
                            text=True, timeout=30)
     assert unset.returncode == 2 and "REDIS_URL" in unset.stderr
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "org-policy.yaml"
+
+
+def test_check_config_accepts_the_example_and_warns_about_groups() -> None:
+    out = subprocess.run([str(CHATOPS), "check-config", str(EXAMPLE)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "ok (2 teams" in out.stdout
+    assert "@ml-research" in out.stderr and "resolved at run time" in out.stderr
+    plain = subprocess.run([str(CHATOPS), "check-config", str(EXAMPLE.parent / "chatops.yaml")],
+                           capture_output=True, text=True, timeout=60)
+    assert plain.returncode == 0 and "resolved at run time" not in plain.stderr

@@ -1,5 +1,5 @@
 """The org keys of the policy in pure logic: approval rules (first match wins, every condition must hold),
-user groups resolved into teams (two teams → refused with both named), the audit grammar, check-config."""
+user groups resolved into teams (two teams → refused with both named), the audit grammar."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.cli import main
 from bot.domain.actions import Audit, Launch
 from bot.domain.errors import ConfigError, ParseError, PolicyError
 from bot.domain.language.parsing import parse
@@ -104,12 +103,3 @@ def test_audit_grammar() -> None:
     with pytest.raises(ParseError) as err:
         parse("/gpu audit --days 0")
     assert err.value.fix is not None
-
-
-def test_check_config_accepts_the_example_and_warns_about_groups(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check-config", str(EXAMPLE)]) == 0
-    out = capsys.readouterr()
-    assert "ok (2 teams" in out.out
-    assert "@ml-research" in out.err and "resolved at run time" in out.err
-    assert main(["check-config", str(EXAMPLE.parent / "chatops.yaml")]) == 0
-    assert "resolved at run time" not in capsys.readouterr().err
