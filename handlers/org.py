@@ -68,7 +68,7 @@ def register(app: App, commands: CommandService, directory: Directory | None) ->
 
     def groups_changed() -> None:
         if directory is not None:
-            directory.refresh()
+            directory.changed()
 
     @app.event("subteam_members_changed")
     def members_changed(event: dict[str, Any]) -> None:

@@ -44,6 +44,7 @@ class Directory:
         # Whoever keeps a copy of the policy beside ``rt.policy`` (the card desk) hears of each change.
         self.on_change: list[Callable[[Policy], None]] = []
         self._lock = threading.Lock()
+        self._wanted = threading.Event()  # a membership event came in while a refresh was running
 
     def set_written(self, policy: Policy) -> None:
         """A reloaded policy file: resolve it with what is known, then ask Slack again."""
@@ -52,26 +53,42 @@ class Directory:
             self._apply()
         self.refresh()
 
+    def changed(self) -> None:
+        """A ``subteam_*`` event: refresh, but a burst of events costs one refresh (plus one after it),
+        not one each (usergroups.* are rate-limited tier-2 methods)."""
+        self._wanted.set()
+        while self._wanted.is_set():
+            if not self._lock.acquire(blocking=False):
+                return  # the refresh running now, or the one it is followed by, reads the change
+            try:
+                self._wanted.clear()
+                self._refresh_locked()
+            finally:
+                self._lock.release()
+
     def refresh(self) -> None:
         """Read the groups from Slack (or fall back to the last known ones) and resolve the policy."""
         with self._lock:
-            named = self.written.groups_named()
-            if not named:
-                self._apply()
-                return
-            try:
-                self._snap = self.source.fetch(named)
-            except BackendError as err:
-                if self._snap is None:
-                    self._snap = self._cached()
-                age = int(self.rt.clock() - self._snap.fetched_at) if self._snap is not None else None
-                log.warning(msg.groups_unreachable(str(err), age))
-            else:
-                try:
-                    self.cache.save(self._snap)
-                except BackendError as err:
-                    log.warning("user groups not cached in Redis: %s", err)
+            self._refresh_locked()
+
+    def _refresh_locked(self) -> None:
+        named = self.written.groups_named()
+        if not named:
             self._apply()
+            return
+        try:
+            self._snap = self.source.fetch(named)
+        except BackendError as err:
+            if self._snap is None:
+                self._snap = self._cached()
+            age = int(self.rt.clock() - self._snap.fetched_at) if self._snap is not None else None
+            log.warning(msg.groups_unreachable(str(err), age))
+        else:
+            try:
+                self.cache.save(self._snap)
+            except BackendError as err:
+                log.warning("user groups not cached in Redis: %s", err)
+        self._apply()
 
     def _cached(self) -> GroupSnapshot | None:
         try:

@@ -126,3 +126,29 @@ def test_an_approval_whose_submit_a_crash_interrupted_is_finished_by_the_sweep_o
     assert record is not None and record.approved_by == "ULEAD001"
     assert sum("approved `big`" in t for t in chat.texts("dm")) == 1
     assert rt.approvals.unfinished(now[0]) == []
+
+
+def test_a_burst_of_membership_events_costs_two_refreshes_not_one_each() -> None:
+    import threading
+
+    rt, _, _ = fake_runtime(ORG)
+    entered, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    class SlowSlack:
+        def fetch(self, named: Iterable[str]) -> GroupSnapshot:
+            calls.append(1)
+            entered.set()
+            release.wait(5)
+            return SNAP
+
+    directory = Directory(rt, SlowSlack(), GroupStore(rt.store.client, ORG.redis_prefix), ORG)
+    first = threading.Thread(target=directory.changed)
+    first.start()
+    assert entered.wait(5)
+    for _ in range(10):  # while the first refresh waits on Slack
+        directory.changed()
+    release.set()
+    first.join(5)
+    assert len(calls) == 2
+    assert identify(rt.policy, "URES0004").team == "research"
