@@ -106,6 +106,13 @@ _NODES_OF = re.compile(
     rf"(?<![\w.-]){_N}\s+{_N}[\s-]*(?:gpus?|cards?)[\s-]*(?:({GPU_TYPE})\s+)?{_NODES_WORD}(?![\w-])"
 )
 _NODES = re.compile(rf"(?<![\w.-]){_N}[\s-]*{_NODES_WORD}(?![\w-])")
+# "2 nodes of 8", "3 machines x 4 each": the second count is GPUs per node even without the noun.
+_NODES_OF_BARE = re.compile(
+    rf"(?<![\w.-]){_N}\s*{_NODES_WORD}\s*(?:of|x|×|with)\s*{_N}(?:\s+(?:each|apiece|a\s+piece))?(?![\w.-])"
+    r"(?!\s*(?:h\b|hrs?\b|hours?|m\b|mins?\b|minutes?|d\b|days?|gb|gi|weeks?))"
+)
+# "16 h100s (2x8)": a bare NxM after the count is its nodes × GPUs per node.
+_BARE_NXM = re.compile(r"(?<![\w.])\(?(\d{1,3})\s*[x×]\s*(\d{1,3})\)?(?![\w.])")
 _GPUS_COLON = re.compile(r"\bgpus?\s*(?:[:=]|count\s+of|count)?\s*(\d{1,4})\b(?!\s*(?:x|×|nodes?|h\b|hours?|m\b|min))")
 
 
@@ -127,10 +134,10 @@ def take_gpu_spec(low: str) -> tuple[GpuSpec, str]:
             spec.gpu_type = normalize_gpu_type(m.group(2)) if m.group(2) else None
             low = _blank(low, m)
         else:
-            m = _NXM.search(low) or _NODES_OF.search(low)
+            m = _NXM.search(low) or _NODES_OF.search(low) or _NODES_OF_BARE.search(low)
             if m:
                 spec.nodes, spec.gpus = int(m.group(1)), int(m.group(1)) * int(m.group(2))
-                spec.gpu_type = normalize_gpu_type(m.group(3)) if m.group(3) else None
+                spec.gpu_type = normalize_gpu_type(m.group(3)) if m.re.groups >= 3 and m.group(3) else None
                 low = _blank(low, m)
     if spec.gpus is None:
         m = _GPUS.search(low) or _GPUS_COLON.search(low)
@@ -138,6 +145,11 @@ def take_gpu_spec(low: str) -> tuple[GpuSpec, str]:
             spec.gpus = int(m.group(1))
             if m.re is _GPUS and m.group(2):
                 spec.gpu_type = normalize_gpu_type(m.group(2))
+            low = _blank(low, m)
+    if spec.nodes is None and (m := _BARE_NXM.search(low)):
+        nodes, per = int(m.group(1)), int(m.group(2))
+        if spec.gpus in (None, nodes * per):
+            spec.nodes, spec.gpus = nodes, nodes * per
             low = _blank(low, m)
     if spec.nodes is None:
         m = _NODES.search(low)
