@@ -17,7 +17,7 @@ from bot.domain.errors import ParseError
 from bot.domain.language.entities import VOCAB
 from bot.domain.language.scanner import Scanned, scan
 from bot.domain.language.sentences import read_sentence
-from bot.domain.language.slash import SUBCOMMANDS, parse_words, typo_of
+from bot.domain.language.slash import FLAGS, SUBCOMMANDS, parse_words, typo_of
 from bot.domain.language.verbs import SLURM_VERBS
 
 _NAME_LIKE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -25,7 +25,9 @@ _PREFIX = re.compile(r"^\s*/gpu(?:\s+|$)", re.I)
 # Courtesy after a command ("status x please"): not arguments, so they are dropped before the grammar.
 _COURTESY = frozenset({
     "please", "pls", "plz", "thanks", "thank", "you", "thx", "ty", "now", "asap", "again", "kindly", "", "me",
+    "cheers", "ta", "tia", "much", "so", "lot", "ton", "appreciated",
 })
+_PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z']*[,.;:!?]*")
 _MAX_POSITIONALS = {"launch": 1, "status": 1, "logs": 1, "help": 1, "list": 0, "queue": 0, "gpus": 0}
 
 
@@ -87,7 +89,11 @@ def _read(scanned: Scanned) -> tuple[Action, Literal["grammar", "sentence"]]:
     if sub not in SUBCOMMANDS:
         if sub in SLURM_VERBS:
             return read_sentence(scanned), "sentence"  # "squeue --me", "scancel x": Slurm's words
-        if typo_of(sub) and (flags or (slash and not sentence)):
+        meant = typo_of(sub)
+        if meant and flags and not slash:
+            # "lgos vx-3 --tail 20" in a message: a slip of the verb, and flags that only it takes
+            return _grammar_or_prose([meant, *scanned.shell_words()[1:]], slash), "grammar"
+        if meant and (flags or (slash and not sentence)):
             parse_words(scanned.shell_words())  # raises: "did you mean `/gpu launch ...`", every word kept
         return read_sentence(scanned), "sentence"
     if has_code and not flags:
@@ -98,7 +104,7 @@ def _read(scanned: Scanned) -> tuple[Action, Literal["grammar", "sentence"]]:
         sentence = True  # "launch" alone in a message: ask what to launch (after `/gpu` it is the grammar's)
     if flags or not sentence:
         try:
-            return parse_words(_without_courtesy(_trimmed(scanned.shell_words(), trim), courtesy)), "grammar"
+            return _grammar_or_prose(_without_courtesy(_trimmed(scanned.shell_words(), trim), courtesy), slash), "grammar"
         except ParseError:
             if slash or flags:
                 raise
@@ -112,6 +118,41 @@ def _read(scanned: Scanned) -> tuple[Action, Literal["grammar", "sentence"]]:
         except ParseError:
             return action, "sentence"
     return action, "sentence"
+
+
+def _grammar_or_prose(words: list[str], slash: bool) -> Action:
+    """The grammar's action; in a message, a command followed by a remark ("--tail 100 want to see
+    the nan", "--time 4h cheers") is read without the remark when the whole line does not parse."""
+    try:
+        return parse_words(words)
+    except ParseError:
+        cut = _remark_start(words)
+        if slash or cut is None:
+            raise
+        head = [*words[: cut - 1], words[cut - 1].rstrip(",.;:!")]
+        try:
+            return parse_words(head)
+        except ParseError:
+            pass
+        raise
+
+
+def _remark_start(words: list[str]) -> int | None:
+    """Where a trailing remark of plain words begins: after a flag, a flag's value or a name-shaped
+    word, and holding at least one glue or courtesy word (so "stop alpha beta" keeps its names)."""
+    i = len(words)
+    while i > 2 and _PLAIN_WORD.fullmatch(words[i - 1]) and "--" not in words[:i]:
+        i -= 1
+    if FLAGS.get(words[0].lower(), {}).get(words[i - 1]) and i < len(words):
+        i += 1  # "--state running, just curious": the first plain word is the flag's value
+    if i == len(words) or i < 2:
+        return None
+    tail = [w.lower().strip(",.;:!?") for w in words[i:]]
+    if not any(w in VOCAB or w in _COURTESY for w in tail):
+        return None
+    before = words[i - 1]
+    shaped = before.startswith("-") or any(c.isdigit() for c in before) or "-" in before[1:]
+    return i if shaped or words[i - 2].startswith("--") else None
 
 
 def _trimmed(words: list[str], trim: bool) -> list[str]:
