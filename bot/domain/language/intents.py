@@ -65,7 +65,7 @@ _GPUS = re.compile(
     rf"\b{_GPU_WORD}\s+(?:availability|capacity|usage|utili[sz]ation)\b|\b(?:cluster|you)\s+have\b.*\b{_GPU_WORD}\b"
 )
 _STATUS = re.compile(
-    r"\b(?:status|state|progress|doing|going|looking|how(?:'s|\s+is|\s+are)|hows|check\s+on|updates?\s+on|news\s+(?:on|about|of)|"
+    r"\b(?:status|state|progress|doing|going(?!\s+to\s+(?!finish|end|complete|start|run|fail|crash|succeed|be\b|make\b|take\b))|looking|how(?:'s|\s+is|\s+are)|hows|check\s+on|updates?\s+on|news\s+(?:on|about|of)|"
     r"where\s+(?:is|are|'s)|became\s+of|been\s+running|how\s+long\s+has|(?:what|which)\s+(?:stage|phase|step)|check|tell\s+me\s+about|info\s+(?:on|about)|details?\s+(?:on|of|about)|happened\s+(?:to|with)|coming\s+along|how\s+far(?:\s+along)?|"
     r"what'?s\s+up\s+with|whats\s+up\s+with|how\s+goes)\b"
 )
@@ -129,6 +129,8 @@ def detect(low: str, has_launch_detail: bool, has_names: bool) -> Intent:
         return "danger"
     if _HELP_STRONG.search(low) or (_HOW_DO_I.search(low) and not has_names and not has_launch_detail):
         return "help"
+    if _ADVICE.search(low) and not _LAUNCH_STRONG.search(low):
+        return "none"  # "which is faster, a100 or h100?": a question of knowledge, not an action
     if _LOGS.search(low):
         return "logs"
     if _STOP.search(low):
@@ -166,5 +168,12 @@ def detect(low: str, has_launch_detail: bool, has_names: bool) -> Intent:
     return "none"
 
 
+# Questions of knowledge or advice: comparisons, "what should I use", "any tips".
+_ADVICE = re.compile(
+    r"\b(?:difference\s+between|compare[ds]?|comparison|versus|vs\.?|(?:better|faster|cheaper|slower)\s+than|"
+    r"which\s+(?:one\s+)?(?:is|would\s+be)\s+(?:better|faster|cheaper|best|fastest)|"
+    r"(?:what|which)\s+[\w\s]{0,30}\bshould\s+(?:i|we)\s+(?:use|pick|choose|set|try)|"
+    r"any\s+(?:tips|advice|suggestions?|ideas|recommendations?)|recommend(?:ed|ation)?s?)\b"
+)
 _QUESTION = re.compile(r"^\s*(?:how|are|is|what|which|any|do|does)\b|\?\s*$")
 _QUEUE_ONLY = re.compile(r"\bwhen\s+(?:will|does|do|can)\b|\bin\s+the\s+queue\b|\bqueue\s+position\b")

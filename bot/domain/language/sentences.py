@@ -26,6 +26,7 @@ from bot.domain.actions import (
     Stop,
     Usage,
 )
+from bot.domain.language.alternatives import value_alternatives, verb_alternatives
 from bot.domain.language.entities import (
     find_scope,
     find_state,
@@ -129,6 +130,10 @@ def read_sentence(scanned: Scanned) -> Action:
                     p.launch_detail() or bool(marked_names(p.rest)) or bool(_given_name(p)), bool(names))
     if intent == "danger" or p.injection:
         return Clarify(question=msg.clarify_not_allowed())
+    either = verb_alternatives(p.intent_text, names[0] if names else None) or (
+        value_alternatives(p.intent_text) if intent == "launch" else None)
+    if either:
+        return Clarify(question=either)  # "status or logs of ft-9": the person decides, not the rules
     if intent == "none" and len(names) == 1 and not re.sub(r"[^a-z0-9]+|" + re.escape(names[0]), "", p.rest):
         return Status(job=names[0])  # only a job's name ("sft-7b?"): how is it doing
     if intent == "help":

@@ -33,7 +33,8 @@ _KEEP = frozenset(
     training trained trainer trainers then than that what when where which while whom whose shall
     finish finishes succeed succeeds fails failing complete completes going gone wipe clear
     dequeue unqueue enqueue nuke purge flush halt evict preempt scrap stack track trace stuck smart black
-    slack snack stark start stats hows shows looks looking    """.split()  # noqa: SIM905 - a word list reads better as text
+    slack snack stark start stats hows shows looks looking loss losses lose toss boss gloss logo lags legs
+    lugs stop steps help held hold heap hell helm halt    """.split()  # noqa: SIM905 - a word list reads better as text
 )
 _KNOWN = VOCAB | _KEEP | frozenset(WORD_NUMBERS) | frozenset(PRIORITY_WORDS) | frozenset(STATE_WORDS)
 

@@ -191,3 +191,26 @@ def help_text(topic: str | None = None) -> str:
 HELP_TOPICS: tuple[str, ...] = tuple(_HELP_TOPICS)
 
 # --- end parsing ---------------------------------------------------------------------------------
+
+
+def clarify_which_action(first: str, second: str, job: str | None, commands: list[str]) -> str:
+    """Two actions offered with "or": the person decides, the bot does not pick one."""
+    about = f" with `{job}`" if job else ""
+    shown = " or ".join(f"`{c}`" for c in commands)
+    send = f" Send {shown}." if commands else " Say which one."
+    return f"Should I {first} or {second}{about}? I do one thing per request, and won't choose for you.{send}"
+
+
+def clarify_which_value(first: str, second: str, what: str) -> str:
+    """Two values offered for one field ("4 or 8 GPUs"): ask which, with the command to type."""
+    unit = what.strip().lower()
+    if unit == "gpu type":
+        flag, value = "--gpu-type", first
+    elif unit.startswith("node"):
+        flag, value = "--nodes", first
+    elif unit in ("h", "hr", "hrs", "hour", "hours", "d", "day", "days", "m", "min", "mins", "minute", "minutes"):
+        flag, value = "--time", f"{first}{unit[0]}"
+    else:
+        flag, value = "--gpus", first
+    return (f"{first} or {second} {what}? Tell me which, e.g. `/gpu launch NAME {flag} {value}`, "
+            "or send the request again with one value.")
