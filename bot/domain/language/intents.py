@@ -135,6 +135,8 @@ def detect(low: str, has_launch_detail: bool, has_names: bool) -> Intent:
         return "logs"
     if _STOP.search(low):
         return "stop"
+    if _ENQUEUE.search(low) and (has_launch_detail or has_names):
+        return "launch"  # "put a 2-node job on the queue, 8 h100 each": a job added to the queue
     if _LAUNCH_STRONG.search(low) and not _QUEUE_ONLY.search(low):
         if has_names and not has_launch_detail and _STATUS_Q.search(low):
             return "status"  # a question about a job, with a launch word in it: "has t5-xl finished training"
@@ -174,6 +176,10 @@ _ADVICE = re.compile(
     r"which\s+(?:one\s+)?(?:is|would\s+be)\s+(?:better|faster|cheaper|best|fastest)|"
     r"(?:what|which)\s+[\w\s]{0,30}\bshould\s+(?:i|we)\s+(?:use|pick|choose|set|try)|"
     r"any\s+(?:tips|advice|suggestions?|ideas|recommendations?)|recommend(?:ed|ation)?s?)\b"
+)
+_ENQUEUE = re.compile(
+    r"^\s*(?:please\s+|pls\s+|can\s+you\s+|could\s+you\s+)?(?:put|add|throw|stick|place|drop|pop)\b[^.?!]{0,60}?"
+    r"\b(?:on|in|into|to|onto)\s+the\s+queue\b"
 )
 _QUESTION = re.compile(r"^\s*(?:how|are|is|what|which|any|do|does)\b|\?\s*$")
 _QUEUE_ONLY = re.compile(r"\bwhen\s+(?:will|does|do|can)\b|\bin\s+the\s+queue\b|\bqueue\s+position\b")

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from bot.domain.actions import PRIORITIES, Priority
 from bot.domain.durations import parse_duration
 from bot.domain.language.scanner import Scanned, Token
-from bot.domain.language.values import PRIORITY_WORDS, loose_duration, normalize_gpu_type, word_to_int
+from bot.domain.language.slash_args import FLAGS
+from bot.domain.language.values import PRIORITY_WORDS, STATE_WORDS, loose_duration, normalize_gpu_type, word_to_int
 from bot.domain.names import ENV_NAME, image_problem, job_name_problem
 from bot.domain.resources import memory_problem
 
@@ -40,7 +41,12 @@ _KEYS: dict[str, str] = {
     **dict.fromkeys(("tail", "lines"), "tail"),
     **dict.fromkeys(("memory", "mem", "ram"), "memory"),
     **dict.fromkeys(("cpus", "cpu", "cores"), "cpus"),
+    **dict.fromkeys(("state", "status", "phase"), "state"),
+    **dict.fromkeys(("scope", "whose", "owner"), "scope"),
 }
+_SCOPE_VALUES = {"mine": "mine", "me": "mine", "my": "mine", "team": "team", "ours": "team", "all": "all",
+                 "everyone": "all", "cluster": "all"}
+_PAIR = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)=(.*)$")
 _ENV_MARK = re.compile(r"^-{0,2}(?:env|environment|envs|vars?|variables?)[:=]?$", re.I)
 
 
@@ -99,6 +105,10 @@ def _field_value(key: str, raw: str) -> object | None:
     if key == "priority":
         p = PRIORITY_WORDS.get(raw.lower())
         return p if p in PRIORITIES else None
+    if key == "state":
+        return STATE_WORDS.get(raw.lower())
+    if key == "scope":
+        return _SCOPE_VALUES.get(raw.lower())
     if key == "name":
         low = raw.lower()
         return low if job_name_problem(low) is None else None
@@ -151,3 +161,33 @@ def read_marked(scanned: Scanned, plain: str) -> Marked:
 
 def as_priority(value: object) -> Priority | None:
     return "low" if value == "low" else "normal" if value == "normal" else "high" if value == "high" else None
+
+
+_FIELD_FLAGS = {"image": "--image", "gpus": "--gpus", "gpu_type": "--gpu-type", "nodes": "--nodes",
+                "time_limit_s": "--time", "priority": "--priority", "template": "--template", "memory": "--memory",
+                "cpus": "--cpus", "tail": "--tail", "state": "--state"}
+
+
+def pairs_as_flags(sub: str, words: list[str]) -> list[str]:
+    """A command's ``key=value`` words naming one of its fields, as that field's flag ("gpus=4" →
+    ``--gpus 4``; "name=x" → the name). A flag's own value (``--env K=V``) and the job's command stay."""
+    flags = FLAGS.get(sub, {})
+    out: list[str] = []
+    after_flag = False
+    for i, w in enumerate(words):
+        if w == "--":
+            return [*out, *words[i:]]
+        m = _PAIR.match(w) if not w.startswith("-") and not after_flag and i > 0 else None
+        after_flag = bool(flags.get(w.partition("=")[0])) and "=" not in w
+        mapped = _KEYS.get(m.group(1).lower().replace("-", "_")) if m else None
+        if m is None or mapped is None or not m.group(2):
+            out.append(w)
+        elif mapped == "name" and sub in ("launch", "status", "logs", "stop"):
+            out.append(m.group(2))
+        elif mapped == "scope" and "--all" in flags and _SCOPE_VALUES.get(m.group(2).lower()):
+            out.append("--" + _SCOPE_VALUES[m.group(2).lower()])
+        elif _FIELD_FLAGS.get(mapped) in flags:
+            out += [_FIELD_FLAGS[mapped], m.group(2)]
+        else:
+            out.append(w)
+    return out

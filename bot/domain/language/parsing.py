@@ -15,6 +15,7 @@ from typing import Literal
 from bot.domain.actions import Action, Clarify
 from bot.domain.errors import ParseError
 from bot.domain.language.entities import VOCAB
+from bot.domain.language.marked import pairs_as_flags
 from bot.domain.language.scanner import Scanned, scan
 from bot.domain.language.sentences import read_sentence
 from bot.domain.language.slash import FLAGS, SUBCOMMANDS, parse_words, typo_of
@@ -43,7 +44,7 @@ def _looks_like_command(sub: str, words: list[str], slash: bool) -> tuple[bool, 
     flags = odd = vocab = False
     count = 0
     for w in words:
-        if w == "--":
+        if w == "--" or w.lower() in ("command:", "cmd:"):
             break  # what follows is the job's command
         if w.startswith("-") and len(w) > 1 and not w[1:].isdigit():
             flags = True
@@ -123,6 +124,8 @@ def _read(scanned: Scanned) -> tuple[Action, Literal["grammar", "sentence"]]:
 def _grammar_or_prose(words: list[str], slash: bool) -> Action:
     """The grammar's action; in a message, a command followed by a remark ("--tail 100 want to see
     the nan", "--time 4h cheers") is read without the remark when the whole line does not parse."""
+    if not slash and words:
+        words = pairs_as_flags(words[0].lower(), words)  # "launch gpus=4 type=a100 --time 2h"
     try:
         return parse_words(words)
     except ParseError:

@@ -14,7 +14,10 @@ import re
 
 from bot.domain import messages as msg
 from bot.domain.actions import (
+    JOB_STATES,
     Action,
+    JobState,
+    Scope,
     Clarify,
     Gpus,
     Help,
@@ -45,6 +48,7 @@ from bot.domain.language.marked import as_priority, read_marked
 from bot.domain.language.numbers import GpuSpec, digits_for_words, take_duration, take_gpu_spec, take_tail
 from bot.domain.language.scanner import Scanned, scan
 from bot.domain.language.slash import to_command
+from bot.domain.language.values import STATE_WORDS
 from bot.domain.language.verbs import canonical_verbs
 
 _LAUNCH_VERB = re.compile(
@@ -71,6 +75,8 @@ class _Parts:
         self.image, s = take_image(marked.plain)
         given = marked.fields
         self.resources: dict[str, object] = {}  # memory=, cpus= (per node)
+        self.state: JobState | None = None  # state=, scope=: a list's or a stop's selector
+        self.scope: Scope | None = None
         if isinstance(given.get("image"), str):
             self.image = str(given["image"])
         self.image = self.image or marked.image
@@ -107,6 +113,10 @@ class _Parts:
                 self.priority = as_priority(value) or self.priority
             elif key in ("memory", "cpus"):
                 self.resources[key] = value
+            elif key == "state" and isinstance(value, str) and value in JOB_STATES:
+                self.state = STATE_WORDS[value]
+            elif key == "scope":
+                self.scope = "mine" if value == "mine" else "team" if value == "team" else "all"
 
     def launch_detail(self) -> bool:
         s = self.spec
@@ -155,7 +165,7 @@ def read_sentence(scanned: Scanned) -> Action:
         state = find_state(p.rest) or ("queued" if re.search(r"\bin\s+(?:the\s+)?queue\b", p.rest) else None)
         if re.search(r"\bwho(?:'s|\s+is|\s+are)?\s+(?:using|hogging|on|running)\b", p.rest):
             return ListJobs(scope="all", state=state or "running")  # "who is using the H100s"
-        return ListJobs(scope=find_scope(p.rest) or "mine", state=state)
+        return ListJobs(scope=p.scope or find_scope(p.rest) or "mine", state=p.state or state)
     if intent == "stop":
         stop = _stop(p, names)
         if isinstance(stop, Stop) and also_launch(p.intent_text) and p.launch_detail():
@@ -237,8 +247,8 @@ def _launch_name(p: _Parts) -> str | None:
 def _stop(p: _Parts, names: list[str]) -> Action:
     if names:
         return Stop(jobs=tuple(names))
-    scope = find_scope(p.rest)
-    state = find_state(re.sub(r"\b(?:stop|cancel|kill|terminate|end)\b", " ", p.rest))
+    scope = p.scope or find_scope(p.rest)
+    state = p.state or find_state(re.sub(r"\b(?:stop|cancel|kill|terminate|end)\b", " ", p.rest))
     plural = re.search(r"\b(?:all|every|everything|jobs)\b", p.rest)
     if plural or state:
         return Stop(jobs=(), scope=scope or "mine", state=state)
