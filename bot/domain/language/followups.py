@@ -24,7 +24,7 @@ from bot.domain.actions import Action, Clarify, Launch, Logs, Status, Stop
 from bot.domain.jobs import JobRecord
 from bot.domain.language.codec import CodecError, from_dict
 from bot.domain.language.entities import name_ok, strip_identity, take_image, take_priority
-from bot.domain.language.marked import Marked, as_priority, read_marked
+from bot.domain.language.marked import Marked, as_priority, plain_value, read_marked
 from bot.domain.language.numbers import digits_for_words, take_duration, take_gpu_spec
 from bot.domain.language.scanner import scan
 
@@ -182,7 +182,7 @@ def again_of(text: str, last: Launch) -> Launch | None:
     if _AGAIN.search(low) is None or len(low) >= _MAX_TEXT:
         return None
     scanned = scan(text)
-    marked = read_marked(scanned, scanned.plain())
+    marked = read_marked(scanned, scanned.plain(plain_value))
     given = _marked_changes(marked, last)
     low = _bare(_norm(marked.plain).lower())
     if last.name:  # "like llama-ft-3 but with 16 GPUs": the last job named is the base, not a new name

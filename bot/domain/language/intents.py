@@ -30,6 +30,13 @@ _HELP_STRONG = re.compile(
 # "how do I launch a job?": a question about the bot, when it names no job and no resources
 _HOW_DO_I = re.compile(r"\bhow\s+(?:do|can|should|would)\s+(?:i|we|you)\s+(?:launch|start|submit|run|stop|cancel|kill|"
                        r"see|check|read|get|list|use)\b")
+# "what can I ask you", "I'm lost", "show me how to launch a job": asking how to use the bot
+_ASKS_HOW = re.compile(
+    r"\bwhat\s+(?:else\s+)?(?:you|this\s+bot|the\s+bot|it)\s+(?:can|could)\s+do\b|"
+    r"\bwhat\s+(?:can|could|may|should)\s+i\s+(?:ask|say|type|tell|do\s+here)\b|\bwhat\s+am\s+i\s+allowed\s+to\s+(?:ask|do|say)\b|"
+    r"\b(?:show|teach|tell)\s+me\s+how\b|\b(?:guide|walk)\s+me\s+through\b|\bi'?m\s+(?:lost|confused|new\s+here)\b|"
+    r"\bwhere\s+do\s+i\s+(?:start|begin)\b|\bhow\s+does\s+this\s+work\b"
+)
 _HELP_WEAK = re.compile(r"\b(?:help|usage|how\s+do\s+i|how\s+to|what\s+commands|documentation|docs)\b")
 _LOGS = re.compile(
     r"\b(?:logs?|output|stdout|stderr|traceback|stack\s*trace|tail\s*-?f?|lines|print(?:ed|s|ing)?|"
@@ -50,7 +57,9 @@ _LAUNCH_STRONG = re.compile(
 _QUEUE = re.compile(
     r"\bqueue\b|\bwhen\s+(?:will|does|do|is|should|can)\b.*\b(?:start|run|begin|scheduled|get\s+gpus)\b|"
     r"\bhow\s+long\b.*\b(?:wait|until|before|queue)\b|\bposition\b|\bwait(?:ing)?\s+time\b|\beta\b|"
-    r"\bwhy\s+is\b.*\b(?:pending|waiting|not\s+(?:starting|running))\b|\bline\s+up\b|\bahead\s+of\s+me\b"
+    r"\bwhy\s+is\b.*\b(?:pending|waiting|not\s+(?:starting|running))\b|\bline\s+up\b|\bahead\s+of\s+(?:me|mine|us)\b|"
+    r"\bin\s+line\b|\b(?:spot|place|rank|standing)\s+in\s+(?:the\s+)?(?:queue|line)\b|\bam\s+i\s+next\b|\bmy\s+turn\b|"
+    r"\bstand\s+in\s+(?:the\s+)?(?:queue|line)\b"
 )
 _GPU_WORD = (
     r"(?:gpus?|cards?|accelerators?|capacity|a100s?|h100s?|h200s?|b200s?|l40s|a10gs?|l4s?|t4s?|v100s?)"
@@ -62,7 +71,9 @@ _GPUS = re.compile(
     rf"\bwhat\s+(?:kinds?\s+of\s+)?(?:gpus|gpu\s+types|hardware|cards|accelerators)\b|^\s*gpus?\s*[?.!]*\s*$|"
     rf"\bwhich\s+(?:gpus|gpu\s+types|cards)\b|\b(?:list|show)\s+(?:(?:the|all)\s+)?(?:gpus|cards|nodes|cluster)\b|"
     rf"\bcluster\s+(?:is\s+)?(?:full|busy|free)\b|\bis\s+the\s+cluster\s+(?:full|busy|free)\b|^\s*(?:what'?s|what\s+is|anything)\s+free\b|"
-    rf"\b{_GPU_WORD}\s+(?:availability|capacity|usage|utili[sz]ation)\b|\b(?:cluster|you)\s+have\b.*\b{_GPU_WORD}\b"
+    rf"\b{_GPU_WORD}\s+(?:availability|capacity|usage|utili[sz]ation)\b|\b(?:cluster|you)\s+have\b.*\b{_GPU_WORD}\b|"
+    rf"\bhow\s+(?:loaded|full|busy|packed|utili[sz]ed|saturated)\b.*\b(?:cluster|{_GPU_WORD})\b|"
+    rf"\bhow\s+much\s+of\s+the\s+(?:cluster|{_GPU_WORD})\b|\b(?:fraction|percent(?:age)?|share|portion)\s+of\s+(?:the\s+)?(?:cluster|{_GPU_WORD})\b"
 )
 _STATUS = re.compile(
     r"\b(?:status|state|progress|doing|going(?!\s+to\s+(?!finish|end|complete|start|run|fail|crash|succeed|be\b|make\b|take\b))|looking|how(?:'s|\s+is|\s+are)|hows|check\s+on|updates?\s+on|news\s+(?:on|about|of)|"
@@ -82,7 +93,7 @@ _MINE_WAITING = re.compile(
     r"(?:\bdo\s+i\s+have|\bi\s+have|\bof\s+mine|\bmy\b|\bi've\s+got|\bi\s+got)\b.*"
     r"\b(?:queued|pending|waiting|in\s+(?:the\s+)?queue)\b"
 )
-_NOT_LIST = re.compile(r"\b(?:when|how\s+long|why|position|eta|ahead|before)\b")
+_NOT_LIST = re.compile(r"\b(?:when|how\s+long|why|position|eta|ahead|before|where|spot|place|stand|rank|next|turn)\b")
 # "what failed on the cluster today": a question about jobs in a state, no job named.
 _WHAT_STATE = re.compile(
     r"^\s*(?:what|which|anything|any|who)\b.*\b(?:failed|crashed|died|finished|succeeded|completed|errored|"
@@ -128,6 +139,8 @@ def detect(low: str, has_launch_detail: bool, has_names: bool) -> Intent:
     if _DANGER.search(low):
         return "danger"
     if _HELP_STRONG.search(low) or (_HOW_DO_I.search(low) and not has_names and not has_launch_detail):
+        return "help"
+    if _ASKS_HOW.search(low) and not has_names and not has_launch_detail:
         return "help"
     if _ADVICE.search(low) and not _LAUNCH_STRONG.search(low):
         return "none"  # "which is faster, a100 or h100?": a question of knowledge, not an action

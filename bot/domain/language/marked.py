@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from bot.domain.actions import PRIORITIES, Priority
 from bot.domain.durations import parse_duration
 from bot.domain.language.scanner import Scanned, Token
+from bot.domain.language.numbers import GPU_TYPE
 from bot.domain.language.slash_args import FLAGS
-from bot.domain.language.values import PRIORITY_WORDS, STATE_WORDS, loose_duration, normalize_gpu_type, word_to_int
+from bot.domain.language.values import PRIORITY_WORDS, STATE_WORDS, clock_duration, loose_duration, normalize_gpu_type, word_to_int
 from bot.domain.names import ENV_NAME, image_problem, job_name_problem
 from bot.domain.resources import memory_problem
 
@@ -47,6 +48,7 @@ _KEYS: dict[str, str] = {
 _SCOPE_VALUES = {"mine": "mine", "me": "mine", "my": "mine", "team": "team", "ours": "team", "all": "all",
                  "everyone": "all", "cluster": "all"}
 _PAIR = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)=(.*)$")
+_GRES = re.compile(r"gpu:(?:([a-z0-9_-]+):)?(\d{1,4})")
 _ENV_MARK = re.compile(r"^-{0,2}(?:env|environment|envs|vars?|variables?)[:=]?$", re.I)
 
 
@@ -101,7 +103,7 @@ def _field_value(key: str, raw: str) -> object | None:
         try:
             return parse_duration(raw)
         except ValueError:
-            return loose_duration(raw)
+            return loose_duration(raw) or clock_duration(raw)
     if key == "priority":
         p = PRIORITY_WORDS.get(raw.lower())
         return p if p in PRIORITIES else None
@@ -115,11 +117,32 @@ def _field_value(key: str, raw: str) -> object | None:
     return raw  # template: the policy knows which exist
 
 
+_PLAIN_VERBS = frozenset({"stop", "cancel", "kill", "status", "logs", "list", "queue", "gpus", "help", "launch",
+                          "start", "run", "submit", "usage"})
+_GPU_TYPE_WORD = re.compile(rf"{GPU_TYPE}", re.I)
+
+
+def plain_value(text: str) -> bool:
+    """A code span that is only a word of the sentence: a verb, a GPU type, a number or a duration
+    ("how many `h100` are free", "for `8h`", "`stop` `x-2`"); it is read as if not backticked."""
+    t = text.strip()
+    if not t or " " in t:
+        return False
+    if t.lower() in _PLAIN_VERBS or t.isdigit() or _GPU_TYPE_WORD.fullmatch(t):
+        return True
+    try:
+        return parse_duration(t) > 0
+    except ValueError:
+        return clock_duration(t) is not None
+
+
 def read_marked(scanned: Scanned, plain: str) -> Marked:
     """Take code spans, ``key=value`` words and a command after `--`/"command:" out of ``plain``."""
     out = Marked(plain)
     for tok in scanned.code():
         text = tok.text.strip()
+        if tok.kind == "code" and plain_value(text):
+            continue  # kept in the plain text by ``Scanned.plain(plain_value)``
         before = _previous_word(scanned, tok)
         if tok.kind == "block" or _looks_like_command(text, before):
             if out.command is None:
@@ -137,6 +160,13 @@ def read_marked(scanned: Scanned, plain: str) -> Marked:
         if pair is None:
             continue
         key, value = pair
+        if key.lower() == "gres" and (gres := _GRES.fullmatch(value.strip().lower())):
+            # Slurm's generic resources: gpu:N or gpu:TYPE:N
+            out.fields.setdefault("gpus", int(gres.group(2)))
+            if gres.group(1):
+                out.fields.setdefault("gpu_type", normalize_gpu_type(gres.group(1)))
+            out.plain = re.sub(rf"(?<!\S){re.escape(tok.text)}(?!\S)", " ", out.plain, count=1)
+            continue
         mapped = _KEYS.get(key.lower().replace("-", "_")) or _KEYS.get(key.lower())
         if mapped and not (env_after and key.isupper()):
             got = _field_value(mapped, value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.domain.language.values import UNIT_WORD, WORD_NUMBERS, normalize_gpu_type, unit_seconds
+from bot.domain.language.values import UNIT_WORD, WORD_NUMBERS, clock_duration, normalize_gpu_type, unit_seconds
 
 _NUM_WORDS = "|".join(sorted(WORD_NUMBERS, key=len, reverse=True))
 _TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
@@ -58,7 +58,16 @@ _SPELLED = re.compile(
 )
 
 
+# "-t 01:30:00", "--time 2-00:00:00", "time limit 8:00": Slurm's clock form, after a word naming a time
+_CLOCK_AFTER = re.compile(
+    r"(?:(?<!\S)-t|--time|\btime(?:\s+limit)?|\bwalltime|\blimit)\s*[:=]?\s*((?:\d{1,3}-)?\d{1,3}:\d{2}(?::\d{2})?)(?![\w:])"
+)
+
+
 def take_duration(low: str) -> tuple[int | None, str]:
+    c = _CLOCK_AFTER.search(low)
+    if c and (secs_c := clock_duration(c.group(1))):
+        return secs_c, _blank(low, c)
     m = _TIGHT.search(low)
     if m:
         secs = sum(float(n) * unit_seconds(u) for n, u in _TIGHT_PART.findall(m.group(1)))

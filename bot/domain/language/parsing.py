@@ -15,6 +15,7 @@ from typing import Literal
 from bot.domain.actions import Action, Clarify
 from bot.domain.errors import ParseError
 from bot.domain.language.entities import VOCAB
+from bot.domain.language.fuzzy import closest
 from bot.domain.language.marked import pairs_as_flags
 from bot.domain.language.scanner import Scanned, scan
 from bot.domain.language.sentences import read_sentence
@@ -91,10 +92,10 @@ def _read(scanned: Scanned) -> tuple[Action, Literal["grammar", "sentence"]]:
         if sub in SLURM_VERBS:
             return read_sentence(scanned), "sentence"  # "squeue --me", "scancel x": Slurm's words
         meant = typo_of(sub)
-        if meant and flags and not slash:
+        if flags and not slash and sub not in VOCAB and (slip := closest(sub, SUBCOMMANDS)):
             # "lgos vx-3 --tail 20" in a message: a slip of the verb, and flags that only it takes
-            return _grammar_or_prose([meant, *scanned.shell_words()[1:]], slash), "grammar"
-        if meant and (flags or (slash and not sentence)):
+            return _grammar_or_prose([slip, *scanned.shell_words()[1:]], slash), "grammar"
+        if meant and slash and (flags or not sentence):
             parse_words(scanned.shell_words())  # raises: "did you mean `/gpu launch ...`", every word kept
         return read_sentence(scanned), "sentence"
     if has_code and not flags:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -80,9 +81,15 @@ class Scanned:
     def code(self) -> list[Token]:
         return [t for t in self.tokens if t.kind in ("code", "block")]
 
-    def plain(self) -> str:
-        """The cleaned text without its code spans (what the sentence rules read)."""
-        return re.sub(r"[ \t]+", " ", _CODE_IN_CLEAN.sub(" ", self.cleaned)).strip()
+    def plain(self, keep: Callable[[str], bool] | None = None) -> str:
+        """The cleaned text without its code spans (what the sentence rules read); a span for which
+        ``keep`` says yes stays as plain words (a backticked GPU type or duration is not a value)."""
+
+        def span(m: re.Match[str]) -> str:
+            inner = m.group(0).strip("`")
+            return f" {inner} " if keep is not None and not m.group(0).startswith("```") and keep(inner) else " "
+
+        return re.sub(r"[ \t]+", " ", _CODE_IN_CLEAN.sub(span, self.cleaned)).strip()
 
 
 # *bold*, _italic_, ~struck~ around words in a message (not in a slash command, which Slack sends raw)

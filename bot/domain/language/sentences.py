@@ -44,7 +44,7 @@ from bot.domain.language.entities import (
     take_template,
 )
 from bot.domain.language.intents import also_launch, detect, is_danger
-from bot.domain.language.marked import as_priority, read_marked
+from bot.domain.language.marked import as_priority, plain_value, read_marked
 from bot.domain.language.numbers import GpuSpec, digits_for_words, take_duration, take_gpu_spec, take_tail
 from bot.domain.language.scanner import Scanned, scan
 from bot.domain.language.slash import to_command
@@ -68,7 +68,7 @@ class _Parts:
     """The pieces of a sentence, extracted once."""
 
     def __init__(self, scanned: Scanned) -> None:
-        marked = read_marked(scanned, _PREFIX.sub("", scanned.plain(), count=1)[:_MAX_TEXT])
+        marked = read_marked(scanned, _PREFIX.sub("", scanned.plain(plain_value), count=1)[:_MAX_TEXT])
         self.marked = marked
         self.command = marked.command
         self.env = tuple(marked.env.items())

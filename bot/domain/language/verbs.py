@@ -18,6 +18,7 @@ from bot.domain.language.values import PRIORITY_WORDS, STATE_WORDS, WORD_NUMBERS
 TARGETS: tuple[str, ...] = (
     "launch", "start", "submit", "train", "stop", "cancel", "kill", "terminate", "abort", "delete",
     "remove", "status", "logs", "list", "show", "queue", "jobs", "gpus", "progress", "running", "finished",
+    "help",
 )  # fmt: skip
 # English words a slip-correction must leave alone (each is one or two edits from a target).
 _KEEP = frozenset(
@@ -34,7 +35,7 @@ _KEEP = frozenset(
     finish finishes succeed succeeds fails failing complete completes going gone wipe clear
     dequeue unqueue enqueue nuke purge flush halt evict preempt scrap stack track trace stuck smart black
     slack snack stark start stats hows shows looks looking loss losses lose toss boss gloss logo lags legs
-    lugs stop steps help held hold heap hell helm halt    """.split()  # noqa: SIM905 - a word list reads better as text
+    lugs stop steps help held hold heap hell helm halt yelp kelp whelp helps hemp heal    """.split()  # noqa: SIM905 - a word list reads better as text
 )
 _KNOWN = VOCAB | _KEEP | frozenset(WORD_NUMBERS) | frozenset(PRIORITY_WORDS) | frozenset(STATE_WORDS)
 
@@ -66,4 +67,9 @@ def _corrected(word: str) -> str:
     if word in _KNOWN or word in TARGETS:
         return word
     # One slip (a swap, a missing or extra letter) in a short word; two only in a long one.
-    return closest(word, TARGETS, 1 if len(word) <= 7 else 2) or word
+    hit = closest(word, TARGETS, 1 if len(word) <= 7 else 2)
+    if hit is None and len(word) >= 5:
+        # Letters typed in the wrong order ("qeueu", "satuts"): the same letters, two swaps away.
+        same = [t for t in TARGETS if sorted(t) == sorted(word) and closest(word, (t,), 2)]
+        hit = same[0] if len(same) == 1 else None
+    return hit or word
