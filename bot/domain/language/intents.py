@@ -16,7 +16,7 @@ _DANGER = re.compile(
     r"admin\s+(?:access|rights|role|permissions?)|permissions?|credentials?|passwords?|api\s+keys?|tokens?|"
     r"secrets?|kubeconfig|kubectl|exec\s+into|shell\s+into|ssh|drain|cordon|taint|"
     r"(?:delete|remove|wipe|destroy|drop|nuke|purge)\s+(?:the\s+)?(?:whole\s+|entire\s+|all\s+(?:the\s+)?)?"
-    r"(?:namespaces?|cluster|nodes?|pods?|deployments?|database|everything|pvcs?|volumes?|data)|"
+    r"(?:namespaces?|cluster|nodes?|pods?|deployments?|database|everything(?!\s+(?:i\b|i've|i'm|of\s+mine|mine|that\s+i\b|we\b|of\s+ours))|pvcs?|volumes?|data)|"
     r"namespaces?|rm\s+-rf|sudo|bitcoin|crypto\s*mining|mine\s+crypto|host\s*(?:network|path|filesystem|pid|ipc)|"
     r"(?:increase|raise|bump|disable|remove|lift|change|set|double)\s+(?:my\s+|our\s+|the\s+)?(?:team'?s?\s+)?"
     r"(?:gpu\s+)?(?:quota|limits?)|(?:bypass|skip|jump|cut)\s+(?:the\s+)?(?:queue|line)|"
@@ -47,7 +47,8 @@ _STOP = re.compile(
     r"\b(?:stop|cancel|kill|terminate|abort|halt|delete|remove|shut\s*down|tear\s+down|end|preempt|"
     r"evict|scrap|dequeue|unqueue|wipe(?:\s+out)?|clear\s+(?:out\s+)?(?:my|our|all|the|every)|get\s+rid\s+of|"
     r"drop\s+(?:my|our|all|the|every)|nuke|purge|flush|shut\s+(?:it|them|that|this|[a-z0-9][\w.-]*)\s+down|"
-    r"take\s+(?:it|them|that|this|[a-z0-9][\w.-]*)\s+down)\b"
+    r"take\s+(?:it|them|that|this|[a-z0-9][\w.-]*)\s+down|pull\s+the\s+plug|call\s+off|axe|put\s+an\s+end\s+to|"
+    r"destroy|scrub|zap|ditch|trash|bin)\b"
 )
 _LAUNCH_STRONG = re.compile(
     r"\b(?:launch|kick\s*(?:off|start)|kickoff|submit|fine[\s-]?tune|finetune|train|pre[\s-]?train|"
@@ -78,7 +79,8 @@ _GPUS = re.compile(
 _STATUS = re.compile(
     r"\b(?:status|state|progress|doing|going(?!\s+to\s+(?!finish|end|complete|start|run|fail|crash|succeed|be\b|make\b|take\b))|looking|how(?:'s|\s+is|\s+are)|hows|check\s+on|updates?\s+on|news\s+(?:on|about|of)|"
     r"where\s+(?:is|are|'s)|became\s+of|been\s+running|how\s+long\s+has|(?:what|which)\s+(?:stage|phase|step)|check|tell\s+me\s+about|info\s+(?:on|about)|details?\s+(?:on|of|about)|happened\s+(?:to|with)|coming\s+along|how\s+far(?:\s+along)?|"
-    r"what'?s\s+up\s+with|whats\s+up\s+with|how\s+goes)\b"
+    r"what'?s\s+up\s+with|whats\s+up\s+with|how\s+goes|how\s+much\s+(?:longer|more\s+time|time\s+(?:is\s+)?left)|"
+    r"time\s+(?:left|remaining)|left\s+on)\b"
 )
 # The asker's latest job, not named: "what became of my latest run", "did my last job finish".
 _LATEST = re.compile(
@@ -97,8 +99,12 @@ _NOT_LIST = re.compile(r"\b(?:when|how\s+long|why|position|eta|ahead|before|wher
 # "what failed on the cluster today": a question about jobs in a state, no job named.
 _WHAT_STATE = re.compile(
     r"^\s*(?:what|which|anything|any|who)\b.*\b(?:failed|crashed|died|finished|succeeded|completed|errored|"
-    r"broke)\b"
+    r"broke|exploded|blew\s+up|went\s+down)\b|"
+    r"^\s*(?:did|has|have)\s+(?:anything|any\s+(?:job|run)s?|anyone|something|one)\b.*\b(?:fail|crash|die|finish|succeed|"
+    r"complete|error|break|blow\s+up)\w*"
 )
+# "did my job finish", "has my run crashed": the asker's one job (their latest), its state
+_MY_ONE = re.compile(r"\bmy\s+(?:job|run|training|experiment|launch)\b(?!s)")
 _STATUS_Q = re.compile(
     r"\b(?:is\b.*\b(?:still\s+)?(?:running|queued|"
     r"pending|done|finished|alive|up|dead|stuck|ok)|did\b.*\b(?:finish|succeed|complete|fail|crash|start|"
@@ -106,7 +112,8 @@ _STATUS_Q = re.compile(
 )
 _LIST = re.compile(
     r"\b(?:list|jobs|what\s+(?:have|did)\s+i\s+(?:run|launch|submit|start)\w*|recent(?:ly)?\s+(?:jobs|runs)|what(?:'s|\s+is|\s+are)?\b.*\brunning|which\b|what\s+(?:is|are)\b.*\b(?:running|"
-    r"queued)|show\s+(?:me\s+)?(?:my|our|all|the|everything)|anything\s+running)\b"
+    r"queued)|show\s+(?:me\s+)?(?:my|our|all|the|everything)|anything\s+running|"
+    r"what(?:'s|\s+is|\s+are)\s+[\w' ]{0,30}?\bup\s+to)\b"
 )
 _LAUNCH_WEAK = re.compile(
     r"\b(?:start|run|need|want|give\s+me|get\s+me|can\s+i\s+(?:get|have|use)|allocate|reserve|book|create|"
@@ -151,10 +158,12 @@ def detect(low: str, has_launch_detail: bool, has_names: bool) -> Intent:
     if _ENQUEUE.search(low) and (has_launch_detail or has_names):
         return "launch"  # "put a 2-node job on the queue, 8 h100 each": a job added to the queue
     if _LAUNCH_STRONG.search(low) and not _QUEUE_ONLY.search(low):
-        if has_names and not has_launch_detail and _STATUS_Q.search(low):
+        if (has_names or _MY_ONE.search(low)) and not has_launch_detail and _STATUS_Q.search(low):
             return "status"  # a question about a job, with a launch word in it: "has t5-xl finished training"
         return "launch"
     if not has_names and _LATEST.search(low) and _ASKS_STATE.search(low):
+        return "status"
+    if not has_names and _MY_ONE.search(low) and _STATUS_Q.search(low) and not _QUEUE.search(low):
         return "status"
     if not has_names and _MINE_WAITING.search(low) and not _NOT_LIST.search(low):
         return "list"

@@ -126,7 +126,7 @@ def _grammar_or_prose(words: list[str], slash: bool) -> Action:
     """The grammar's action; in a message, a command followed by a remark ("--tail 100 want to see
     the nan", "--time 4h cheers") is read without the remark when the whole line does not parse."""
     if not slash and words:
-        words = pairs_as_flags(words[0].lower(), words)  # "launch gpus=4 type=a100 --time 2h"
+        words = pairs_as_flags(words[0].lower(), _without_identity(words))  # "launch gpus=4 type=a100 --time 2h"
     try:
         return parse_words(words)
     except ParseError:
@@ -139,6 +139,28 @@ def _grammar_or_prose(words: list[str], slash: bool) -> Action:
         except ParseError:
             pass
         raise
+
+
+# Flags naming who or where: never read from text (identity comes from the signed request), so in a
+# message they are dropped with their value; after `/gpu` they are an unknown flag, said as such.
+_IDENTITY_FLAGS = frozenset({"--namespace", "--ns", "--user", "--as", "--owner", "--account", "--uid", "--team-name"})
+
+
+def _without_identity(words: list[str]) -> list[str]:
+    out: list[str] = []
+    skip = False
+    for i, w in enumerate(words):
+        if w == "--":
+            return [*out, *words[i:]]
+        if skip:
+            skip = False
+            continue
+        flag, eq, _ = w.partition("=")
+        if flag.lower() in _IDENTITY_FLAGS:
+            skip = not eq
+            continue
+        out.append(w)
+    return out
 
 
 def _remark_start(words: list[str]) -> int | None:

@@ -24,7 +24,7 @@ _MARKUP = re.compile(
     r"(?P<quoted>(?<!\S)'[^'\n]*'(?!\w)|(?<!\S)\"[^\"\n]*\"(?!\w))"  # quoted words hold no markup
     r"|(?P<block>```(?:[a-z0-9_+-]*\n)?(?P<block_body>.*?)```)"
     r"|(?P<code>`(?P<code_body>[^`\n]+)`)"
-    r"|(?P<mention><[@!][A-Za-z0-9^|._-]*>)"
+    r"|(?P<mention><[@!][A-Za-z0-9^|._-]*>(?:'s)?)"  # "<@U1>'s job x": the possessive goes with the person
     r"|(?P<channel><#[A-Z0-9]+(?:\|(?P<channel_name>[^<>]*))?>)"
     r"|(?P<link><(?P<url>(?:https?|mailto):[^<>|]*|[^<>@!#|][^<>|]*)(?:\|(?P<label>[^<>]*))?>)"
     r"|(?P<emoji>(?<![\w/.:@-]):[a-z0-9_+-]*[a-z_][a-z0-9_+-]*:(?![\w/]))",

@@ -68,7 +68,11 @@ class _Parts:
     """The pieces of a sentence, extracted once."""
 
     def __init__(self, scanned: Scanned) -> None:
-        marked = read_marked(scanned, _PREFIX.sub("", scanned.plain(plain_value), count=1)[:_MAX_TEXT])
+        plain = _PREFIX.sub("", scanned.plain(plain_value), count=1)[:_MAX_TEXT]
+        for tok in scanned.tokens:
+            if tok.kind == "channel" and tok.text:  # "<#C1|ml-research>" is a place, never a job
+                plain = re.sub(rf"(?<![\w-]){re.escape(tok.text)}(?![\w-])", " channel ", plain, count=1)
+        marked = read_marked(scanned, plain)
         self.marked = marked
         self.command = marked.command
         self.env = tuple(marked.env.items())
