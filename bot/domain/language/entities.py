@@ -138,9 +138,9 @@ _NAME_TOKEN = re.compile(r"(?<![\w.-])([a-z0-9][a-z0-9._-]*[a-z0-9]|[a-z0-9])(?!
 # Words after which a plain word (no '-' or digit) is still taken as a job name.
 LAUNCH_MARKERS = r"called|named|name\s+it|job\s+name(?:\s+is)?|name[ds]?|for\s+job|job"
 OTHER_MARKERS = LAUNCH_MARKERS + r"|jobs|stop|cancel|kill|terminate|abort|halt|delete|remove|and"
-# After a preposition a plain word is a name only when nothing name-shaped is there ("for context,
-# status of vv-3": vv-3; "status of bert": bert).
-_LOOSE_MARKERS = r"of|for|is|about"
+# After a preposition (or "how is") a plain word is a name only when nothing name-shaped is there
+# ("for context, status of vv-3": vv-3; "status of bert": bert; "the channel is noisy": no name).
+_LOOSE_MARKERS = r"of|for|about|(?:how|where|what|why|when)(?:'s|\s+is)"
 _MARKERS = {
     k: re.compile(rf"\b(?:{v})\b\s*[:=]?\s*[\"']?(?=[a-z0-9])")
     for k, v in (("launch", LAUNCH_MARKERS), ("other", OTHER_MARKERS), ("loose", _LOOSE_MARKERS))

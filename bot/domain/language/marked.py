@@ -48,6 +48,7 @@ _KEYS: dict[str, str] = {
 _SCOPE_VALUES = {"mine": "mine", "me": "mine", "my": "mine", "team": "team", "ours": "team", "all": "all",
                  "everyone": "all", "cluster": "all"}
 _PAIR = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)=(.*)$")
+_IDENTITY_KEYS = frozenset({"namespace", "ns", "user", "user_id", "team", "owner", "as", "account", "uid", "group"})
 _GRES = re.compile(r"gpu:(?:([a-z0-9_-]+):)?(\d{1,4})")
 _ENV_MARK = re.compile(r"^-{0,2}(?:env|environment|envs|vars?|variables?)[:=]?$", re.I)
 
@@ -165,6 +166,10 @@ def read_marked(scanned: Scanned, plain: str) -> Marked:
             out.fields.setdefault("gpus", int(gres.group(2)))
             if gres.group(1):
                 out.fields.setdefault("gpu_type", normalize_gpu_type(gres.group(1)))
+            out.plain = re.sub(rf"(?<!\S){re.escape(tok.text)}(?!\S)", " ", out.plain, count=1)
+            continue
+        if key.lower().replace("-", "_") in _IDENTITY_KEYS:
+            # namespace=, user=, team=: who and where come from the signed request, never the text
             out.plain = re.sub(rf"(?<!\S){re.escape(tok.text)}(?!\S)", " ", out.plain, count=1)
             continue
         mapped = _KEYS.get(key.lower().replace("-", "_")) or _KEYS.get(key.lower())
