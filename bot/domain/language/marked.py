@@ -15,10 +15,17 @@ from dataclasses import dataclass, field
 
 from bot.domain.actions import PRIORITIES, Priority
 from bot.domain.durations import parse_duration
-from bot.domain.language.scanner import Scanned, Token
 from bot.domain.language.numbers import GPU_TYPE
+from bot.domain.language.scanner import Scanned, Token
 from bot.domain.language.slash_args import FLAGS
-from bot.domain.language.values import PRIORITY_WORDS, STATE_WORDS, clock_duration, loose_duration, normalize_gpu_type, word_to_int
+from bot.domain.language.values import (
+    PRIORITY_WORDS,
+    STATE_WORDS,
+    clock_duration,
+    loose_duration,
+    normalize_gpu_type,
+    word_to_int,
+)
 from bot.domain.names import ENV_NAME, image_problem, job_name_problem
 from bot.domain.resources import memory_problem
 

@@ -106,7 +106,8 @@ def _read(scanned: Scanned) -> tuple[Action, Literal["grammar", "sentence"]]:
         sentence = True  # "launch" alone in a message: ask what to launch (after `/gpu` it is the grammar's)
     if flags or not sentence:
         try:
-            return _grammar_or_prose(_without_courtesy(_trimmed(scanned.shell_words(), trim), courtesy), slash), "grammar"
+            words = _without_courtesy(_trimmed(scanned.shell_words(), trim), courtesy)
+            return _grammar_or_prose(words, slash), "grammar"
         except ParseError:
             if slash or flags:
                 raise
