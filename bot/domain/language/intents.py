@@ -128,7 +128,15 @@ _USAGE = re.compile(
     r"(?:gpu\s+)?(?:usage|utili[sz]ation)\b"
 )
 # "who is using the H100s": everyone's running jobs
-_WHO_USES = re.compile(r"\bwho(?:'s|\s+is|\s+are)?\s+(?:using|hogging|on|running)\b")
+WHO_USES = re.compile(
+    r"\bwho(?:'s|\s+is|\s+are)?\s+(?:using|hogging|on|running|eating|occupying|taking\s+up)\b|"
+    r"\bwhat(?:'s|\s+is|\s+are)\s+(?:hogging|eating|occupying|taking\s+up|using\s+up|clogging)\b"
+)
+# "is anything of mine running", "are any of our jobs queued": a list of jobs in that state
+_ANY_IN_STATE = re.compile(
+    r"^\s*(?:is|are)\s+(?:there\s+)?(?:anything|any(?:\s+of)?\s+(?:my|our|the\s+team'?s?)?\s*(?:jobs?|runs?|work)|something)\b"
+    r".*\b(?:running|queued|pending|waiting|active)\b"
+)
 
 
 def is_danger(low: str) -> bool:
@@ -171,7 +179,7 @@ def detect(low: str, has_launch_detail: bool, has_names: bool) -> Intent:
         return "list"
     if _USAGE.search(low):
         return "usage"
-    if _WHO_USES.search(low):
+    if WHO_USES.search(low) or (not has_names and _ANY_IN_STATE.search(low)):
         return "list"
     if _QUEUE.search(low):
         return "queue"

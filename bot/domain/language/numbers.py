@@ -110,6 +110,7 @@ _GPUS_THEN_NODES = re.compile(
 )
 _NXM = re.compile(rf"(?<![\w.])(\d{{1,3}})\s*[x×]\s*(\d{{1,3}})\s*{_GPU_NOUN}")  # "2x8 H100"
 _GPUS = re.compile(rf"(?<![\w.-]){_N}(?:\s*[x×]|-)?\s*{_GPU_NOUN}(?![\w-])")
+_TYPE_X_N = re.compile(rf"(?<![\w-])({GPU_TYPE})\s*[x×]\s*{_N}(?![\w.-])")  # "h100x8", "A100 x 4"
 # "two 8-gpu h100 nodes": nodes, then the GPUs of each
 _NODES_OF = re.compile(
     rf"(?<![\w.-]){_N}\s+{_N}[\s-]*(?:gpus?|cards?)[\s-]*(?:({GPU_TYPE})\s+)?{_NODES_WORD}(?![\w-])"
@@ -155,6 +156,9 @@ def take_gpu_spec(low: str) -> tuple[GpuSpec, str]:
             if m.re is _GPUS and m.group(2):
                 spec.gpu_type = normalize_gpu_type(m.group(2))
             low = _blank(low, m)
+        elif t := _TYPE_X_N.search(low):
+            spec.gpus, spec.gpu_type = int(t.group(2)), normalize_gpu_type(t.group(1))
+            low = _blank(low, t)
     if spec.nodes is None and (m := _BARE_NXM.search(low)):
         nodes, per = int(m.group(1)), int(m.group(2))
         if spec.gpus in (None, nodes * per):

@@ -8,6 +8,7 @@ start with a subcommand. ``parse`` raises nothing but ``ParseError`` (a malforme
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -20,6 +21,7 @@ from bot.domain.language.marked import pairs_as_flags
 from bot.domain.language.scanner import Scanned, scan
 from bot.domain.language.sentences import read_sentence
 from bot.domain.language.slash import FLAGS, SUBCOMMANDS, parse_words, typo_of
+from bot.domain.language.values import STATE_WORDS
 from bot.domain.language.verbs import SLURM_VERBS
 
 _NAME_LIKE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -131,6 +133,9 @@ def _grammar_or_prose(words: list[str], slash: bool) -> Action:
     try:
         return parse_words(words)
     except ParseError:
+        if not slash and words[0].lower() == "list" and (named := _list_words_as_flags(words)) != words:
+            with contextlib.suppress(ParseError):
+                return parse_words(named)  # "list my jobs --state failed"
         cut = _remark_start(words)
         if slash or cut is None:
             raise
@@ -161,6 +166,22 @@ def _without_identity(words: list[str]) -> list[str]:
             skip = not eq
             continue
         out.append(w)
+    return out
+
+
+_LIST_WORDS = {"my": ["--mine"], "mine": ["--mine"], "team": ["--team"], "team's": ["--team"], "our": ["--team"],
+               "all": ["--all"], "everyone's": ["--all"], "jobs": [], "job": [], "the": [], "me": [], "of": []}
+
+
+def _list_words_as_flags(words: list[str]) -> list[str]:
+    """A list command's words that the grammar has flags for: "my" → --mine, "failed" → --state failed."""
+    out = words[:1]
+    for i, w in enumerate(words[1:], 1):
+        low = w.lower().strip(",.")
+        if w.startswith("-") or words[i - 1] == "--state" or (low not in _LIST_WORDS and low not in STATE_WORDS):
+            out.append(w)
+        else:
+            out += _LIST_WORDS.get(low, ["--state", STATE_WORDS.get(low, low)])
     return out
 
 

@@ -43,7 +43,7 @@ from bot.domain.language.entities import (
     take_priority,
     take_template,
 )
-from bot.domain.language.intents import also_launch, detect, is_danger
+from bot.domain.language.intents import WHO_USES, also_launch, detect, is_danger
 from bot.domain.language.marked import as_priority, plain_value, read_marked
 from bot.domain.language.numbers import GpuSpec, digits_for_words, take_duration, take_gpu_spec, take_tail
 from bot.domain.language.scanner import Scanned, scan
@@ -167,7 +167,7 @@ def read_sentence(scanned: Scanned) -> Action:
         return Logs(job=names[0] if names else None, tail=p.tail or 50)
     if intent == "list":
         state = find_state(p.rest) or ("queued" if re.search(r"\bin\s+(?:the\s+)?queue\b", p.rest) else None)
-        if re.search(r"\bwho(?:'s|\s+is|\s+are)?\s+(?:using|hogging|on|running)\b", p.rest):
+        if WHO_USES.search(p.rest):
             return ListJobs(scope="all", state=state or "running")  # "who is using the H100s"
         return ListJobs(scope=p.scope or find_scope(p.rest) or "mine", state=p.state or state)
     if intent == "stop":
