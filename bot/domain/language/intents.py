@@ -35,7 +35,8 @@ _ASKS_HOW = re.compile(
     r"\bwhat\s+(?:else\s+)?(?:you|this\s+bot|the\s+bot|it)\s+(?:can|could)\s+do\b|"
     r"\bwhat\s+(?:can|could|may|should)\s+i\s+(?:ask|say|type|tell|do\s+here)\b|\bwhat\s+am\s+i\s+allowed\s+to\s+(?:ask|do|say)\b|"
     r"\b(?:show|teach|tell)\s+me\s+how\b|\b(?:guide|walk)\s+me\s+through\b|\bi'?m\s+(?:lost|confused|new\s+here)\b|"
-    r"\bwhere\s+do\s+i\s+(?:start|begin)\b|\bhow\s+does\s+this\s+work\b"
+    r"\bwhere\s+do\s+i\s+(?:start|begin)\b|\bhow\s+does\s+(?:this|the(?:\s+\w+){1,2}|\w+ing)\s+work\b|"
+    r"\b(?:rundown|overview|list|summary|cheat\s*sheet)\s+of\s+(?:the\s+|your\s+|all\s+)?commands\b"
 )
 _HELP_WEAK = re.compile(r"\b(?:help|usage|how\s+do\s+i|how\s+to|what\s+commands|documentation|docs)\b")
 _LOGS = re.compile(
@@ -48,7 +49,7 @@ _STOP = re.compile(
     r"evict|scrap|dequeue|unqueue|wipe(?:\s+out)?|clear\s+(?:out\s+)?(?:my|our|all|the|every)|get\s+rid\s+of|"
     r"drop\s+(?:my|our|all|the|every)|nuke|purge|flush|shut\s+(?:it|them|that|this|[a-z0-9][\w.-]*)\s+down|"
     r"take\s+(?:it|them|that|this|[a-z0-9][\w.-]*)\s+down|pull\s+the\s+plug|call\s+off|axe|put\s+an\s+end\s+to|"
-    r"destroy|scrub|zap|ditch|trash|bin)\b"
+    r"destroy|scrub|zap|ditch|trash|bin|(?:get|take|pull|yank)\s+.{0,40}?\b(?:out\s+of|off|from)\s+(?:the\s+)?queue)\b"
 )
 _LAUNCH_STRONG = re.compile(
     r"\b(?:launch|kick\s*(?:off|start)|kickoff|submit|fine[\s-]?tune|finetune|train|pre[\s-]?train|"
@@ -100,15 +101,24 @@ _NOT_LIST = re.compile(r"\b(?:when|how\s+long|why|position|eta|ahead|before|wher
 _WHAT_STATE = re.compile(
     r"^\s*(?:what|which|anything|any|who)\b.*\b(?:failed|crashed|died|finished|succeeded|completed|errored|"
     r"broke|exploded|blew\s+up|went\s+down)\b|"
-    r"^\s*(?:did|has|have)\s+(?:anything|any\s+(?:job|run)s?|anyone|something|one)\b.*\b(?:fail|crash|die|finish|succeed|"
-    r"complete|error|break|blow\s+up)\w*"
+    r"^\s*(?:did\s+|has\s+|have\s+)?(?:anything|any\s+(?:job|run)s?|anyone|something)\b.*\b(?:fail|crash|die|finish|"
+    r"succeed|complete|error|break|blow\s+up)\w*"
 )
 # "did my job finish", "has my run crashed": the asker's one job (their latest), its state
-_MY_ONE = re.compile(r"\bmy\s+(?:job|run|training|experiment|launch)\b(?!s)")
+_MY_ONE = re.compile(
+    r"\bmy\s+(?:job|run|training|experiment|launch|eval|evaluation|sweep|fine-?tune|finetuning|benchmark|pretraining)\b(?!s)"
+)
+# "what has my team been running", "what's everyone been up to": their jobs, listed
+_WHAT_THEY_RUN = re.compile(
+    r"^\s*what(?:'s|\s+has|\s+have|\s+is|\s+are)\s+(?:my\s+|our\s+|the\s+)?(?:team|teammates|group|colleagues|lab|everyone|"
+    r"everybody|people)\b.*\b(?:running|launching|up\s+to|training|doing)\b"
+)
 _STATUS_Q = re.compile(
     r"\b(?:is\b.*\b(?:still\s+)?(?:running|queued|"
     r"pending|done|finished|alive|up|dead|stuck|ok)|did\b.*\b(?:finish|succeed|complete|fail|crash|start|"
-    r"work|pass|get\s+(?:scheduled|started|going|admitted))|has\b.*\b(?:finished|started|completed|failed|crashed))\b"
+    r"work|pass|make\s+it|go\s+(?:ok|okay|well|through|fine)|get\s+(?:scheduled|started|going|admitted))|"
+    r"has\b.*\b(?:finished|started|completed|failed|crashed)|when\s+(?:will|does|is|should)\b.*\b(?:finish|end|complete|"
+    r"be\s+done|done|wrap\s+up))\b"
 )
 _LIST = re.compile(
     r"\b(?:list|jobs|what\s+(?:have|did)\s+i\s+(?:run|launch|submit|start)\w*|recent(?:ly)?\s+(?:jobs|runs)|what(?:'s|\s+is|\s+are)?\b.*\brunning|which\b|what\s+(?:is|are)\b.*\b(?:running|"
@@ -163,6 +173,8 @@ def detect(low: str, has_launch_detail: bool, has_names: bool) -> Intent:
         return "logs"
     if _STOP.search(low):
         return "stop"
+    if not has_names and not has_launch_detail and _WHAT_THEY_RUN.search(low):
+        return "list"  # before the launch verbs: "what has the team been training"
     if _ENQUEUE.search(low) and (has_launch_detail or has_names):
         return "launch"  # "put a 2-node job on the queue, 8 h100 each": a job added to the queue
     if _LAUNCH_STRONG.search(low) and not _QUEUE_ONLY.search(low):
@@ -179,7 +191,7 @@ def detect(low: str, has_launch_detail: bool, has_names: bool) -> Intent:
         return "list"
     if _USAGE.search(low):
         return "usage"
-    if WHO_USES.search(low) or (not has_names and _ANY_IN_STATE.search(low)):
+    if WHO_USES.search(low) or (not has_names and (_ANY_IN_STATE.search(low) or _WHAT_THEY_RUN.search(low))):
         return "list"
     if _QUEUE.search(low):
         return "queue"

@@ -126,7 +126,7 @@ class _Parts:
         s = self.spec
         return any(
             x is not None for x in (s.gpus, s.gpu_type, s.nodes, self.image, self.template, self.command)
-        )
+        ) or bool(self.env)
 
 
 def parse_sentence(text: str) -> Action:
