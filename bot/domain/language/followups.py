@@ -181,7 +181,7 @@ def again_of(text: str, last: Launch) -> Launch | None:
     low = _bare(_norm(text).lower())
     if _AGAIN.search(low) is None or len(low) >= _MAX_TEXT:
         return None
-    scanned = scan(text)
+    scanned = scan(_FLAG_CHANGE.sub(r"\1=\2", text))  # "same but --gpus 4": a flag is a key=value change
     marked = read_marked(scanned, scanned.plain(plain_value))
     given = _marked_changes(marked, last)
     low = _bare(_norm(marked.plain).lower())
@@ -198,6 +198,7 @@ def again_of(text: str, last: Launch) -> Launch | None:
     return base if all(w in _AGAIN_FILLER or w in _FILLER for w in words) else None
 
 
+_FLAG_CHANGE = re.compile(r"(?<!\S)--(gpus|gpu-type|nodes|time|priority|image|name|memory|cpus)(?:=|\s+)(?!-)(\S+)")
 _MARKED_FIELDS = ("name", "image", "gpus", "gpu_type", "nodes", "time_limit_s", "priority", "memory", "cpus")
 
 
