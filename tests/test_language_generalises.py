@@ -91,3 +91,22 @@ def test_follow_up_reads_markup_changes() -> None:
 def test_mention_possessive_and_channels_are_never_names() -> None:
     assert parse("logs of <@U0OTHER1>'s run ab-3").action == Logs(job="ab-3", tail=50)
     assert parse("see <#C0ABC123|ops-2> for context: status of ab-3").action == Status(job="ab-3")
+
+
+def test_a_question_of_should_gets_the_command_not_the_action() -> None:
+    assert "`/gpu stop ab-1`" in question("should i stop ab-1?")
+
+
+def test_a_negated_verb_does_nothing() -> None:
+    assert question("don't stop ab-1") == question("do not launch anything")
+
+
+def test_two_names_joined_by_or_are_asked() -> None:
+    q = question("launch ab-1 or ab-2")
+    assert "`/gpu launch ab-1`" in q and "`/gpu launch ab-2`" in q
+
+
+def test_someone_elses_jobs_are_never_the_askers() -> None:
+    for text in ("cancel <@U0OTHER9>'s jobs", "stop the jobs of user UABC123"):
+        a = parse(text).action
+        assert isinstance(a, Stop) and a.scope == "all" and not a.jobs  # refused for a non-admin by policy

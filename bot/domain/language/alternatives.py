@@ -1,7 +1,9 @@
-"""Two readings joined by "or": "status or logs of ft-9", "stop or restart x", "4 or 8 GPUs".
+"""Requests the person has not made yet: two readings joined by "or" ("status or logs of ft-9",
+"stop or restart x", "4 or 8 GPUs", "ab-1 or ab-2"), "either ... or", a negated verb ("don't stop
+x") and a question of advice ("should I stop x?").
 
-The person has not decided, so the bot must not pick for them: it asks, with the exact commands
-when both readings are commands. Synonyms ("stop or cancel x") are one reading, not two.
+The bot must not pick for them: it asks, with the exact commands when the readings are commands.
+Synonyms ("stop or cancel x") are one reading, not two.
 """
 
 from __future__ import annotations
@@ -50,3 +52,39 @@ def value_alternatives(low: str) -> str | None:
     if t:
         return msg.clarify_which_value(t.group(1), t.group(2), "GPU type")
     return None
+
+
+_NAME = r"(?:[a-z][a-z0-9.]*-[a-z0-9.-]*[a-z0-9]|[a-z]+[0-9][a-z0-9.-]*)"
+_NAME_OR = re.compile(rf"(?<![\w.-])({_NAME})\s*,?\s+or\s+({_NAME})(?![\w-])")
+_EITHER = re.compile(r"\beither\b.+\bor\b|\bwhichever\s+you\s+(?:think|prefer)\b|\byour\s+call\b")
+_NEGATED = re.compile(
+    r"^\s*(?:please\s+)?(?:don'?t|do\s+not|dont|never|no\s+need\s+to|not\s+yet)\s+(?:\w+\s+)?"
+    r"(?:stop|cancel|kill|terminate|delete|launch|start|run|submit|abort|remove)\b"
+)
+# "should I stop x?": a question to the person themself; acting on it would decide for them
+_SHOULD_I = re.compile(
+    r"^\s*(?:should|shall|must)\s+(?:i|we)\s+(?:\w+\s+)?(?:stop|cancel|kill|terminate|launch|start|run|submit)\b"
+)
+
+
+def undecided(low: str, intent: str, job: str | None) -> str | None:
+    """The question to ask back when ``low`` does not yet ask for one action, else None."""
+    if _NEGATED.search(low):
+        return msg.clarify_negated()
+    either = verb_alternatives(low, job)
+    if either is None and intent in ("launch", "stop", "status", "logs"):
+        either = value_alternatives(low) if intent == "launch" else None
+        names = _NAME_OR.search(low)
+        if either is None and names:
+            verb = intent
+            either = msg.clarify_which_action(
+                f"{verb} `{names.group(1)}`", f"`{names.group(2)}`", None,
+                [f"/gpu {verb} {names.group(1)}", f"/gpu {verb} {names.group(2)}"])
+    if either is None and _EITHER.search(low):
+        either = msg.clarify_undecided()
+    return either
+
+
+def asks_should_i(low: str) -> bool:
+    """"should I stop x?": answered with the command to send, not done."""
+    return bool(_SHOULD_I.search(low))

@@ -35,7 +35,7 @@ VOCAB: frozenset[str] = frozenset(
     soon tonight overnight tomorrow them those these they finish succeed fail complete go went
     happen happened became become news update updates apiece piece total overall altogether combined
     fire going wipe clear rid drop across w whole both either neither stage phase step
-    left longer remaining channel
+    left longer remaining channel maybe perhaps probably later actually
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
@@ -43,6 +43,7 @@ VOCAB: frozenset[str] = frozenset(
 _IDENTITY = re.compile(
     r"\b(?:as|impersonating|on\s+behalf\s+of)\s+(?:the\s+)?(?:user\s+|an?\s+)?"
     r"(?:<?@?[a-z0-9._-]*admin\w*|root|superuser|sudo|u[a-z0-9]{2,}>?|@?[a-z0-9._-]+>?(?=\s+user))"
+    r"|\b(?:of|by|from|belonging\s+to|owned\s+by)\s+(?:the\s+)?(?:user|account)\s+<?@?[a-z0-9._-]+>?"
     r"|\bfor\s+(?:the\s+)?(?:user|team|account)\s+(?!(?:please|pls|plz|thanks|thx|now|today|jobs?|runs?|and|too|only|"
     r"that|which|i|we|as|in|on|from|over|during|this|last|since)\b)<?@?[a-z0-9._-]+>?"
     r"|\b(?:in|into|to|from|on)\s+(?:the\s+)?(?:namespace|ns|project)\s+[a-z0-9._-]+(?:\s+namespace)?"

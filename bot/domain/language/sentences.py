@@ -29,7 +29,7 @@ from bot.domain.actions import (
     Stop,
     Usage,
 )
-from bot.domain.language.alternatives import value_alternatives, verb_alternatives
+from bot.domain.language.alternatives import asks_should_i, undecided
 from bot.domain.language.entities import (
     find_scope,
     find_state,
@@ -81,6 +81,10 @@ class _Parts:
         self.resources: dict[str, object] = {}  # memory=, cpus= (per node)
         self.state: JobState | None = None  # state=, scope=: a list's or a stop's selector
         self.scope: Scope | None = None
+        # "<@U1>'s jobs", "jobs of <@U1>": someone else's, so never the asker's by default
+        self.others = any(t.kind == "mention" and t.text.endswith("'s") for t in scanned.tokens) or bool(
+            re.search(r"\b(?:of|by|from|belonging\s+to|owned\s+by)\s*(?:<@|(?:the\s+)?(?:user|account)\s+\S)",
+                      scanned.source, re.I))
         if isinstance(given.get("image"), str):
             self.image = str(given["image"])
         self.image = self.image or marked.image
@@ -137,6 +141,13 @@ def parse_sentence(text: str) -> Action:
 def read_sentence(scanned: Scanned) -> Action:
     """The action of a scanned sentence (``parse`` scans once and hands the tokens here)."""
     p = _Parts(scanned)
+    action = _action(p)
+    if isinstance(action, Stop | Launch) and asks_should_i(p.intent_text):
+        return Clarify(question=msg.clarify_your_call(to_command(action)))  # "should I stop x?"
+    return action
+
+
+def _action(p: _Parts) -> Action:
     if not p.intent_text.strip() and not p.launch_detail():
         return Clarify(question=msg.clarify_empty())
     names = list(dict.fromkeys([*p.marked.names, *_given_name(p), *job_names(p.rest)]))
@@ -144,8 +155,7 @@ def read_sentence(scanned: Scanned) -> Action:
                     p.launch_detail() or bool(marked_names(p.rest)) or bool(_given_name(p)), bool(names))
     if intent == "danger" or p.injection:
         return Clarify(question=msg.clarify_not_allowed())
-    either = verb_alternatives(p.intent_text, names[0] if names else None) or (
-        value_alternatives(p.intent_text) if intent == "launch" else None)
+    either = undecided(p.intent_text, intent, names[0] if names else None)
     if either:
         return Clarify(question=either)  # "status or logs of ft-9": the person decides, not the rules
     if intent == "none" and len(names) == 1 and not re.sub(r"[^a-z0-9]+|" + re.escape(names[0]), "", p.rest):
@@ -169,7 +179,7 @@ def read_sentence(scanned: Scanned) -> Action:
         state = find_state(p.rest) or ("queued" if re.search(r"\bin\s+(?:the\s+)?queue\b", p.rest) else None)
         if WHO_USES.search(p.rest):
             return ListJobs(scope="all", state=state or "running")  # "who is using the H100s"
-        return ListJobs(scope=p.scope or find_scope(p.rest) or "mine", state=p.state or state)
+        return ListJobs(scope=p.scope or find_scope(p.rest) or _default_scope(p), state=p.state or state)
     if intent == "stop":
         stop = _stop(p, names)
         if isinstance(stop, Stop) and also_launch(p.intent_text) and p.launch_detail():
@@ -212,6 +222,10 @@ def _launch(p: _Parts) -> Action:
     return Launch(**fields, given=frozenset(fields))  # type: ignore[arg-type]
 
 
+def _default_scope(p: _Parts) -> Scope:
+    return "all" if p.others else "mine"
+
+
 def _usage_window(low: str) -> int:
     """The chart's window: 6h, 24h or 7d, the nearest to what was asked."""
     if re.search(r"\b(?:7\s*d|7\s*days?|week|weekly)\b", low):
@@ -251,7 +265,7 @@ def _launch_name(p: _Parts) -> str | None:
 def _stop(p: _Parts, names: list[str]) -> Action:
     if names:
         return Stop(jobs=tuple(names))
-    scope = p.scope or find_scope(p.rest)
+    scope = p.scope or find_scope(p.rest) or _default_scope(p)
     state = p.state or find_state(re.sub(r"\b(?:stop|cancel|kill|terminate|end)\b", " ", p.rest))
     plural = re.search(r"\b(?:all|every|everything|jobs)\b", p.rest)
     if plural or state:

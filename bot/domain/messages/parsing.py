@@ -214,3 +214,18 @@ def clarify_which_value(first: str, second: str, what: str) -> str:
         flag, value = "--gpus", first
     return (f"{first} or {second} {what}? Tell me which, e.g. `/gpu launch NAME {flag} {value}`, "
             "or send the request again with one value.")
+
+
+def clarify_negated() -> str:
+    return ("OK, I won't do anything. When you want something done, say it, e.g. `/gpu status JOB` "
+            "or `/gpu stop JOB`.")
+
+
+def clarify_undecided() -> str:
+    return ("It sounds like you haven't decided yet, and I won't choose for you. Tell me one thing to do, "
+            "e.g. `/gpu status JOB`, `/gpu logs JOB` or `/gpu stop JOB`.")
+
+
+def clarify_your_call(command: str) -> str:
+    """"Should I stop x?": the person decides; the bot gives the command that does it."""
+    return f"That's your call. If you want it, send `{command}`."
