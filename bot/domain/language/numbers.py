@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from bot.domain.language.values import UNIT_WORD, WORD_NUMBERS, clock_duration, normalize_gpu_type, unit_seconds
+from bot.domain.resources import memory_problem
 
 _NUM_WORDS = "|".join(sorted(WORD_NUMBERS, key=len, reverse=True))
 _TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
@@ -52,7 +53,7 @@ def _blank(text: str, m: re.Match[str]) -> str:
 # Compact forms (12h, 1h30m, 1.5h) and spelled ones (6 hours, 1 hour 30 minutes).
 _TIGHT = re.compile(r"(?<![\w.-])((?:\d+(?:\.\d+)?[wdhms])+)(?![\w-])")
 _TIGHT_PART = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")
-_SPELLED_PART = rf"(\d+(?:\.\d+)?)\s*({UNIT_WORD})(?![\w-])"
+_SPELLED_PART = rf"(\d+(?:\.\d+)?)[\s-]*({UNIT_WORD})(?![\w-])"  # "6 hours", "6-hour"
 _SPELLED = re.compile(
     rf"(?<![\w.-]){_SPELLED_PART}(?:,?\s*(?:and\s+)?(\d+(?:\.\d+)?)\s*({UNIT_WORD})(?![\w-]))?"
 )
@@ -188,3 +189,29 @@ def take_tail(low: str) -> tuple[int | None, str]:
         return None, low
     n = int(next(g for g in m.groups() if g))
     return (n if n > 0 else None), _blank(low, m)
+
+
+# "16 cpus", "64Gi of memory", "memory 128GB": per-node resources said in prose
+_CPUS = re.compile(r"(?<![\w.-])(\d{1,4})\s*(?:v?cpus?|cores?|cpu\s+cores)(?![\w-])")
+_MEMORY = re.compile(
+    r"(?<![\w.-])(\d{1,5}(?:\.\d+)?\s*(?:[kmgt]i?b?))\s+(?:of\s+)?(?:memory|ram|mem)\b|"
+    r"\b(?:memory|ram|mem)\s*(?:of\s+)?(\d{1,5}(?:\.\d+)?\s*(?:[kmgt]i?b?))(?![\w-])"
+)
+
+
+def take_resources(low: str) -> tuple[dict[str, object], str]:
+    out: dict[str, object] = {}
+    m = _CPUS.search(low)
+    if m:
+        out["cpus"] = int(m.group(1))
+        low = _blank(low, m)
+    m = _MEMORY.search(low)
+    if m:
+        raw = (m.group(1) or m.group(2)).replace(" ", "")
+        raw = raw[:-1].upper() + raw[-1] if raw.lower().endswith("i") else raw.upper()
+        problem = memory_problem(raw)
+        value = raw if problem is None else problem[1]
+        if value:
+            out["memory"] = value
+            low = _blank(low, m)
+    return out, low

@@ -136,6 +136,9 @@ def _grammar_or_prose(words: list[str], slash: bool) -> Action:
         if not slash and words[0].lower() == "list" and (named := _list_words_as_flags(words)) != words:
             with contextlib.suppress(ParseError):
                 return parse_words(named)  # "list my jobs --state failed"
+        if not slash and (glued := _without_glue(words)) != words:
+            with contextlib.suppress(ParseError):
+                return parse_words(glued)  # "launch ab-1 with --gpus 2 and --time 3h"
         cut = _remark_start(words)
         if slash or cut is None:
             raise
@@ -182,6 +185,21 @@ def _list_words_as_flags(words: list[str]) -> list[str]:
             out.append(w)
         else:
             out += _LIST_WORDS.get(low, ["--state", STATE_WORDS.get(low, low)])
+    return out
+
+
+_GLUE = frozenset({"with", "and", "on", "using", "for", "the", "a", "an", "also", "plus", "&", "&amp;", ","})
+
+
+def _without_glue(words: list[str]) -> list[str]:
+    """The words without English glue between flags (a flag's own value is kept whatever it is)."""
+    flags = FLAGS.get(words[0].lower(), {})
+    out = words[:1]
+    for i, w in enumerate(words[1:], 1):
+        if w == "--":
+            return [*out, *words[i:]]
+        if w.lower() not in _GLUE or (flags.get(words[i - 1].partition("=")[0]) and "=" not in words[i - 1]):
+            out.append(w)
     return out
 
 

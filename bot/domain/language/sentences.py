@@ -45,7 +45,14 @@ from bot.domain.language.entities import (
 )
 from bot.domain.language.intents import WHO_USES, also_launch, detect, is_danger
 from bot.domain.language.marked import as_priority, plain_value, read_marked
-from bot.domain.language.numbers import GpuSpec, digits_for_words, take_duration, take_gpu_spec, take_tail
+from bot.domain.language.numbers import (
+    GpuSpec,
+    digits_for_words,
+    take_duration,
+    take_gpu_spec,
+    take_resources,
+    take_tail,
+)
 from bot.domain.language.scanner import Scanned, scan
 from bot.domain.language.slash import to_command
 from bot.domain.language.values import STATE_WORDS
@@ -78,7 +85,6 @@ class _Parts:
         self.env = tuple(marked.env.items())
         self.image, s = take_image(marked.plain)
         given = marked.fields
-        self.resources: dict[str, object] = {}  # memory=, cpus= (per node)
         self.state: JobState | None = None  # state=, scope=: a list's or a stop's selector
         self.scope: Scope | None = None
         # "<@U1>'s jobs", "jobs of <@U1>": someone else's, so never the asker's by default
@@ -88,6 +94,7 @@ class _Parts:
         if isinstance(given.get("image"), str):
             self.image = str(given["image"])
         self.image = self.image or marked.image
+        self.resources: dict[str, object] = {}  # memory, cpus (per node)
         low = canonical_verbs(re.sub(r"(?<!\S)w/(?=\s)", "with", s.lower()))
         self.injection = is_injection(low) or any(is_danger(c.text.lower()) for c in scanned.code())
         low, self.identity = strip_identity(low)
@@ -96,6 +103,7 @@ class _Parts:
         self.template, low = take_template(low)
         self.tail, low = take_tail(low)
         self.time_limit_s, low = take_duration(low)
+        self.resources, low = take_resources(low)
         self.spec: GpuSpec
         self.spec, low = take_gpu_spec(low)
         self.priority, low = take_priority(low)

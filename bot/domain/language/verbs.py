@@ -35,7 +35,8 @@ _KEEP = frozenset(
     finish finishes succeed succeeds fails failing complete completes going gone wipe clear
     dequeue unqueue enqueue nuke purge flush halt evict preempt scrap stack track trace stuck smart black
     slack snack stark start stats hows shows looks looking loss losses lose toss boss gloss logo lags legs
-    lugs stop steps help held hold heap hell helm halt yelp kelp whelp helps hemp heal    """.split()  # noqa: SIM905 - a word list reads better as text
+    lugs stop steps help held hold heap hell helm halt yelp kelp whelp helps hemp heal cpus cpu vcpus cores
+    mem ram    """.split()  # noqa: SIM905 - a word list reads better as text
 )
 _KNOWN = VOCAB | _KEEP | frozenset(WORD_NUMBERS) | frozenset(PRIORITY_WORDS) | frozenset(STATE_WORDS)
 
