@@ -108,6 +108,7 @@ _WHAT_STATE = re.compile(
 _MY_ONE = re.compile(
     r"\bmy\s+(?:job|run|training|experiment|launch|eval|evaluation|sweep|fine-?tune|finetuning|benchmark|pretraining)\b(?!s)"
 )
+_ONE_JOB = re.compile(r"\b(?:the|my|that|this|our)\s+(?:[\w-]+\s+)?(?:job|run|training|experiment|sweep|eval)\b(?!s)")
 # "what has my team been running", "what's everyone been up to": their jobs, listed
 _WHAT_THEY_RUN = re.compile(
     r"^\s*what(?:'s|\s+has|\s+have|\s+is|\s+are)\s+(?:my\s+|our\s+|the\s+)?(?:team|teammates|group|colleagues|lab|everyone|"
@@ -203,6 +204,8 @@ def detect(low: str, has_launch_detail: bool, has_names: bool) -> Intent:
         return "status"
     if _LIST.search(low):
         return "list"
+    if not has_launch_detail and _STATUS_Q.search(low) and _ONE_JOB.search(low):
+        return "status"  # "is the resnet run done": a question about one job, not a launch
     if _LAUNCH_WEAK.search(low):
         return "launch"
     if _HELP_WEAK.search(low):

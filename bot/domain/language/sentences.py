@@ -166,8 +166,9 @@ def _action(p: _Parts) -> Action:
     either = undecided(p.intent_text, intent, names[0] if names else None)
     if either:
         return Clarify(question=either)  # "status or logs of ft-9": the person decides, not the rules
-    if intent == "none" and len(names) == 1 and not re.sub(r"[^a-z0-9]+|" + re.escape(names[0]), "", p.rest):
-        return Status(job=names[0])  # only a job's name ("sft-7b?"): how is it doing
+    if intent == "none" and len(names) == 1 and not re.sub(
+            r"[^a-z0-9]+|\b(?:what|how|and|about|then|so)\b|" + re.escape(names[0]), "", p.rest):
+        return Status(job=names[0])  # only a job's name ("sft-7b?", "what about sft-7b?"): how is it doing
     if intent == "help":
         topic = _HELP_TOPIC.search(p.rest)
         return Help(topic=(topic.group(1) or topic.group(2)) if topic else None)
