@@ -42,7 +42,7 @@ _HELP_WEAK = re.compile(r"\b(?:help|usage|how\s+do\s+i|how\s+to|what\s+commands|
 _LOGS = re.compile(
     r"\b(?:logs?|output|stdout|stderr|traceback|stack\s*trace|tail\s*-?f?|lines|print(?:ed|s|ing)?|"
     r"error\s+messages?|(?:the|an?|any|what'?s\s+the)\s+errors?|errors?\s+(?:from|of|for|in))\b|\bwhy\s+(?:did|does|is|has)\b.*\b(?:crash\w*|fail\w*|die|died|dying|break|broke|"
-    r"oom\w*|error\w*|stuck)\b|\bwhat\s+went\s+wrong\b"
+    r"oom\w*|error\w*|stuck)\b|\bwhat\s+went\s+wrong\b|\b(?:saying|spitting\s+out|outputting)\b"
 )
 _STOP = re.compile(
     r"\b(?:stop|cancel|kill|terminate|abort|halt|delete|remove|shut\s*down|tear\s+down|end|preempt|"
@@ -60,7 +60,7 @@ _QUEUE = re.compile(
     r"\bqueue\b|\bwhen\s+(?:will|does|do|is|should|can)\b.*\b(?:start|run|begin|scheduled|get\s+gpus)\b|"
     r"\bhow\s+long\b.*\b(?:wait|until|before|queue)\b|\bposition\b|\bwait(?:ing)?\s+time\b|\beta\b|"
     r"\bwhy\s+is\b.*\b(?:pending|waiting|not\s+(?:starting|running))\b|\bline\s+up\b|\bahead\s+of\s+(?:me|mine|us)\b|"
-    r"\bin\s+line\b|\b(?:spot|place|rank|standing)\s+in\s+(?:the\s+)?(?:queue|line)\b|\bam\s+i\s+next\b|\bmy\s+turn\b|"
+    r"\bin\s+line\b|\b(?:a\s+)?line\s+for\b|\bahead\s+of\s+(?:my|our)\s+(?:job|run)s?\b|\b(?:spot|place|rank|standing)\s+in\s+(?:the\s+)?(?:queue|line)\b|\bam\s+i\s+next\b|\bmy\s+turn\b|"
     r"\bstand\s+in\s+(?:the\s+)?(?:queue|line)\b"
 )
 _GPU_WORD = (
@@ -109,6 +109,8 @@ _MY_ONE = re.compile(
     r"\bmy\s+(?:job|run|training|experiment|launch|eval|evaluation|sweep|fine-?tune|finetuning|benchmark|pretraining)\b(?!s)"
 )
 _ONE_JOB = re.compile(r"\b(?:the|my|that|this|our)\s+(?:[\w-]+\s+)?(?:job|run|training|experiment|sweep|eval)\b(?!s)")
+# "what have I got going", "what do I have on": the asker's jobs
+_WHAT_I_HAVE = re.compile(r"\bwhat\s+(?:have\s+i|do\s+i\s+have|i've)\s+(?:got\s+)?(?:going|running|on|out\s+there)\b")
 # "what has my team been running", "what's everyone been up to": their jobs, listed
 _WHAT_THEY_RUN = re.compile(
     r"^\s*what(?:'s|\s+has|\s+have|\s+is|\s+are)\s+(?:my\s+|our\s+|the\s+)?(?:team|teammates|group|colleagues|lab|everyone|"
@@ -122,7 +124,8 @@ _STATUS_Q = re.compile(
     r"be\s+done|done|wrap\s+up))\b"
 )
 _LIST = re.compile(
-    r"\b(?:list|jobs|what\s+(?:have|did)\s+i\s+(?:run|launch|submit|start)\w*|recent(?:ly)?\s+(?:jobs|runs)|what(?:'s|\s+is|\s+are)?\b.*\brunning|which\b|what\s+(?:is|are)\b.*\b(?:running|"
+    r"\b(?:list|jobs|(?:my|our|the|failed|running|queued|pending|finished|recent)\s+(?:\w+\s+)?(?:runs|experiments|workloads)|"
+    r"what\s+(?:have|did)\s+i\s+(?:run|launch|submit|start)\w*|recent(?:ly)?\s+(?:jobs|runs)|what(?:'s|\s+is|\s+are)?\b.*\b(?:running|queued|pending)|which\b|what\s+(?:is|are)\b.*\b(?:running|"
     r"queued)|show\s+(?:me\s+)?(?:my|our|all|the|everything)|anything\s+running|"
     r"what(?:'s|\s+is|\s+are)\s+[\w' ]{0,30}?\bup\s+to)\b"
 )
@@ -134,6 +137,7 @@ _LAUNCH_WEAK = re.compile(
 
 # "gpu usage over the last week": the utilization chart (`/gpu usage 7d`)
 _USAGE = re.compile(
+    r"\bhow\s+much\s+(?:did|have|has)\s+(?:we|i|the\s+team|my\s+team|our\s+team)\s+(?:use|used)\b|"
     r"\b(?:usage|utili[sz]ation|allocation)\b.*\b(?:last|past|over|this)\s+(?:\d+\s*)?(?:h|hours?|d|days?|day|week)\b"
     r"|\b(?:usage|utili[sz]ation)\s+(?:chart|graph|history|trend)s?\b|\b(?:chart|graph|plot)\s+(?:of\s+)?(?:the\s+)?"
     r"(?:gpu\s+)?(?:usage|utili[sz]ation)\b"
@@ -174,7 +178,7 @@ def detect(low: str, has_launch_detail: bool, has_names: bool) -> Intent:
         return "logs"
     if _STOP.search(low):
         return "stop"
-    if not has_names and not has_launch_detail and _WHAT_THEY_RUN.search(low):
+    if not has_names and not has_launch_detail and (_WHAT_THEY_RUN.search(low) or _WHAT_I_HAVE.search(low)):
         return "list"  # before the launch verbs: "what has the team been training"
     if _ENQUEUE.search(low) and (has_launch_detail or has_names):
         return "launch"  # "put a 2-node job on the queue, 8 h100 each": a job added to the queue

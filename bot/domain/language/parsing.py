@@ -128,6 +128,8 @@ def _read(scanned: Scanned) -> tuple[Action, Literal["grammar", "sentence"]]:
 def _grammar_or_prose(words: list[str], slash: bool) -> Action:
     """The grammar's action; in a message, a command followed by a remark ("--tail 100 want to see
     the nan", "--time 4h cheers") is read without the remark when the whole line does not parse."""
+    if not slash and words and words[0].lower() == "logs":
+        words = ["--tail" if w in ("-n", "-l", "--lines", "--last") else w for w in words]  # `tail -n 100`'s habit
     if not slash and words:
         words = pairs_as_flags(words[0].lower(), _without_identity(words))  # "launch gpus=4 type=a100 --time 2h"
     try:
