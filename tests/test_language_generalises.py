@@ -10,6 +10,7 @@ from bot.domain.errors import ParseError
 from bot.domain.language.followups import again_of
 from bot.domain.language.marked import pairs_as_flags, plain_value
 from bot.domain.language.parsing import parse
+from bot.domain.language.slash import to_command
 from bot.domain.language.values import clock_duration
 
 LAST = Launch(name="base-1", image="ghcr.io/acme/train:1.4", gpus=8, gpu_type="h100",
@@ -110,3 +111,11 @@ def test_someone_elses_jobs_are_never_the_askers() -> None:
     for text in ("cancel <@U0OTHER9>'s jobs", "stop the jobs of user UABC123"):
         a = parse(text).action
         assert isinstance(a, Stop) and a.scope == "all" and not a.jobs  # refused for a non-admin by policy
+
+
+def test_a_backtick_inside_shell_quotes_of_a_command_is_a_character() -> None:
+    a = Launch(command=("'0`", "`"), given=frozenset({"command"}))
+    back = parse(to_command(a)).action
+    assert isinstance(back, Launch) and back.command == a.command
+    got = parse("/gpu launch `ft-1` --gpus 2").action  # outside quotes a code span is still a value
+    assert isinstance(got, Launch) and got.name == "ft-1" and got.command is None

@@ -116,9 +116,12 @@ def scan(text: str, *, shell: bool = False) -> Scanned:
     cleaned: list[str] = []
     runs: list[tuple[int, int]] = []
     pos = 0
+    quoted = _shell_quoted(source) if _PREFIX.match(source) else ()
     for m in _MARKUP.finditer(source):
         if m.group("quoted") is not None:
             continue  # plain text: read with the words around it
+        if any(a < m.start() < b for a, b in quoted):
+            continue  # a backtick inside a shell-quoted word of a `/gpu` line is a character, not code
         _words(source, pos, m.start(), shell, tokens, cleaned)
         runs.append((pos, m.start()))
         kind = next(k for k in _KINDS if m.group(k) is not None)
@@ -142,6 +145,28 @@ def scan(text: str, *, shell: bool = False) -> Scanned:
     runs.append((pos, len(source)))
     out = re.sub(r"[ \t]+", " ", "".join(cleaned)).strip()
     return Scanned(source, tuple(tokens), out, tuple(runs))
+
+
+_PREFIX = re.compile(r"\s*/gpu\b", re.I)
+
+
+def _shell_quoted(s: str) -> tuple[tuple[int, int], ...]:
+    """Spans inside shell quotes of a `/gpu` line, as the grammar will read them."""
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c in "'\"":
+            close = s.find(c, i + 1)
+            if close < 0:
+                break
+            spans.append((i, close))
+            i = close
+        i += 1
+    return tuple(spans)
 
 
 def _words(source: str, start: int, end: int, shell: bool, tokens: list[Token], cleaned: list[str]) -> None:
