@@ -41,6 +41,7 @@ _KEYS: dict[str, str] = {
     **dict.fromkeys(("type", "gpu_type", "gpu-type", "gputype", "gpu_model", "model_type", "accelerator"),
                     "gpu_type"),
     **dict.fromkeys(("nodes", "node", "num_nodes", "n_nodes", "nnodes"), "nodes"),
+    **dict.fromkeys(("gpus_per_node", "gpus-per-node", "per_node"), "gpus_per_node"),
     **dict.fromkeys(("time", "walltime", "time_limit", "time-limit", "duration", "timeout", "limit"),
                     "time_limit_s"),
     **dict.fromkeys(("priority", "prio"), "priority"),
@@ -102,7 +103,7 @@ def _field_value(key: str, raw: str) -> object | None:
         return raw if image_problem(raw) is None else None
     if key == "memory":
         return raw if memory_problem(raw) is None else None
-    if key in ("gpus", "nodes", "tail", "cpus"):
+    if key in ("gpus", "nodes", "tail", "cpus", "gpus_per_node"):
         n = word_to_int(raw)
         return n if n is not None and n > 0 else None
     if key == "gpu_type":
@@ -160,7 +161,13 @@ def read_marked(scanned: Scanned, plain: str) -> Marked:
         elif job_name_problem(text.lower()) is None:
             out.names.append(text.lower())
     env_after = False
-    for tok in scanned.words():
+    words = scanned.words()
+    for i, tok in enumerate(words):
+        if tok.text in ("-N", "--nodes", "--gpus-per-node") and i + 1 < len(words) and words[i + 1].text.isdigit():
+            # Slurm's "-N 2" (nodes) and "--gpus-per-node 8", written with a space
+            out.fields.setdefault("nodes" if tok.text != "--gpus-per-node" else "gpus_per_node", int(words[i + 1].text))
+            out.plain = re.sub(rf"(?<!\S){re.escape(tok.text)}\s+{words[i + 1].text}(?!\S)", " ", out.plain, count=1)
+            continue
         if _ENV_MARK.match(tok.text):
             env_after = True
             continue
@@ -170,7 +177,7 @@ def read_marked(scanned: Scanned, plain: str) -> Marked:
         key, value = pair
         if key.lower() == "gres" and (gres := _GRES.fullmatch(value.strip().lower())):
             # Slurm's generic resources: gpu:N or gpu:TYPE:N
-            out.fields.setdefault("gpus", int(gres.group(2)))
+            out.fields.setdefault("gpus_per_node", int(gres.group(2)))  # Slurm's gres counts each node's
             if gres.group(1):
                 out.fields.setdefault("gpu_type", normalize_gpu_type(gres.group(1)))
             out.plain = re.sub(rf"(?<!\S){re.escape(tok.text)}(?!\S)", " ", out.plain, count=1)

@@ -117,6 +117,9 @@ class _Parts:
                 self.spec.gpus = value
             elif key == "nodes" and isinstance(value, int):
                 self.spec.nodes = value
+            elif key == "gpus_per_node" and isinstance(value, int):
+                nodes = given.get("nodes")
+                self.spec.gpus = value * (nodes if isinstance(nodes, int) else self.spec.nodes or 1)
             elif key == "gpu_type" and isinstance(value, str):
                 self.spec.gpu_type = value
             elif key == "time_limit_s" and isinstance(value, int):

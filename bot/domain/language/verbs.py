@@ -44,6 +44,8 @@ _KNOWN = VOCAB | _KEEP | frozenset(WORD_NUMBERS) | frozenset(PRIORITY_WORDS) | f
 _SLURM: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bsqueue\s+(?:--me\b|-u\s+(?:me|\$user|myself)\b|--user[= ](?:me|\$user)\b)"), "list my jobs"),
     (re.compile(r"\bsqueue\b"), "queue"),
+    (re.compile(r"\bscancel\s+(?:--me\b|-u\s+(?:me|\$user|myself)\b|--user[= ](?:me|\$user)\b)(?!.*--state)"),
+     "cancel all my jobs"),
     (re.compile(r"\bscancel\b"), "cancel"),
     (re.compile(r"\bsinfo\b"), "free gpus"),
     (re.compile(r"\bsbatch\b"), "submit"),
