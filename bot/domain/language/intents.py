@@ -75,7 +75,8 @@ _GPUS = re.compile(
     rf"\bcluster\s+(?:is\s+)?(?:full|busy|free)\b|\bis\s+the\s+cluster\s+(?:full|busy|free)\b|^\s*(?:what'?s|what\s+is|anything)\s+free\b|"
     rf"\b{_GPU_WORD}\s+(?:availability|capacity|usage|utili[sz]ation)\b|\b(?:cluster|you)\s+have\b.*\b{_GPU_WORD}\b|"
     rf"\bhow\s+(?:loaded|full|busy|packed|utili[sz]ed|saturated)\b.*\b(?:cluster|{_GPU_WORD})\b|"
-    rf"\bhow\s+much\s+of\s+the\s+(?:cluster|{_GPU_WORD})\b|\b(?:fraction|percent(?:age)?|share|portion)\s+of\s+(?:the\s+)?(?:cluster|{_GPU_WORD})\b"
+    rf"\bhow\s+much\s+of\s+the\s+(?:cluster|{_GPU_WORD})\b|\b(?:tell\s+me\s+about|info\s+(?:on|about)|details\s+(?:on|about))\s+"
+    rf"(?:the\s+)?{_GPU_WORD}|\b(?:fraction|percent(?:age)?|share|portion)\s+of\s+(?:the\s+)?(?:cluster|{_GPU_WORD})\b"
 )
 _STATUS = re.compile(
     r"\b(?:status|state|progress|doing|going(?!\s+to\s+(?!finish|end|complete|start|run|fail|crash|succeed|be\b|make\b|take\b))|looking|how(?:'s|\s+is|\s+are)|hows|check\s+on|updates?\s+on|news\s+(?:on|about|of)|"
@@ -214,8 +215,8 @@ def detect(low: str, has_launch_detail: bool, has_names: bool) -> Intent:
         return "launch"
     if _HELP_WEAK.search(low):
         return "help"
-    if has_launch_detail:
-        return "launch"  # "8 h100s for 6 hours" is a launch without a verb
+    if has_launch_detail and not _WH_QUESTION.search(low):
+        return "launch"  # "8 h100s for 6 hours" is a launch without a verb; "how fast is an a100" is not
     return "none"
 
 
@@ -230,5 +231,6 @@ _ENQUEUE = re.compile(
     r"^\s*(?:please\s+|pls\s+|can\s+you\s+|could\s+you\s+)?(?:put|add|throw|stick|place|drop|pop)\b[^.?!]{0,60}?"
     r"\b(?:on|in|into|to|onto)\s+the\s+queue\b"
 )
+_WH_QUESTION = re.compile(r"^\s*(?:what|what's|whats|how|why|which|who|where|is|are|does|do|did)\b")
 _QUESTION = re.compile(r"^\s*(?:how|are|is|what|which|any|do|does)\b|\?\s*$")
 _QUEUE_ONLY = re.compile(r"\bwhen\s+(?:will|does|do|can)\b|\bin\s+the\s+queue\b|\bqueue\s+position\b")
