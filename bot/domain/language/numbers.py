@@ -102,7 +102,7 @@ _TOTAL = re.compile(r"\s*(?:gpus?\s+)?(?:in\s+total|total|overall|altogether|in\
 _PER_NODE = re.compile(r"\b(?:each|apiece|a\s+piece|per[\s-](?:node|machine|host|box|server)|a\s+node|on\s+each)\b")
 # "2 nodes with 8 GPUs each", "2 nodes x 8 h100", "4 nodes of 8 gpus"
 _NODES_THEN_GPUS = re.compile(
-    rf"{_N}\s*{_NODES_WORD}\s*(?:,\s*)?(?:with|of|x|×|\*|having|and)?\s*{_N}\s*[x×]?\s*{_GPU_NOUN}({_EACH})?"
+    rf"{_N}\s*{_NODES_WORD}\s*(?:,\s*)?(with|of|x|×|\*|having|and)?\s*{_N}\s*[x×]?\s*{_GPU_NOUN}({_EACH})?"
 )
 # "8 GPUs per node on 2 nodes", "32 H100s across 4 nodes"
 _GPUS_THEN_NODES = re.compile(
@@ -131,11 +131,13 @@ def take_gpu_spec(low: str) -> tuple[GpuSpec, str]:
     spec = GpuSpec()
     m = _NODES_THEN_GPUS.search(low)
     if m:
-        nodes, per = int(m.group(1)), int(m.group(2))
-        total = not m.group(4) and _TOTAL.match(low, m.end())
-        # After the node count, "with 8 GPUs" is per node, unless it says "in total".
+        nodes, per = int(m.group(1)), int(m.group(3))
+        # After the node count, "with 8 GPUs" is per node, unless it says "in total"; "4 nodes, 32 gpus"
+        # and "2 nodes and 16 h100s" list the total (when it splits evenly over the nodes).
+        listed = m.group(2) in (None, "and") and not m.group(5) and per >= nodes and per % nodes == 0
+        total = listed or (not m.group(5) and _TOTAL.match(low, m.end()))
         spec.nodes, spec.gpus = nodes, per if total else per * nodes
-        spec.gpu_type = normalize_gpu_type(m.group(3)) if m.group(3) else None
+        spec.gpu_type = normalize_gpu_type(m.group(4)) if m.group(4) else None
         low = _blank(low, m)
     else:
         m = _GPUS_THEN_NODES.search(low)
