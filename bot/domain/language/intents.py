@@ -36,7 +36,10 @@ _ASKS_HOW = re.compile(
     r"\bwhat\s+(?:can|could|may|should)\s+i\s+(?:ask|say|type|tell|do\s+here)\b|\bwhat\s+am\s+i\s+allowed\s+to\s+(?:ask|do|say)\b|"
     r"\b(?:show|teach|tell)\s+me\s+how\b|\b(?:guide|walk)\s+me\s+through\b|\bi'?m\s+(?:lost|confused|new\s+here)\b|"
     r"\bwhere\s+do\s+i\s+(?:start|begin)\b|\bhow\s+does\s+(?:this|the(?:\s+\w+){1,2}|\w+ing)\s+work\b|"
-    r"\b(?:rundown|overview|list|summary|cheat\s*sheet)\s+of\s+(?:the\s+|your\s+|all\s+)?commands\b"
+    r"\b(?:rundown|overview|list|summary|cheat\s*sheet)\s+of\s+(?:the\s+|your\s+|all\s+)?commands\b|"
+    r"^\s*help\s+(?:me\s+)?(?:with|on|for|to)?\s*\w+|\b(?:need|want|get|use)\s+(?:some\s+|a\s+little\s+)?help\b|\bhow\s+to\s+use\b|"
+    r"\b(?:manual|tutorial|readme|cheat\s*sheet|documentation|docs|examples?)\b|"
+    r"\b(?:flags|options|arguments|syntax|parameters)\s+(?:for|of|to)\b"
 )
 _HELP_WEAK = re.compile(r"\b(?:help|usage|how\s+do\s+i|how\s+to|what\s+commands|documentation|docs)\b")
 _LOGS = re.compile(
