@@ -18,7 +18,7 @@ from bot.domain.language.values import PRIORITY_WORDS, STATE_WORDS, WORD_NUMBERS
 TARGETS: tuple[str, ...] = (
     "launch", "start", "submit", "train", "stop", "cancel", "kill", "terminate", "abort", "delete",
     "remove", "status", "logs", "list", "show", "queue", "jobs", "gpus", "progress", "running", "finished",
-    "help",
+    "help", "failed", "pending", "queued", "available", "how",
 )  # fmt: skip
 # English words a slip-correction must leave alone (each is one or two edits from a target).
 _KEEP = frozenset(
@@ -36,7 +36,9 @@ _KEEP = frozenset(
     dequeue unqueue enqueue nuke purge flush halt evict preempt scrap stack track trace stuck smart black
     slack snack stark start stats hows shows looks looking loss losses lose toss boss gloss logo lags legs
     lugs stop steps help held hold heap hell helm halt yelp kelp whelp helps hemp heal cpus cpu vcpus cores
-    mem ram    """.split()  # noqa: SIM905 - a word list reads better as text
+    mem ram filed fined fades faded spending bending tending ending lending mending sending vending pendant
+    quested queues queue's row cow tow wow bow mow sow vow hot hop hoe hew hoot hows howl ho who two
+    """.split()  # noqa: SIM905 - a word list reads better as text
 )
 _KNOWN = VOCAB | _KEEP | frozenset(WORD_NUMBERS) | frozenset(PRIORITY_WORDS) | frozenset(STATE_WORDS)
 
