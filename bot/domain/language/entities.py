@@ -198,7 +198,7 @@ def job_names(low: str) -> list[str]:
 
 
 _SCOPE_TEAM = re.compile(
-    r"\b(?:my|our|the)\s+team(?:'s)?\b|^\s*(?:list|show|stop|kill|cancel)\s+team\b|\bteam\s*$|\bteam(?:'s)?\s+jobs\b|\bteammates?\b|\bour\s+jobs\b"
+    r"\b(?:my|our|the)\s+team(?:'s)?\b|^\s*(?:list|show|stop|kill|cancel)\s+team\b|\bteam\s*$|\bteam(?:'s)?\s+jobs\b|\bteammates?\b|\bour\s+jobs\b|\bours\b|\bour\b(?!\s+(?:cluster|gpus?|nodes?|cards?|company|org))"
 )
 _SCOPE_MINE = re.compile(r"\b(?:my|mine|i|i've|i'm|myself)\b")
 _SCOPE_ALL = re.compile(

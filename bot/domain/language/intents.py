@@ -52,7 +52,7 @@ _STOP = re.compile(
     r"evict|scrap|dequeue|unqueue|wipe(?:\s+out)?|clear\s+(?:out\s+)?(?:my|our|all|the|every)|get\s+rid\s+of|"
     r"drop\s+(?:my|our|all|the|every)|nuke|purge|flush|shut\s+(?:it|them|that|this|[a-z0-9][\w.-]*)\s+down|"
     r"take\s+(?:it|them|that|this|[a-z0-9][\w.-]*)\s+down|pull\s+the\s+plug|call\s+off|axe|put\s+an\s+end\s+to|"
-    r"destroy|scrub|zap|ditch|trash|bin|(?:get|take|pull|yank)\s+.{0,40}?\b(?:out\s+of|off|from)\s+(?:the\s+)?queue)\b"
+    r"destroy|scrub|zap|ditch|trash|bin|empty\s+(?:my|our)\s+queue|(?:get|take|pull|yank)\s+.{0,40}?\b(?:out\s+of|off|from)\s+(?:the\s+)?queue)\b"
 )
 _LAUNCH_STRONG = re.compile(
     r"\b(?:launch|kick\s*(?:off|start)|kickoff|submit|fine[\s-]?tune|finetune|train|pre[\s-]?train|"

@@ -279,6 +279,8 @@ def _stop(p: _Parts, names: list[str]) -> Action:
         return Stop(jobs=tuple(names))
     scope = p.scope or find_scope(p.rest) or _default_scope(p)
     state = p.state or find_state(re.sub(r"\b(?:stop|cancel|kill|terminate|end)\b", " ", p.rest))
+    if state is None and re.search(r"\b(?:my|our|team'?s?)\s+queue\b", p.rest):
+        state = "queued"  # "clear my queue": my waiting jobs
     plural = re.search(r"\b(?:all|every|everything|jobs)\b", p.rest)
     if plural or state:
         return Stop(jobs=(), scope=scope or "mine", state=state)
