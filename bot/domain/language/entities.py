@@ -35,6 +35,7 @@ VOCAB: frozenset[str] = frozenset(
     soon tonight overnight tomorrow them those these they finish succeed fail complete go went
     happen happened became become news update updates apiece piece total overall altogether combined
     fire going wipe clear rid drop across w whole both either neither stage phase step
+    left longer remaining channel maybe perhaps probably later actually
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
@@ -42,7 +43,9 @@ VOCAB: frozenset[str] = frozenset(
 _IDENTITY = re.compile(
     r"\b(?:as|impersonating|on\s+behalf\s+of)\s+(?:the\s+)?(?:user\s+|an?\s+)?"
     r"(?:<?@?[a-z0-9._-]*admin\w*|root|superuser|sudo|u[a-z0-9]{2,}>?|@?[a-z0-9._-]+>?(?=\s+user))"
-    r"|\bfor\s+(?:the\s+)?(?:user|team|account)\s+<?@?[a-z0-9._-]+>?"
+    r"|\b(?:of|by|from|belonging\s+to|owned\s+by)\s+(?:the\s+)?(?:user|account)\s+<?@?[a-z0-9._-]+>?"
+    r"|\bfor\s+(?:the\s+)?(?:user|team|account)\s+(?!(?:please|pls|plz|thanks|thx|now|today|jobs?|runs?|and|too|only|"
+    r"that|which|i|we|as|in|on|from|over|during|this|last|since)\b)<?@?[a-z0-9._-]+>?"
     r"|\b(?:in|into|to|from|on)\s+(?:the\s+)?(?:namespace|ns|project)\s+[a-z0-9._-]+(?:\s+namespace)?"
     r"|\b(?:in|into|to|from|on)\s+(?:the\s+)?kube-[a-z0-9-]+(?:\s+namespace)?"
     r"|\b(?:in|into|to|from|on)\s+(?:the\s+)?[a-z0-9-]+\s+namespace\b"
@@ -135,12 +138,13 @@ def take_template(low: str) -> tuple[str | None, str]:
 _NAME_TOKEN = re.compile(r"(?<![\w.-])([a-z0-9][a-z0-9._-]*[a-z0-9]|[a-z0-9])(?![\w-])")
 # Words after which a plain word (no '-' or digit) is still taken as a job name.
 LAUNCH_MARKERS = r"called|named|name\s+it|job\s+name(?:\s+is)?|name[ds]?|for\s+job|job"
-OTHER_MARKERS = (
-    LAUNCH_MARKERS + r"|jobs|of|for|is|about|stop|cancel|kill|terminate|abort|halt|delete|remove|and"
-)
+OTHER_MARKERS = LAUNCH_MARKERS + r"|jobs|stop|cancel|kill|terminate|abort|halt|delete|remove|and"
+# After a preposition (or "how is") a plain word is a name only when nothing name-shaped is there
+# ("for context, status of vv-3": vv-3; "status of bert": bert; "the channel is noisy": no name).
+_LOOSE_MARKERS = r"of|for|about|(?:how|where|what|why|when)(?:'s|\s+is)"
 _MARKERS = {
     k: re.compile(rf"\b(?:{v})\b\s*[:=]?\s*[\"']?(?=[a-z0-9])")
-    for k, v in (("launch", LAUNCH_MARKERS), ("other", OTHER_MARKERS))
+    for k, v in (("launch", LAUNCH_MARKERS), ("other", OTHER_MARKERS), ("loose", _LOOSE_MARKERS))
 }
 _NAME_AT = re.compile(r"([a-z0-9][a-z0-9._-]*[a-z0-9]|[a-z0-9])(?![\w-])")
 _NOT_NAMES = re.compile(
@@ -186,12 +190,15 @@ def job_names(low: str) -> list[str]:
         for m in _NAME_TOKEN.finditer(low)
         if is_strong_name(m.group(1))
     ]
+    strong = bool(found)
     found += _marked(low, "other")
+    if not strong:
+        found += _marked(low, "loose")
     return list(dict.fromkeys(name for _, name in sorted(found)))
 
 
 _SCOPE_TEAM = re.compile(
-    r"\b(?:my|our|the)\s+team(?:'s)?\b|^\s*(?:list|show|stop|kill|cancel)\s+team\b|\bteam\s*$|\bteam(?:'s)?\s+jobs\b|\bteammates?\b|\bour\s+jobs\b"
+    r"\b(?:my|our|the)\s+team(?:'s)?\b|^\s*(?:list|show|stop|kill|cancel)\s+team\b|\bteam\s*$|\bteam(?:'s)?\s+jobs\b|\bteammates?\b|\bour\s+jobs\b|\bours\b|\bour\b(?!\s+(?:cluster|gpus?|nodes?|cards?|company|org))"
 )
 _SCOPE_MINE = re.compile(r"\b(?:my|mine|i|i've|i'm|myself)\b")
 _SCOPE_ALL = re.compile(
@@ -221,7 +228,16 @@ _STATE = re.compile(
 )
 
 
+# "blew up", "went down", "exploded": failed, said the way people say it
+_FAILED_PHRASE = re.compile(
+    r"\b(?:blew\s+up|blown\s+up|went\s+(?:down|bust|wrong|belly\s+up)|exploded|bombed|died|broke(?:n)?|"
+    r"fell\s+over|keeled\s+over|oom(?:ed|-?killed)?|errored\s+out)\b"
+)
+
+
 def find_state(low: str) -> JobState | None:
+    if _FAILED_PHRASE.search(low) and not _STATE.search(low):
+        return "failed"
     m = _STATE.search(low)
     if not m:
         return None

@@ -24,7 +24,9 @@ from bot.domain.actions import Action, Clarify, Launch, Logs, Status, Stop
 from bot.domain.jobs import JobRecord
 from bot.domain.language.codec import CodecError, from_dict
 from bot.domain.language.entities import name_ok, strip_identity, take_image, take_priority
+from bot.domain.language.marked import Marked, as_priority, plain_value, read_marked
 from bot.domain.language.numbers import digits_for_words, take_duration, take_gpu_spec
+from bot.domain.language.scanner import scan
 
 _MAX_TEXT = 300  # a follow-up is a short reply; longer text is a new request
 
@@ -101,12 +103,16 @@ def _last_action(last: Mapping[str, Any] | None) -> Action | None:
     return None if isinstance(action, Clarify) else action
 
 
-def _changes(s: str, last: Launch, more_filler: frozenset[str] = frozenset()) -> Launch | None:
-    """``last`` with the changes ``s`` asks for, or None when ``s`` is more than changes."""
+def _changes(
+    s: str, last: Launch, more_filler: frozenset[str] = frozenset(), given: dict[str, Any] | None = None
+) -> Launch | None:
+    """``last`` with the changes ``s`` asks for, or None when ``s`` is more than changes.
+
+    ``given``: changes already read from markup (``key=value`` words, env pairs, a code span)."""
     image, rest = take_image(s)
-    low = rest.lower().replace("’", "'")
+    low = re.sub(r"(?<!\S)w/(?=\s)", "with", rest.lower().replace("’", "'"))
     low, _ = strip_identity(low)  # "as admin", "in kube-system": never fields of an action
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = dict(given or {})
     m = _NAME.search(low)
     if m and (name := name_ok(m.group(1) or m.group(2))):
         changes["name"] = name
@@ -116,7 +122,7 @@ def _changes(s: str, last: Launch, more_filler: frozenset[str] = frozenset()) ->
     spec, low = take_gpu_spec(low)
     priority, low = take_priority(low)
     if image:
-        changes["image"] = image
+        changes.setdefault("image", image)
     if seconds:
         changes["time_limit_s"] = seconds
     if spec.gpus:
@@ -127,6 +133,9 @@ def _changes(s: str, last: Launch, more_filler: frozenset[str] = frozenset()) ->
         changes["gpu_type"] = spec.gpu_type
     if priority:
         changes["priority"] = priority
+    for key in ("time_limit_s", "gpus", "nodes", "gpu_type", "priority"):
+        if given and key in given:
+            changes[key] = given[key]  # a key=value word wins over what the prose seemed to say
     leftover = re.findall(r"[a-z0-9'._-]+", low)
     if not changes or any(w not in _FILLER and w not in more_filler for w in leftover):
         return None
@@ -135,7 +144,7 @@ def _changes(s: str, last: Launch, more_filler: frozenset[str] = frozenset()) ->
 
 # "same as before", "again", "like last time but with 32 GPUs", "rerun my last job on l40s", "clone my last run"
 _AGAIN = re.compile(
-    r"\b(?:same|again|once\s+more|one\s+more\s+time|re-?run|re-?launch|re-?submit|redo|repeat|restart|clone|"
+    r"\b(?:same|again|once\s+more|one\s+more|previous\s+(?:setup|config\w*|settings?|one|job|run|launch)|re-?run|re-?launch|re-?submit|redo|repeat|restart|clone|"
     r"duplicate|copy\s+(?:of\s+)?(?:my|the|it|this)\b)\b|\blike\s+(?:my\s+|the\s+)?(?:last|previous|latest|before|most\s+recent)\b|\banother\s+one\b|"
     r"\blike\s+[a-z0-9][\w.-]*\s*,?\s+but\b"
 )
@@ -145,7 +154,8 @@ _AGAIN_FILLER = frozenset("""
     same again once more one time rerun re-run relaunch re-launch resubmit re-submit redo repeat restart copy clone
     duplicate like as before last previous latest most recent my the a an another job run launch config configuration
     settings setup setting thing things but with and also this that it please thanks except only now can you could
-    i want need just do of exactly identical everything else keep same-as
+    i want need just do of exactly identical everything else keep same-as pls plz those ones earlier yesterday
+    today morning afternoon evening week time limit b4 before
     """.split())  # noqa: SIM905 - a word list reads better as text
 
 
@@ -171,15 +181,37 @@ def again_of(text: str, last: Launch) -> Launch | None:
     low = _bare(_norm(text).lower())
     if _AGAIN.search(low) is None or len(low) >= _MAX_TEXT:
         return None
+    scanned = scan(_FLAG_CHANGE.sub(r"\1=\2", text))  # "same but --gpus 4": a flag is a key=value change
+    marked = read_marked(scanned, scanned.plain(plain_value))
+    given = _marked_changes(marked, last)
+    low = _bare(_norm(marked.plain).lower())
     if last.name:  # "like llama-ft-3 but with 16 GPUs": the last job named is the base, not a new name
         low = re.sub(rf"(?<![\w.-]){re.escape(last.name)}(?![\w-])", " ", low)
-    low = re.sub(r"\b(?:another|previous|last|latest|same|the|that)\s+one\b", " ", low)  # not a count
+    low = re.sub(r"\b(?:another|previous|last|latest|same|the|that)\s+one\b|\bone\s+more\b", " ", low)  # not a count
     base = dataclasses.replace(last, name=None, given=last.given - {"name"})
-    changed = _changes(low, base, _AGAIN_FILLER)
+    changed = _changes(low, base, _AGAIN_FILLER, given)
     if changed is not None:
         return changed
+    if given:
+        return None  # markup as well as words that are not changes: more than a follow-up
     words = re.findall(r"[a-z0-9'._-]+", low.replace(",", " "))
     return base if all(w in _AGAIN_FILLER or w in _FILLER for w in words) else None
+
+
+_FLAG_CHANGE = re.compile(r"(?<!\S)--(gpus|gpu-type|nodes|time|priority|image|name|memory|cpus)(?:=|\s+)(?!-)(\S+)")
+_MARKED_FIELDS = ("name", "image", "gpus", "gpu_type", "nodes", "time_limit_s", "priority", "memory", "cpus")
+
+
+def _marked_changes(marked: Marked, last: Launch) -> dict[str, Any]:
+    """Changes written as markup: ``key=value`` words, ``env K=V``, a command in a code span."""
+    out: dict[str, Any] = {k: v for k, v in marked.fields.items() if k in _MARKED_FIELDS}
+    if "priority" in out:
+        out["priority"] = as_priority(out["priority"]) or last.priority
+    if marked.env:
+        out["env"] = tuple(sorted({**dict(last.env), **marked.env}.items()))
+    if marked.command:
+        out["command"] = marked.command
+    return out
 
 
 def _job_of(last: Mapping[str, Any] | None) -> str | None:

@@ -15,8 +15,17 @@ from dataclasses import dataclass, field
 
 from bot.domain.actions import PRIORITIES, Priority
 from bot.domain.durations import parse_duration
+from bot.domain.language.numbers import GPU_TYPE
 from bot.domain.language.scanner import Scanned, Token
-from bot.domain.language.values import PRIORITY_WORDS, loose_duration, normalize_gpu_type, word_to_int
+from bot.domain.language.slash_args import FLAGS
+from bot.domain.language.values import (
+    PRIORITY_WORDS,
+    STATE_WORDS,
+    clock_duration,
+    loose_duration,
+    normalize_gpu_type,
+    word_to_int,
+)
 from bot.domain.names import ENV_NAME, image_problem, job_name_problem
 from bot.domain.resources import memory_problem
 
@@ -32,6 +41,7 @@ _KEYS: dict[str, str] = {
     **dict.fromkeys(("type", "gpu_type", "gpu-type", "gputype", "gpu_model", "model_type", "accelerator"),
                     "gpu_type"),
     **dict.fromkeys(("nodes", "node", "num_nodes", "n_nodes", "nnodes"), "nodes"),
+    **dict.fromkeys(("gpus_per_node", "gpus-per-node", "per_node"), "gpus_per_node"),
     **dict.fromkeys(("time", "walltime", "time_limit", "time-limit", "duration", "timeout", "limit"),
                     "time_limit_s"),
     **dict.fromkeys(("priority", "prio"), "priority"),
@@ -40,7 +50,14 @@ _KEYS: dict[str, str] = {
     **dict.fromkeys(("tail", "lines"), "tail"),
     **dict.fromkeys(("memory", "mem", "ram"), "memory"),
     **dict.fromkeys(("cpus", "cpu", "cores"), "cpus"),
+    **dict.fromkeys(("state", "status", "phase"), "state"),
+    **dict.fromkeys(("scope", "whose", "owner"), "scope"),
 }
+_SCOPE_VALUES = {"mine": "mine", "me": "mine", "my": "mine", "team": "team", "ours": "team", "all": "all",
+                 "everyone": "all", "cluster": "all"}
+_PAIR = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)=(.*)$")
+_IDENTITY_KEYS = frozenset({"namespace", "ns", "user", "user_id", "team", "owner", "as", "account", "uid", "group"})
+_GRES = re.compile(r"gpu:(?:([a-z0-9_-]+):)?(\d{1,4})")
 _ENV_MARK = re.compile(r"^-{0,2}(?:env|environment|envs|vars?|variables?)[:=]?$", re.I)
 
 
@@ -86,7 +103,7 @@ def _field_value(key: str, raw: str) -> object | None:
         return raw if image_problem(raw) is None else None
     if key == "memory":
         return raw if memory_problem(raw) is None else None
-    if key in ("gpus", "nodes", "tail", "cpus"):
+    if key in ("gpus", "nodes", "tail", "cpus", "gpus_per_node"):
         n = word_to_int(raw)
         return n if n is not None and n > 0 else None
     if key == "gpu_type":
@@ -95,14 +112,37 @@ def _field_value(key: str, raw: str) -> object | None:
         try:
             return parse_duration(raw)
         except ValueError:
-            return loose_duration(raw)
+            return loose_duration(raw) or clock_duration(raw)
     if key == "priority":
         p = PRIORITY_WORDS.get(raw.lower())
         return p if p in PRIORITIES else None
+    if key == "state":
+        return STATE_WORDS.get(raw.lower())
+    if key == "scope":
+        return _SCOPE_VALUES.get(raw.lower())
     if key == "name":
         low = raw.lower()
         return low if job_name_problem(low) is None else None
     return raw  # template: the policy knows which exist
+
+
+_PLAIN_VERBS = frozenset({"stop", "cancel", "kill", "status", "logs", "list", "queue", "gpus", "help", "launch",
+                          "start", "run", "submit", "usage"})
+_GPU_TYPE_WORD = re.compile(rf"{GPU_TYPE}", re.I)
+
+
+def plain_value(text: str) -> bool:
+    """A code span that is only a word of the sentence: a verb, a GPU type, a number or a duration
+    ("how many `h100` are free", "for `8h`", "`stop` `x-2`"); it is read as if not backticked."""
+    t = text.strip()
+    if not t or " " in t:
+        return False
+    if t.lower() in _PLAIN_VERBS or t.isdigit() or _GPU_TYPE_WORD.fullmatch(t):
+        return True
+    try:
+        return parse_duration(t) > 0
+    except ValueError:
+        return clock_duration(t) is not None
 
 
 def read_marked(scanned: Scanned, plain: str) -> Marked:
@@ -110,6 +150,8 @@ def read_marked(scanned: Scanned, plain: str) -> Marked:
     out = Marked(plain)
     for tok in scanned.code():
         text = tok.text.strip()
+        if tok.kind == "code" and plain_value(text):
+            continue  # kept in the plain text by ``Scanned.plain(plain_value)``
         before = _previous_word(scanned, tok)
         if tok.kind == "block" or _looks_like_command(text, before):
             if out.command is None:
@@ -119,7 +161,13 @@ def read_marked(scanned: Scanned, plain: str) -> Marked:
         elif job_name_problem(text.lower()) is None:
             out.names.append(text.lower())
     env_after = False
-    for tok in scanned.words():
+    words = scanned.words()
+    for i, tok in enumerate(words):
+        if tok.text in ("-N", "--nodes", "--gpus-per-node") and i + 1 < len(words) and words[i + 1].text.isdigit():
+            # Slurm's "-N 2" (nodes) and "--gpus-per-node 8", written with a space
+            out.fields.setdefault("nodes" if tok.text != "--gpus-per-node" else "gpus_per_node", int(words[i + 1].text))
+            out.plain = re.sub(rf"(?<!\S){re.escape(tok.text)}\s+{words[i + 1].text}(?!\S)", " ", out.plain, count=1)
+            continue
         if _ENV_MARK.match(tok.text):
             env_after = True
             continue
@@ -127,6 +175,17 @@ def read_marked(scanned: Scanned, plain: str) -> Marked:
         if pair is None:
             continue
         key, value = pair
+        if key.lower() == "gres" and (gres := _GRES.fullmatch(value.strip().lower())):
+            # Slurm's generic resources: gpu:N or gpu:TYPE:N
+            out.fields.setdefault("gpus_per_node", int(gres.group(2)))  # Slurm's gres counts each node's
+            if gres.group(1):
+                out.fields.setdefault("gpu_type", normalize_gpu_type(gres.group(1)))
+            out.plain = re.sub(rf"(?<!\S){re.escape(tok.text)}(?!\S)", " ", out.plain, count=1)
+            continue
+        if key.lower().replace("-", "_") in _IDENTITY_KEYS:
+            # namespace=, user=, team=: who and where come from the signed request, never the text
+            out.plain = re.sub(rf"(?<!\S){re.escape(tok.text)}(?!\S)", " ", out.plain, count=1)
+            continue
         mapped = _KEYS.get(key.lower().replace("-", "_")) or _KEYS.get(key.lower())
         if mapped and not (env_after and key.isupper()):
             got = _field_value(mapped, value)
@@ -151,3 +210,33 @@ def read_marked(scanned: Scanned, plain: str) -> Marked:
 
 def as_priority(value: object) -> Priority | None:
     return "low" if value == "low" else "normal" if value == "normal" else "high" if value == "high" else None
+
+
+_FIELD_FLAGS = {"image": "--image", "gpus": "--gpus", "gpu_type": "--gpu-type", "nodes": "--nodes",
+                "time_limit_s": "--time", "priority": "--priority", "template": "--template", "memory": "--memory",
+                "cpus": "--cpus", "tail": "--tail", "state": "--state"}
+
+
+def pairs_as_flags(sub: str, words: list[str]) -> list[str]:
+    """A command's ``key=value`` words naming one of its fields, as that field's flag ("gpus=4" →
+    ``--gpus 4``; "name=x" → the name). A flag's own value (``--env K=V``) and the job's command stay."""
+    flags = FLAGS.get(sub, {})
+    out: list[str] = []
+    after_flag = False
+    for i, w in enumerate(words):
+        if w == "--":
+            return [*out, *words[i:]]
+        m = _PAIR.match(w) if not w.startswith("-") and not after_flag and i > 0 else None
+        after_flag = bool(flags.get(w.partition("=")[0])) and "=" not in w
+        mapped = _KEYS.get(m.group(1).lower().replace("-", "_")) if m else None
+        if m is None or mapped is None or not m.group(2):
+            out.append(w)
+        elif mapped == "name" and sub in ("launch", "status", "logs", "stop"):
+            out.append(m.group(2))
+        elif mapped == "scope" and "--all" in flags and _SCOPE_VALUES.get(m.group(2).lower()):
+            out.append("--" + _SCOPE_VALUES[m.group(2).lower()])
+        elif _FIELD_FLAGS.get(mapped) in flags:
+            out += [_FIELD_FLAGS[mapped], m.group(2)]
+        else:
+            out.append(w)
+    return out

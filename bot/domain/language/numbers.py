@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.domain.language.values import UNIT_WORD, WORD_NUMBERS, normalize_gpu_type, unit_seconds
+from bot.domain.language.values import UNIT_WORD, WORD_NUMBERS, clock_duration, normalize_gpu_type, unit_seconds
+from bot.domain.resources import memory_problem
 
 _NUM_WORDS = "|".join(sorted(WORD_NUMBERS, key=len, reverse=True))
 _TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
@@ -52,13 +53,22 @@ def _blank(text: str, m: re.Match[str]) -> str:
 # Compact forms (12h, 1h30m, 1.5h) and spelled ones (6 hours, 1 hour 30 minutes).
 _TIGHT = re.compile(r"(?<![\w.-])((?:\d+(?:\.\d+)?[wdhms])+)(?![\w-])")
 _TIGHT_PART = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")
-_SPELLED_PART = rf"(\d+(?:\.\d+)?)\s*({UNIT_WORD})(?![\w-])"
+_SPELLED_PART = rf"(\d+(?:\.\d+)?)[\s-]*({UNIT_WORD})(?![\w-])"  # "6 hours", "6-hour"
 _SPELLED = re.compile(
     rf"(?<![\w.-]){_SPELLED_PART}(?:,?\s*(?:and\s+)?(\d+(?:\.\d+)?)\s*({UNIT_WORD})(?![\w-]))?"
 )
 
 
+# "-t 01:30:00", "--time 2-00:00:00", "time limit 8:00": Slurm's clock form, after a word naming a time
+_CLOCK_AFTER = re.compile(
+    r"(?:(?<!\S)-t|--time|\btime(?:\s+limit)?|\bwalltime|\blimit)\s*[:=]?\s*((?:\d{1,3}-)?\d{1,3}:\d{2}(?::\d{2})?)(?![\w:])"
+)
+
+
 def take_duration(low: str) -> tuple[int | None, str]:
+    c = _CLOCK_AFTER.search(low)
+    if c and (secs_c := clock_duration(c.group(1))):
+        return secs_c, _blank(low, c)
     m = _TIGHT.search(low)
     if m:
         secs = sum(float(n) * unit_seconds(u) for n, u in _TIGHT_PART.findall(m.group(1)))
@@ -92,7 +102,7 @@ _TOTAL = re.compile(r"\s*(?:gpus?\s+)?(?:in\s+total|total|overall|altogether|in\
 _PER_NODE = re.compile(r"\b(?:each|apiece|a\s+piece|per[\s-](?:node|machine|host|box|server)|a\s+node|on\s+each)\b")
 # "2 nodes with 8 GPUs each", "2 nodes x 8 h100", "4 nodes of 8 gpus"
 _NODES_THEN_GPUS = re.compile(
-    rf"{_N}\s*{_NODES_WORD}\s*(?:,\s*)?(?:with|of|x|×|\*|having|and)?\s*{_N}\s*[x×]?\s*{_GPU_NOUN}({_EACH})?"
+    rf"{_N}\s*{_NODES_WORD}\s*(?:,\s*)?(with|of|x|×|\*|having|and)?\s*{_N}\s*[x×]?\s*{_GPU_NOUN}({_EACH})?"
 )
 # "8 GPUs per node on 2 nodes", "32 H100s across 4 nodes"
 _GPUS_THEN_NODES = re.compile(
@@ -101,11 +111,19 @@ _GPUS_THEN_NODES = re.compile(
 )
 _NXM = re.compile(rf"(?<![\w.])(\d{{1,3}})\s*[x×]\s*(\d{{1,3}})\s*{_GPU_NOUN}")  # "2x8 H100"
 _GPUS = re.compile(rf"(?<![\w.-]){_N}(?:\s*[x×]|-)?\s*{_GPU_NOUN}(?![\w-])")
+_TYPE_X_N = re.compile(rf"(?<![\w-])({GPU_TYPE})\s*[x×]\s*{_N}(?![\w.-])")  # "h100x8", "A100 x 4"
 # "two 8-gpu h100 nodes": nodes, then the GPUs of each
 _NODES_OF = re.compile(
     rf"(?<![\w.-]){_N}\s+{_N}[\s-]*(?:gpus?|cards?)[\s-]*(?:({GPU_TYPE})\s+)?{_NODES_WORD}(?![\w-])"
 )
 _NODES = re.compile(rf"(?<![\w.-]){_N}[\s-]*{_NODES_WORD}(?![\w-])")
+# "2 nodes of 8", "3 machines x 4 each": the second count is GPUs per node even without the noun.
+_NODES_OF_BARE = re.compile(
+    rf"(?<![\w.-]){_N}\s*{_NODES_WORD}\s*(?:of|x|×|with)\s*{_N}(?:\s+(?:each|apiece|a\s+piece))?(?![\w.-])"
+    r"(?!\s*(?:h\b|hrs?\b|hours?|m\b|mins?\b|minutes?|d\b|days?|gb|gi|weeks?))"
+)
+# "16 h100s (2x8)": a bare NxM after the count is its nodes × GPUs per node.
+_BARE_NXM = re.compile(r"(?<![\w.])\(?(\d{1,3})\s*[x×]\s*(\d{1,3})\)?(?![\w.])")
 _GPUS_COLON = re.compile(r"\bgpus?\s*(?:[:=]|count\s+of|count)?\s*(\d{1,4})\b(?!\s*(?:x|×|nodes?|h\b|hours?|m\b|min))")
 
 
@@ -113,11 +131,13 @@ def take_gpu_spec(low: str) -> tuple[GpuSpec, str]:
     spec = GpuSpec()
     m = _NODES_THEN_GPUS.search(low)
     if m:
-        nodes, per = int(m.group(1)), int(m.group(2))
-        total = not m.group(4) and _TOTAL.match(low, m.end())
-        # After the node count, "with 8 GPUs" is per node, unless it says "in total".
+        nodes, per = int(m.group(1)), int(m.group(3))
+        # After the node count, "with 8 GPUs" is per node, unless it says "in total"; "4 nodes, 32 gpus"
+        # and "2 nodes and 16 h100s" list the total (when it splits evenly over the nodes).
+        listed = m.group(2) in (None, "and") and not m.group(5) and per >= nodes and per % nodes == 0
+        total = listed or (not m.group(5) and _TOTAL.match(low, m.end()))
         spec.nodes, spec.gpus = nodes, per if total else per * nodes
-        spec.gpu_type = normalize_gpu_type(m.group(3)) if m.group(3) else None
+        spec.gpu_type = normalize_gpu_type(m.group(4)) if m.group(4) else None
         low = _blank(low, m)
     else:
         m = _GPUS_THEN_NODES.search(low)
@@ -127,10 +147,10 @@ def take_gpu_spec(low: str) -> tuple[GpuSpec, str]:
             spec.gpu_type = normalize_gpu_type(m.group(2)) if m.group(2) else None
             low = _blank(low, m)
         else:
-            m = _NXM.search(low) or _NODES_OF.search(low)
+            m = _NXM.search(low) or _NODES_OF.search(low) or _NODES_OF_BARE.search(low)
             if m:
                 spec.nodes, spec.gpus = int(m.group(1)), int(m.group(1)) * int(m.group(2))
-                spec.gpu_type = normalize_gpu_type(m.group(3)) if m.group(3) else None
+                spec.gpu_type = normalize_gpu_type(m.group(3)) if m.re.groups >= 3 and m.group(3) else None
                 low = _blank(low, m)
     if spec.gpus is None:
         m = _GPUS.search(low) or _GPUS_COLON.search(low)
@@ -138,6 +158,14 @@ def take_gpu_spec(low: str) -> tuple[GpuSpec, str]:
             spec.gpus = int(m.group(1))
             if m.re is _GPUS and m.group(2):
                 spec.gpu_type = normalize_gpu_type(m.group(2))
+            low = _blank(low, m)
+        elif t := _TYPE_X_N.search(low):
+            spec.gpus, spec.gpu_type = int(t.group(2)), normalize_gpu_type(t.group(1))
+            low = _blank(low, t)
+    if spec.nodes is None and (m := _BARE_NXM.search(low)):
+        nodes, per = int(m.group(1)), int(m.group(2))
+        if spec.gpus in (None, nodes * per):
+            spec.nodes, spec.gpus = nodes, nodes * per
             low = _blank(low, m)
     if spec.nodes is None:
         m = _NODES.search(low)
@@ -163,3 +191,29 @@ def take_tail(low: str) -> tuple[int | None, str]:
         return None, low
     n = int(next(g for g in m.groups() if g))
     return (n if n > 0 else None), _blank(low, m)
+
+
+# "16 cpus", "64Gi of memory", "memory 128GB": per-node resources said in prose
+_CPUS = re.compile(r"(?<![\w.-])(\d{1,4})\s*(?:v?cpus?|cores?|cpu\s+cores)(?![\w-])")
+_MEMORY = re.compile(
+    r"(?<![\w.-])(\d{1,5}(?:\.\d+)?\s*(?:[kmgt]i?b?))\s+(?:of\s+)?(?:memory|ram|mem)\b|"
+    r"\b(?:memory|ram|mem)\s*(?:of\s+)?(\d{1,5}(?:\.\d+)?\s*(?:[kmgt]i?b?))(?![\w-])"
+)
+
+
+def take_resources(low: str) -> tuple[dict[str, object], str]:
+    out: dict[str, object] = {}
+    m = _CPUS.search(low)
+    if m:
+        out["cpus"] = int(m.group(1))
+        low = _blank(low, m)
+    m = _MEMORY.search(low)
+    if m:
+        raw = (m.group(1) or m.group(2)).replace(" ", "")
+        raw = raw[:-1].upper() + raw[-1] if raw.lower().endswith("i") else raw.upper()
+        problem = memory_problem(raw)
+        value = raw if problem is None else problem[1]
+        if value:
+            out["memory"] = value
+            low = _blank(low, m)
+    return out, low

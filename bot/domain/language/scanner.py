@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,7 +24,7 @@ _MARKUP = re.compile(
     r"(?P<quoted>(?<!\S)'[^'\n]*'(?!\w)|(?<!\S)\"[^\"\n]*\"(?!\w))"  # quoted words hold no markup
     r"|(?P<block>```(?:[a-z0-9_+-]*\n)?(?P<block_body>.*?)```)"
     r"|(?P<code>`(?P<code_body>[^`\n]+)`)"
-    r"|(?P<mention><[@!][A-Za-z0-9^|._-]*>)"
+    r"|(?P<mention><[@!][A-Za-z0-9^|._-]*>(?:'s)?)"  # "<@U1>'s job x": the possessive goes with the person
     r"|(?P<channel><#[A-Z0-9]+(?:\|(?P<channel_name>[^<>]*))?>)"
     r"|(?P<link><(?P<url>(?:https?|mailto):[^<>|]*|[^<>@!#|][^<>|]*)(?:\|(?P<label>[^<>]*))?>)"
     r"|(?P<emoji>(?<![\w/.:@-]):[a-z0-9_+-]*[a-z_][a-z0-9_+-]*:(?![\w/]))",
@@ -80,9 +81,15 @@ class Scanned:
     def code(self) -> list[Token]:
         return [t for t in self.tokens if t.kind in ("code", "block")]
 
-    def plain(self) -> str:
-        """The cleaned text without its code spans (what the sentence rules read)."""
-        return re.sub(r"[ \t]+", " ", _CODE_IN_CLEAN.sub(" ", self.cleaned)).strip()
+    def plain(self, keep: Callable[[str], bool] | None = None) -> str:
+        """The cleaned text without its code spans (what the sentence rules read); a span for which
+        ``keep`` says yes stays as plain words (a backticked GPU type or duration is not a value)."""
+
+        def span(m: re.Match[str]) -> str:
+            inner = m.group(0).strip("`")
+            return f" {inner} " if keep is not None and not m.group(0).startswith("```") and keep(inner) else " "
+
+        return re.sub(r"[ \t]+", " ", _CODE_IN_CLEAN.sub(span, self.cleaned)).strip()
 
 
 # *bold*, _italic_, ~struck~ around words in a message (not in a slash command, which Slack sends raw)
@@ -109,9 +116,12 @@ def scan(text: str, *, shell: bool = False) -> Scanned:
     cleaned: list[str] = []
     runs: list[tuple[int, int]] = []
     pos = 0
+    quoted = _shell_quoted(source) if _PREFIX.match(source) else ()
     for m in _MARKUP.finditer(source):
         if m.group("quoted") is not None:
             continue  # plain text: read with the words around it
+        if any(a < m.start() < b for a, b in quoted):
+            continue  # a backtick inside a shell-quoted word of a `/gpu` line is a character, not code
         _words(source, pos, m.start(), shell, tokens, cleaned)
         runs.append((pos, m.start()))
         kind = next(k for k in _KINDS if m.group(k) is not None)
@@ -135,6 +145,28 @@ def scan(text: str, *, shell: bool = False) -> Scanned:
     runs.append((pos, len(source)))
     out = re.sub(r"[ \t]+", " ", "".join(cleaned)).strip()
     return Scanned(source, tuple(tokens), out, tuple(runs))
+
+
+_PREFIX = re.compile(r"\s*/gpu\b", re.I)
+
+
+def _shell_quoted(s: str) -> tuple[tuple[int, int], ...]:
+    """Spans inside shell quotes of a `/gpu` line, as the grammar will read them."""
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c in "'\"":
+            close = s.find(c, i + 1)
+            if close < 0:
+                break
+            spans.append((i, close))
+            i = close
+        i += 1
+    return tuple(spans)
 
 
 def _words(source: str, start: int, end: int, shell: bool, tokens: list[Token], cleaned: list[str]) -> None:

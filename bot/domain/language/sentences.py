@@ -14,18 +14,22 @@ import re
 
 from bot.domain import messages as msg
 from bot.domain.actions import (
+    JOB_STATES,
     Action,
     Clarify,
     Gpus,
     Help,
+    JobState,
     Launch,
     ListJobs,
     Logs,
     Queue,
+    Scope,
     Status,
     Stop,
     Usage,
 )
+from bot.domain.language.alternatives import asks_should_i, undecided
 from bot.domain.language.entities import (
     find_scope,
     find_state,
@@ -39,11 +43,19 @@ from bot.domain.language.entities import (
     take_priority,
     take_template,
 )
-from bot.domain.language.intents import also_launch, detect, is_danger
-from bot.domain.language.marked import as_priority, read_marked
-from bot.domain.language.numbers import GpuSpec, digits_for_words, take_duration, take_gpu_spec, take_tail
+from bot.domain.language.intents import WHO_USES, also_launch, detect, is_danger
+from bot.domain.language.marked import as_priority, plain_value, read_marked
+from bot.domain.language.numbers import (
+    GpuSpec,
+    digits_for_words,
+    take_duration,
+    take_gpu_spec,
+    take_resources,
+    take_tail,
+)
 from bot.domain.language.scanner import Scanned, scan
 from bot.domain.language.slash import to_command
+from bot.domain.language.values import STATE_WORDS
 from bot.domain.language.verbs import canonical_verbs
 
 _LAUNCH_VERB = re.compile(
@@ -63,16 +75,26 @@ class _Parts:
     """The pieces of a sentence, extracted once."""
 
     def __init__(self, scanned: Scanned) -> None:
-        marked = read_marked(scanned, _PREFIX.sub("", scanned.plain(), count=1)[:_MAX_TEXT])
+        plain = _PREFIX.sub("", scanned.plain(plain_value), count=1)[:_MAX_TEXT]
+        for tok in scanned.tokens:
+            if tok.kind == "channel" and tok.text:  # "<#C1|ml-research>" is a place, never a job
+                plain = re.sub(rf"(?<![\w-]){re.escape(tok.text)}(?![\w-])", " channel ", plain, count=1)
+        marked = read_marked(scanned, plain)
         self.marked = marked
         self.command = marked.command
         self.env = tuple(marked.env.items())
         self.image, s = take_image(marked.plain)
         given = marked.fields
-        self.resources: dict[str, object] = {}  # memory=, cpus= (per node)
+        self.state: JobState | None = None  # state=, scope=: a list's or a stop's selector
+        self.scope: Scope | None = None
+        # "<@U1>'s jobs", "jobs of <@U1>": someone else's, so never the asker's by default
+        self.others = any(t.kind == "mention" and t.text.endswith("'s") for t in scanned.tokens) or bool(
+            re.search(r"\b(?:of|by|from|belonging\s+to|owned\s+by)\s*(?:<@|(?:the\s+)?(?:user|account)\s+\S)",
+                      scanned.source, re.I))
         if isinstance(given.get("image"), str):
             self.image = str(given["image"])
         self.image = self.image or marked.image
+        self.resources: dict[str, object] = {}  # memory, cpus (per node)
         low = canonical_verbs(re.sub(r"(?<!\S)w/(?=\s)", "with", s.lower()))
         self.injection = is_injection(low) or any(is_danger(c.text.lower()) for c in scanned.code())
         low, self.identity = strip_identity(low)
@@ -81,6 +103,7 @@ class _Parts:
         self.template, low = take_template(low)
         self.tail, low = take_tail(low)
         self.time_limit_s, low = take_duration(low)
+        self.resources, low = take_resources(low)
         self.spec: GpuSpec
         self.spec, low = take_gpu_spec(low)
         self.priority, low = take_priority(low)
@@ -94,6 +117,9 @@ class _Parts:
                 self.spec.gpus = value
             elif key == "nodes" and isinstance(value, int):
                 self.spec.nodes = value
+            elif key == "gpus_per_node" and isinstance(value, int):
+                nodes = given.get("nodes")
+                self.spec.gpus = value * (nodes if isinstance(nodes, int) else self.spec.nodes or 1)
             elif key == "gpu_type" and isinstance(value, str):
                 self.spec.gpu_type = value
             elif key == "time_limit_s" and isinstance(value, int):
@@ -106,12 +132,16 @@ class _Parts:
                 self.priority = as_priority(value) or self.priority
             elif key in ("memory", "cpus"):
                 self.resources[key] = value
+            elif key == "state" and isinstance(value, str) and value in JOB_STATES:
+                self.state = STATE_WORDS[value]
+            elif key == "scope":
+                self.scope = "mine" if value == "mine" else "team" if value == "team" else "all"
 
     def launch_detail(self) -> bool:
         s = self.spec
         return any(
             x is not None for x in (s.gpus, s.gpu_type, s.nodes, self.image, self.template, self.command)
-        )
+        ) or bool(self.env)
 
 
 def parse_sentence(text: str) -> Action:
@@ -122,6 +152,13 @@ def parse_sentence(text: str) -> Action:
 def read_sentence(scanned: Scanned) -> Action:
     """The action of a scanned sentence (``parse`` scans once and hands the tokens here)."""
     p = _Parts(scanned)
+    action = _action(p)
+    if isinstance(action, Stop | Launch) and asks_should_i(p.intent_text):
+        return Clarify(question=msg.clarify_your_call(to_command(action)))  # "should I stop x?"
+    return action
+
+
+def _action(p: _Parts) -> Action:
     if not p.intent_text.strip() and not p.launch_detail():
         return Clarify(question=msg.clarify_empty())
     names = list(dict.fromkeys([*p.marked.names, *_given_name(p), *job_names(p.rest)]))
@@ -129,8 +166,12 @@ def read_sentence(scanned: Scanned) -> Action:
                     p.launch_detail() or bool(marked_names(p.rest)) or bool(_given_name(p)), bool(names))
     if intent == "danger" or p.injection:
         return Clarify(question=msg.clarify_not_allowed())
-    if intent == "none" and len(names) == 1 and not re.sub(r"[^a-z0-9]+|" + re.escape(names[0]), "", p.rest):
-        return Status(job=names[0])  # only a job's name ("sft-7b?"): how is it doing
+    either = undecided(p.intent_text, intent, names[0] if names else None)
+    if either:
+        return Clarify(question=either)  # "status or logs of ft-9": the person decides, not the rules
+    if intent == "none" and len(names) == 1 and not re.sub(
+            r"[^a-z0-9]+|\b(?:what|how|and|about|then|so)\b|" + re.escape(names[0]), "", p.rest):
+        return Status(job=names[0])  # only a job's name ("sft-7b?", "what about sft-7b?"): how is it doing
     if intent == "help":
         topic = _HELP_TOPIC.search(p.rest)
         return Help(topic=(topic.group(1) or topic.group(2)) if topic else None)
@@ -148,9 +189,9 @@ def read_sentence(scanned: Scanned) -> Action:
         return Logs(job=names[0] if names else None, tail=p.tail or 50)
     if intent == "list":
         state = find_state(p.rest) or ("queued" if re.search(r"\bin\s+(?:the\s+)?queue\b", p.rest) else None)
-        if re.search(r"\bwho(?:'s|\s+is|\s+are)?\s+(?:using|hogging|on|running)\b", p.rest):
+        if WHO_USES.search(p.rest):
             return ListJobs(scope="all", state=state or "running")  # "who is using the H100s"
-        return ListJobs(scope=find_scope(p.rest) or "mine", state=state)
+        return ListJobs(scope=p.scope or find_scope(p.rest) or _default_scope(p), state=p.state or state)
     if intent == "stop":
         stop = _stop(p, names)
         if isinstance(stop, Stop) and also_launch(p.intent_text) and p.launch_detail():
@@ -193,6 +234,10 @@ def _launch(p: _Parts) -> Action:
     return Launch(**fields, given=frozenset(fields))  # type: ignore[arg-type]
 
 
+def _default_scope(p: _Parts) -> Scope:
+    return "all" if p.others else "mine"
+
+
 def _usage_window(low: str) -> int:
     """The chart's window: 6h, 24h or 7d, the nearest to what was asked."""
     if re.search(r"\b(?:7\s*d|7\s*days?|week|weekly)\b", low):
@@ -232,8 +277,10 @@ def _launch_name(p: _Parts) -> str | None:
 def _stop(p: _Parts, names: list[str]) -> Action:
     if names:
         return Stop(jobs=tuple(names))
-    scope = find_scope(p.rest)
-    state = find_state(re.sub(r"\b(?:stop|cancel|kill|terminate|end)\b", " ", p.rest))
+    scope = p.scope or find_scope(p.rest) or _default_scope(p)
+    state = p.state or find_state(re.sub(r"\b(?:stop|cancel|kill|terminate|end)\b", " ", p.rest))
+    if state is None and re.search(r"\b(?:my|our|team'?s?)\s+queue\b", p.rest):
+        state = "queued"  # "clear my queue": my waiting jobs
     plural = re.search(r"\b(?:all|every|everything|jobs)\b", p.rest)
     if plural or state:
         return Stop(jobs=(), scope=scope or "mine", state=state)

@@ -98,3 +98,18 @@ def loose_duration(text: str) -> int | None:
         return None
     seconds = round(sum(float(m.group(1)) * unit_seconds(m.group(2)) for m in parts))
     return seconds if seconds > 0 else None
+
+
+_CLOCK = re.compile(r"(?:(\d{1,3})-)?(\d{1,3}):(\d{2})(?::(\d{2}))?")
+
+
+def clock_duration(text: str) -> int | None:
+    """Slurm's time forms: "08:00:00", "1:30:00", "2-00:00:00" (days-hours:minutes:seconds), "90:00"
+    (minutes:seconds is Slurm's reading of two parts; hours:minutes is what people mean by "1:30",
+    so two parts are read as hours:minutes). None when ``text`` is not one of them."""
+    m = _CLOCK.fullmatch(text.strip())
+    if not m:
+        return None
+    days, a, b, c = (int(g) if g else 0 for g in m.groups())
+    seconds = days * 86400 + (a * 3600 + b * 60 + c)
+    return seconds if seconds > 0 else None

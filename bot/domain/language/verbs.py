@@ -18,6 +18,7 @@ from bot.domain.language.values import PRIORITY_WORDS, STATE_WORDS, WORD_NUMBERS
 TARGETS: tuple[str, ...] = (
     "launch", "start", "submit", "train", "stop", "cancel", "kill", "terminate", "abort", "delete",
     "remove", "status", "logs", "list", "show", "queue", "jobs", "gpus", "progress", "running", "finished",
+    "help", "failed", "pending", "queued", "available", "how",
 )  # fmt: skip
 # English words a slip-correction must leave alone (each is one or two edits from a target).
 _KEEP = frozenset(
@@ -33,7 +34,11 @@ _KEEP = frozenset(
     training trained trainer trainers then than that what when where which while whom whose shall
     finish finishes succeed succeeds fails failing complete completes going gone wipe clear
     dequeue unqueue enqueue nuke purge flush halt evict preempt scrap stack track trace stuck smart black
-    slack snack stark start stats hows shows looks looking    """.split()  # noqa: SIM905 - a word list reads better as text
+    slack snack stark start stats hows shows looks looking loss losses lose toss boss gloss logo lags legs
+    lugs stop steps help held hold heap hell helm halt yelp kelp whelp helps hemp heal cpus cpu vcpus cores
+    mem ram filed fined fades faded spending bending tending ending lending mending sending vending pendant
+    quested queues queue's row cow tow wow bow mow sow vow hot hop hoe hew hoot hows howl ho who two
+    """.split()  # noqa: SIM905 - a word list reads better as text
 )
 _KNOWN = VOCAB | _KEEP | frozenset(WORD_NUMBERS) | frozenset(PRIORITY_WORDS) | frozenset(STATE_WORDS)
 
@@ -41,6 +46,8 @@ _KNOWN = VOCAB | _KEEP | frozenset(WORD_NUMBERS) | frozenset(PRIORITY_WORDS) | f
 _SLURM: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bsqueue\s+(?:--me\b|-u\s+(?:me|\$user|myself)\b|--user[= ](?:me|\$user)\b)"), "list my jobs"),
     (re.compile(r"\bsqueue\b"), "queue"),
+    (re.compile(r"\bscancel\s+(?:--me\b|-u\s+(?:me|\$user|myself)\b|--user[= ](?:me|\$user)\b)(?!.*--state)"),
+     "cancel all my jobs"),
     (re.compile(r"\bscancel\b"), "cancel"),
     (re.compile(r"\bsinfo\b"), "free gpus"),
     (re.compile(r"\bsbatch\b"), "submit"),
@@ -65,4 +72,9 @@ def _corrected(word: str) -> str:
     if word in _KNOWN or word in TARGETS:
         return word
     # One slip (a swap, a missing or extra letter) in a short word; two only in a long one.
-    return closest(word, TARGETS, 1 if len(word) <= 7 else 2) or word
+    hit = closest(word, TARGETS, 1 if len(word) <= 7 else 2)
+    if hit is None and len(word) >= 5:
+        # Letters typed in the wrong order ("qeueu", "satuts"): the same letters, two swaps away.
+        same = [t for t in TARGETS if sorted(t) == sorted(word) and closest(word, (t,), 2)]
+        hit = same[0] if len(same) == 1 else None
+    return hit or word

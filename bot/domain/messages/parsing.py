@@ -193,3 +193,41 @@ def help_text(topic: str | None = None) -> str:
 HELP_TOPICS: tuple[str, ...] = tuple(_HELP_TOPICS)
 
 # --- end parsing ---------------------------------------------------------------------------------
+
+
+def clarify_which_action(first: str, second: str, job: str | None, commands: list[str]) -> str:
+    """Two actions offered with "or": the person decides, the bot does not pick one."""
+    about = f" with `{job}`" if job else ""
+    shown = " or ".join(f"`{c}`" for c in commands)
+    send = f" Send {shown}." if commands else " Say which one."
+    return f"Should I {first} or {second}{about}? I do one thing per request, and won't choose for you.{send}"
+
+
+def clarify_which_value(first: str, second: str, what: str) -> str:
+    """Two values offered for one field ("4 or 8 GPUs"): ask which, with the command to type."""
+    unit = what.strip().lower()
+    if unit == "gpu type":
+        flag, value = "--gpu-type", first
+    elif unit.startswith("node"):
+        flag, value = "--nodes", first
+    elif unit in ("h", "hr", "hrs", "hour", "hours", "d", "day", "days", "m", "min", "mins", "minute", "minutes"):
+        flag, value = "--time", f"{first}{unit[0]}"
+    else:
+        flag, value = "--gpus", first
+    return (f"{first} or {second} {what}? Tell me which, e.g. `/gpu launch NAME {flag} {value}`, "
+            "or send the request again with one value.")
+
+
+def clarify_negated() -> str:
+    return ("OK, I won't do anything. When you want something done, say it, e.g. `/gpu status JOB` "
+            "or `/gpu stop JOB`.")
+
+
+def clarify_undecided() -> str:
+    return ("It sounds like you haven't decided yet, and I won't choose for you. Tell me one thing to do, "
+            "e.g. `/gpu status JOB`, `/gpu logs JOB` or `/gpu stop JOB`.")
+
+
+def clarify_your_call(command: str) -> str:
+    """"Should I stop x?": the person decides; the bot gives the command that does it."""
+    return f"That's your call. If you want it, send `{command}`."
