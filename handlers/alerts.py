@@ -11,7 +11,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot.render.alerts import ALERT_EXPIRE, ALERT_SILENCE_1H, ALERT_SILENCE_4H, ALERT_STOP_JOB, SILENCE_HOURS
 from bot.services.alert_actions import AlertActions
-from handlers.errors import answer
+from handlers.errors import answer, answered
 from handlers.payloads import clicked
 
 
@@ -26,12 +26,14 @@ def register(app: App, actions: AlertActions) -> None:
     app.action(ALERT_SILENCE_4H)(silence)
 
     @app.action(ALERT_EXPIRE)
+    @answered
     def expire(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         click = clicked(body)
         answer(respond, actions.expire(click.value, click.user.id))
 
     @app.action(ALERT_STOP_JOB)
+    @answered
     def stop_job(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()  # Slack showed the confirmation dialog; rights are checked as for /gpu stop
         click = clicked(body)

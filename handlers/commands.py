@@ -8,11 +8,13 @@ from slack_bolt import Ack, App, Respond
 
 from bot.domain.messages import bad_payload
 from bot.services.commands import CommandService, Request
+from handlers.errors import answered
 from handlers.payloads import SlashCommand, parse_or_none
 
 
 def register(app: App, commands: CommandService) -> None:
     @app.command("/gpu")
+    @answered
     def gpu(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         ack()
         cmd: SlashCommand | None = parse_or_none(SlashCommand, command)

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.services.commands import CommandService, Request
+from handlers.errors import answered
 from handlers.payloads import MessageEvent, parse_or_none
 
 
@@ -27,10 +28,12 @@ def register(app: App, commands: CommandService) -> None:
             cards.ephemeral(ev.channel, ev.user, reply)
 
     @app.event("app_mention")
+    @answered
     def mention(event: dict[str, Any]) -> None:
         answer(event, dm=False)
 
     @app.event("message")
+    @answered
     def direct_message(event: dict[str, Any]) -> None:
         if event.get("channel_type") == "im":
             answer(event, dm=True)

@@ -10,6 +10,7 @@ from slack_bolt import App
 from bot.domain.errors import BackendError
 from bot.services.commands import CommandService
 from bot.services.home import HomeService
+from handlers.errors import answered
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,7 @@ def register(app: App, commands: CommandService) -> None:
     home = HomeService(commands.rt)
 
     @app.event("app_home_opened")
+    @answered
     def opened(event: dict[str, Any]) -> None:
         user = event.get("user")
         if not user or event.get("tab", "home") != "home":

@@ -13,7 +13,7 @@ from bot.domain import messages as msg
 from bot.domain.actions import Logs
 from bot.render import replies as rendering
 from bot.services.commands import CommandService
-from handlers.errors import REPLACE_ORIGINAL, answer
+from handlers.errors import REPLACE_ORIGINAL, answer, answered
 from handlers.payloads import clicked
 
 
@@ -21,6 +21,7 @@ def register(app: App, commands: CommandService) -> None:
     launches, jobs = commands.launches, commands.jobs
 
     @app.action(rendering.LAUNCH_CONFIRM)
+    @answered
     def launch(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
         ack()
         context[REPLACE_ORIGINAL] = True
@@ -28,6 +29,7 @@ def register(app: App, commands: CommandService) -> None:
         answer(respond, commands.confirm_launch(click.value, click.user.id), replace=True)
 
     @app.action(rendering.LAUNCH_CANCEL)
+    @answered
     def cancel_launch(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
         ack()
         context[REPLACE_ORIGINAL] = True
@@ -36,6 +38,7 @@ def register(app: App, commands: CommandService) -> None:
         answer(respond, rendering.text_reply(msg.preview_cancelled()), replace=True)
 
     @app.action(rendering.STOP_CONFIRM)
+    @answered
     def stop(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
         ack()
         context[REPLACE_ORIGINAL] = True
@@ -43,17 +46,20 @@ def register(app: App, commands: CommandService) -> None:
         answer(respond, jobs.confirm_stop(click.value, click.user.id), replace=True)
 
     @app.action(rendering.STOP_CANCEL)
+    @answered
     def cancel_stop(ack: Ack, respond: Respond) -> None:
         ack()
         respond(text=msg.stop_cancelled(), replace_original=True)
 
     @app.action(rendering.JOB_STOP)
+    @answered
     def stop_from_card(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         click = clicked(body)
         answer(respond, jobs.stop_button(click.value, click.user.id))
 
     @app.action(rendering.JOB_LOGS)
+    @answered
     def logs_from_card(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         click = clicked(body)

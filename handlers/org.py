@@ -15,7 +15,7 @@ from bot.render.audit import AUDIT_OLDER
 from bot.services.audit import mark_request
 from bot.services.commands import CommandService
 from bot.services.directory import Directory
-from handlers.errors import answer
+from handlers.errors import answer, answered
 from handlers.payloads import BadPayload, clicked
 
 
@@ -31,18 +31,21 @@ def register(app: App, commands: CommandService, directory: Directory | None) ->
         next()
 
     @app.action(AUDIT_OLDER)
+    @answered
     def audit_older(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         click = clicked(body)
         answer(respond, commands.audit.older(click.value, click.user.id))
 
     @app.action(APPROVAL_APPROVE)
+    @answered
     def approve(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         click = clicked(body)
         answer(respond, approvals.approve(click.value, click.user.id))
 
     @app.action(APPROVAL_DENY)
+    @answered
     def deny(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         click = clicked(body)
@@ -52,6 +55,7 @@ def register(app: App, commands: CommandService, directory: Directory | None) ->
         approvals.deny_form(click.value, click.user.id, trigger)
 
     @app.view(APPROVAL_DENY_VIEW)
+    @answered
     def deny_submitted(ack: Ack, body: dict[str, Any]) -> None:
         view = body.get("view") or {}
         user = (body.get("user") or {}).get("id")
@@ -71,13 +75,16 @@ def register(app: App, commands: CommandService, directory: Directory | None) ->
             directory.changed()
 
     @app.event("subteam_members_changed")
+    @answered
     def members_changed(event: dict[str, Any]) -> None:
         groups_changed()
 
     @app.event("subteam_updated")
+    @answered
     def group_updated(event: dict[str, Any]) -> None:
         groups_changed()
 
     @app.event("subteam_created")
+    @answered
     def group_created(event: dict[str, Any]) -> None:
         groups_changed()
