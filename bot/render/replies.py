@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +89,7 @@ def _job_fields(r: JobRecord) -> list[MarkdownTextObject]:
     if r.memory or r.cpus:
         fields.append(_md(f"*Per node*\n{msg.per_node_resources(r.memory, r.cpus)}"))
     if r.command:
-        fields.append(_md(f"*Command*\n{clip_code(' '.join(r.command), 1900)}"))
+        fields.append(_md(f"*Command*\n{clip_code(shlex.join(r.command), 1900)}"))
     if r.env:
         fields.append(_md("*Env*\n" + clip(", ".join(f"{k}={v}" for k, v in sorted(r.env.items())), 1900)))
     return fields

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.domain import messages as msg
-from bot.domain.actions import Action, Help, Launch, ListJobs, Logs, Queue, Status, Stop, Usage
+from bot.domain.actions import Action, Clarify, Help, Launch, ListJobs, Logs, Queue, Status, Stop, Usage
 from bot.domain.errors import ParseError, Refusal
 from bot.domain.language.fuzzy import closest, distance
 from bot.domain.language.parsing import parse
@@ -258,3 +258,45 @@ def test_key_value_words_fill_their_fields() -> None:
     assert a.env == () and a.command is None  # an unknown key is not an env var unless written after "env"
     b = parse("launch x-1 gpus=2 with env LR=3 WANDB_MODE=offline").action
     assert isinstance(b, Launch) and dict(b.env) == {"LR": "3", "WANDB_MODE": "offline"}
+
+
+# --- every example the bot shows works when typed -------------------------------------------------
+
+
+def _shown_examples() -> list[str]:
+    texts = [msg.help_text(None)] + [msg.help_text(t) for t in ("launch", "status", "list", "logs", "stop")]
+    texts += [msg.clarify_launch_details(), msg.clarify_out_of_scope(), msg.clarify_empty(), msg.nothing_to_confirm()]
+    found = {c for t in texts for c in re.findall(r"`(/gpu [^`]+)`", t)}
+    found |= {f"launch {s}" for t in texts for s in re.findall(r"\"launch ([^\"]+)\"", t)}
+    # placeholders (NAME, JOB, [..]) are grammar, not examples
+    return sorted(c for c in found if not re.search(r"\b[A-Z]{2,}\b|\[|\]|\.\.\.", c))
+
+
+@pytest.mark.parametrize("example", _shown_examples())
+def test_every_example_in_help_and_hints_passes_for_a_member(example: str) -> None:
+    action = parse(example).action
+    if isinstance(action, Launch):
+        judge_launch(POLICY, identify(POLICY, "URES0001"), action, FACTS)  # raises if refused
+    else:
+        assert not isinstance(action, Clarify), example
+
+
+@pytest.mark.parametrize("dash", ["\u2014", "\u2013"])
+def test_a_dash_autocorrected_from_double_hyphen_is_still_a_flag(dash: str) -> None:
+    text = f"/gpu launch x {dash}image {IMAGE} {dash}gpus 2 {dash}gpu-type h100"
+    action = parse(text).action
+    assert isinstance(action, Launch) and (action.name, action.gpus, action.gpu_type) == ("x", 2, "h100")
+
+
+def test_zero_width_characters_are_invisible_and_dropped() -> None:
+    action = parse(f"/gpu launch x --image {IMAGE}\u200b --gpus 1 --gpu-type h100").action
+    assert isinstance(action, Launch) and action.image == IMAGE
+
+
+def test_the_preview_shows_the_command_with_its_quoting() -> None:
+    from bot.domain.jobs import JobRecord
+
+    record = JobRecord("x", "ml-research", "research", "URES0001", IMAGE, 1, "h100",
+                       command=["bash", "-c", "rm -rf /tmp/x ; echo done"])
+    shown = json.dumps([b.to_dict() for b in rendering.preview(record, "tok").blocks])
+    assert "bash -c 'rm -rf /tmp/x ; echo done'" in shown

@@ -12,7 +12,7 @@ def followup_cancelled() -> str:
 def nothing_to_confirm() -> str:
     return (
         "There is nothing waiting for a yes here. Say what you want in full, e.g. "
-        "\"launch llama-ft on 8 H100s for 6 hours\", or see `/gpu help`."
+        "\"launch llama-ft on 8 H100s for 6 hours with ghcr.io/acme/train:1.4\", or see `/gpu help`."
     )
 
 

@@ -107,8 +107,8 @@ def parse_bad_quoting(reason: str) -> str:
 def clarify_launch_details() -> str:
     return (
         "What should I launch, and on how many GPUs? For example: "
-        "`/gpu launch llama-ft --gpus 8 --gpu-type h100 --time 6h`, "
-        "or say \"launch llama-ft on 8 H100s for 6 hours\"."
+        "`/gpu launch llama-ft --image ghcr.io/acme/train:1.4 --gpus 8 --gpu-type h100 --time 6h`, "
+        "or say \"launch llama-ft on 8 H100s for 6 hours with ghcr.io/acme/train:1.4\"."
     )
 
 
@@ -126,7 +126,8 @@ def clarify_which_job(verb: str) -> str:
 
 def clarify_out_of_scope() -> str:
     return (
-        "I can only help with GPU training jobs: launch one (`/gpu launch NAME --gpus 8 --time 6h`), "
+        "I can only help with GPU training jobs: launch one "
+        "(`/gpu launch NAME --image ghcr.io/acme/train:1.4 --gpus 8 --gpu-type h100 --time 6h`), "
         "check `/gpu status JOB`, `/gpu list` your jobs, read `/gpu logs JOB`, `/gpu stop JOB`, "
         "see the `/gpu queue` or free `/gpu gpus`. `/gpu help` shows everything."
     )
@@ -140,7 +141,8 @@ def clarify_not_allowed() -> str:
 
 
 def clarify_empty() -> str:
-    return "What would you like to do? Try `/gpu help`, or e.g. `/gpu launch llama-ft --gpus 8 --time 6h`."
+    return ("What would you like to do? Try `/gpu help`, or e.g. "
+            "`/gpu launch llama-ft --image ghcr.io/acme/train:1.4 --gpus 8 --gpu-type h100 --time 6h`.")
 
 
 _HELP_TOPICS: dict[str, str] = {
@@ -149,9 +151,10 @@ _HELP_TOPICS: dict[str, str] = {
         "[--time 6h] [--priority low|normal|high] [--memory 256Gi] [--cpus N] [--env K=V]... [-- CMD...]`*\n"
         "Start a training job. `--gpus` is the total across all nodes; `--memory` and `--cpus` are per node "
         "(by default they come with the GPUs); a template fills only what you leave out.\n"
-        "• `/gpu launch llama-ft --gpus 8 --gpu-type h100 --time 12h`\n"
+        "• `/gpu launch llama-ft --image ghcr.io/acme/train:1.4 --gpus 8 --gpu-type h100 --time 12h`\n"
         "• `/gpu launch --template llama-finetune --gpus 16 --nodes 2`\n"
-        "• `/gpu launch dpo-7b --image ghcr.io/acme/train:1.4 --env WANDB_PROJECT=dpo -- python train.py`"
+        "• `/gpu launch dpo-7b --image ghcr.io/acme/train:1.4 --gpus 1 --gpu-type l40s --env WANDB_PROJECT=dpo "
+        "-- python train.py`"
     ),
     "status": "*`/gpu status [JOB]`*\nState of a job (your latest one without a name).\n• `/gpu status llama-ft`",
     "list": (
@@ -185,7 +188,7 @@ def help_text(topic: str | None = None) -> str:
     return (
         "I run GPU training jobs on the cluster. Commands:\n"
         + "\n".join(lines)
-        + "\nYou can also just write, e.g. \"launch llama-ft on 8 H100s for 6 hours\" or "
+        + "\nYou can also just write, e.g. \"launch llama-ft on 8 H100s for 6 hours with ghcr.io/acme/train:1.4\" or "
         "\"how is llama-ft doing?\". `/gpu help launch` shows details."
     )
 
