@@ -1,0 +1,79 @@
+"""A small periodic loop beside the dispatcher: dependencies followed (``DependencyPass``) and the
+"time limit near" notice, once per job and time limit, with its [+2 h] button.
+
+Every step is a compare-and-set or a once-only mark, so several replicas may run it at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Protocol
+
+from bot.domain.errors import BackendError
+from bot.domain.jobs import JobRecord
+from bot.render import job_control as render
+from bot.services.dependencies import DependencyPass, DepPorts
+from bot.services.ports import HasNoticeMarks
+
+log = logging.getLogger(__name__)
+
+NOTICE_BEFORE_S = 30 * 60  # the notice comes this long before the deadline
+
+
+class HousekeepingPorts(DepPorts, HasNoticeMarks, Protocol): ...
+
+
+class Housekeeping:
+    def __init__(self, rt: HousekeepingPorts, interval_s: float = 1.0) -> None:
+        self.rt = rt
+        self.interval_s = interval_s
+        self.dependencies = DependencyPass(rt)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_pass(self) -> None:
+        self.dependencies.run_pass()
+        self.deadline_notices()
+
+    def deadline_notices(self) -> list[str]:
+        """Tell the owners of running jobs within ``NOTICE_BEFORE_S`` of their deadline; returns their keys."""
+        now = self.rt.clock()
+        told: list[str] = []
+        for r in self.rt.store.list(states=("running",), limit=100_000):
+            left = _left(r, now)
+            if left is None or not 0 < left <= NOTICE_BEFORE_S or not (r.channel and r.card_ts):
+                continue
+            if not self.rt.notice_marks.first(r.key, f"limit-near:{r.time_limit_s}"):
+                continue  # told already, for this time limit (an extension earns a new notice)
+            self.rt.cards.reply_in_thread(r.channel, r.card_ts, render.time_limit_near(r, left))
+            told.append(r.key)
+        return told
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="housekeeping", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_pass()
+            except BackendError as err:  # Redis or Slack away for a moment: the next pass tries again
+                log.warning("housekeeping pass failed: %s", err)
+            self._wake.wait(self.interval_s)
+            self._wake.clear()
+
+
+def _left(r: JobRecord, now: float) -> float | None:
+    start = r.started_at
+    return None if start is None else start + r.time_limit_s - now
