@@ -54,6 +54,9 @@ def _gpus(r: JobRecord) -> str:
 
 
 def _state_line(r: JobRecord, position: int | None) -> str:
+    if r.state == "queued" and r.parked:  # held or waiting on dependencies: said from the record itself
+        return f"{msg.STATE_EMOJI.get(r.state, '')} *{msg.parked_state(r.held_by is not None)}*\n" \
+            + msg.parked_reason(r.held_by, [(d["job"], d["condition"]) for d in r.after if not r.after_met])
     line = f"{msg.STATE_EMOJI.get(r.state, '')} *{r.state.capitalize()}*"
     if r.state == "queued" and position is not None:
         line += f" · position {position} in the queue"

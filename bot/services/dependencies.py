@@ -93,6 +93,8 @@ class DependencyPass:
         let_in: list[str] = []
         cancelled: list[str] = []
         for r in self.rt.store.parked():
+            if r.held_by and r.reason != msg.held_reason(r.held_by):
+                self._mend_reason(r, msg.held_reason(r.held_by))  # a dispatcher pass in flight wrote over it
             if not r.after or r.after_met:
                 continue
             deps = [self.rt.store.get_by_idempotency_key(d["idem"]) if d.get("idem") else None for d in r.after]
@@ -108,12 +110,15 @@ class DependencyPass:
             else:
                 reason = msg.waiting_for(r.after[which or 0]["job"], r.after[which or 0]["condition"])
                 if r.reason != reason and r.held_by is None:
-                    updated = self.rt.store.repark(r.namespace, r.name, reason=reason)
-                    if updated is not None:
-                        publish_card(self.rt, updated)
+                    self._mend_reason(r, reason)
         if let_in:
             self.rt.wake_dispatcher()
         return let_in, cancelled
+
+    def _mend_reason(self, r: JobRecord, reason: str) -> None:
+        updated = self.rt.store.repark(r.namespace, r.name, reason=reason, eta=None)
+        if updated is not None:
+            publish_card(self.rt, updated)
 
     def _let_in(self, r: JobRecord) -> bool:
         reason = r.reason if r.held_by else None

@@ -123,6 +123,17 @@ def held_reason(by: str) -> str:
     return f"held by <@{by}>; it keeps its place until released"
 
 
+def parked_state(held: bool) -> str:
+    return "Queued, held" if held else "Queued, waiting on dependencies"
+
+
+def parked_reason(held_by: str | None, waits: list[tuple[str, str]]) -> str:
+    """Why a parked job does not start: its hold, and what it waits for."""
+    parts = [held_reason(held_by)] if held_by else []
+    parts += [waiting_for(job, condition) for job, condition in waits]
+    return "; ".join(parts)
+
+
 def cannot_requeue_state(name: str, state: str) -> str:
     if state == "queued":
         return f"`{name}` is already queued"
@@ -238,6 +249,8 @@ __all__ = [
     "not_held",
     "not_yours_to",
     "nothing_changed",
+    "parked_reason",
+    "parked_state",
     "parse_bad_after",
     "parse_bad_days",
     "parse_bad_since",
