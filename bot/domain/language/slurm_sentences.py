@@ -79,8 +79,8 @@ def slurm_sentence(low: str, names: list[str], duration_s: int | None) -> Action
     if _EXTEND.search(low):
         if not jobs:
             return Clarify(question=msg.clarify_which_job("extend"))
-        by = _amount(low, duration_s)
-        return Extend(job=jobs[0], by_s=by) if by else Clarify(question=msg.parse_extend_usage())
+        amount = _amount(low, duration_s)
+        return Extend(job=jobs[0], by_s=amount) if amount else Clarify(question=msg.parse_extend_usage())
     # history and report take no job: a "name" found in the sentence is one of their own words
     if _HISTORY.search(low) and not _NOT_HISTORY.search(low):
         found = [STATE_WORDS[w] for w in re.findall(r"[a-z]+", low) if w in STATE_WORDS]
