@@ -14,14 +14,15 @@ from bot.domain.errors import BackendError
 from bot.domain.jobs import JobRecord
 from bot.render import job_control as render
 from bot.services.dependencies import DependencyPass, DepPorts
-from bot.services.ports import HasNoticeMarks
+from bot.services.ports import HasNoticeMarks, HasPolicy
 
 log = logging.getLogger(__name__)
 
 NOTICE_BEFORE_S = 30 * 60  # the notice comes this long before the deadline
+RETENTION_EVERY_S = 3600.0  # finished jobs past the policy's retention are forgotten this often
 
 
-class HousekeepingPorts(DepPorts, HasNoticeMarks, Protocol): ...
+class HousekeepingPorts(DepPorts, HasNoticeMarks, HasPolicy, Protocol): ...
 
 
 class Housekeeping:
@@ -32,10 +33,19 @@ class Housekeeping:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._retention_at = 0.0
 
     def run_pass(self) -> None:
         self.dependencies.run_pass()
         self.deadline_notices()
+        now = self.rt.clock()
+        if now - self._retention_at >= RETENTION_EVERY_S:
+            self._retention_at = now
+            self.expire()
+
+    def expire(self) -> int:
+        """Forget finished jobs older than the policy's ``retention`` (history and reports end there)."""
+        return self.rt.store.forget_finished(self.rt.clock() - self.rt.policy.retention)
 
     def deadline_notices(self) -> list[str]:
         """Tell the owners of running jobs within ``NOTICE_BEFORE_S`` of their deadline; returns their keys."""

@@ -296,3 +296,23 @@ def test_after_a_job_that_already_failed_is_refused() -> None:
     with pytest.raises(ValidationError) as err:
         _submit(rt, "next", gpus=1, after=(After("gone"),))
     assert "can never succeed" in err.value.why
+
+
+# --- retention ----------------------------------------------------------------------------------------------
+
+
+def test_finished_jobs_past_retention_are_forgotten_and_the_rest_kept() -> None:
+    rt, _, _, _, clock = _setup()
+    for name in ("old", "recent", "waiting"):
+        _submit(rt, name, gpus=1)
+    rt.store.transition(NS, "old", ["queued"], "succeeded", finished_at=clock.now - POLICY.retention - 60)
+    rt.store.transition(NS, "recent", ["queued"], "failed", finished_at=clock.now - 60)
+    launches = LaunchService(rt)  # the name used again: the old record is archived, then forgotten
+    launches.preview(Launch(name="old", image=IMAGE, gpus=1, gpu_type="h100", time_limit_s=3600), OWNER,
+                     "CRESEARCH1", "tok-old-2")
+    assert launches.confirm("tok-old-2", OWNER).created
+    assert Housekeeping(rt).expire() == 1
+    assert [r.name for r in rt.store.find("old")] == ["old"] and _get(rt, "old").state == "queued"
+    assert _get(rt, "recent").state == "failed" and _get(rt, "waiting").state == "queued"
+    assert rt.store.get_by_idempotency_key("tok-old") is None and rt.store.get_by_idempotency_key("tok-old-2")
+    assert Housekeeping(rt).expire() == 0

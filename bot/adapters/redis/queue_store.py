@@ -32,6 +32,7 @@ from bot.adapters.redis import queue_lua
 from bot.adapters.redis.errors import mapped
 from bot.adapters.redis.leases import LeasesAndUsage
 from bot.adapters.redis.parking import Parking
+from bot.adapters.redis.retention import Retention
 from bot.domain.errors import LeaseLost, PermanentBackendError, TransientBackendError
 from bot.domain.jobs import FINAL_STATES, JobRecord, RecordState, SubmitResult
 from bot.domain.names import MAX_JOB_NAME
@@ -48,7 +49,7 @@ def _s(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-class QueueStore(LeasesAndUsage, Parking):
+class QueueStore(LeasesAndUsage, Parking, Retention):
     def __init__(
         self, client: redis.Redis, prefix: str = "chatops:", *, clock: Callable[[], float] = time.time
     ) -> None:
@@ -61,6 +62,7 @@ class QueueStore(LeasesAndUsage, Parking):
         self._apply = client.register_script(queue_lua.APPLY)
         self._register_lease_scripts(client)
         self._register_parking_scripts(client)
+        self._register_retention_scripts(client)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "chatops:") -> QueueStore:
