@@ -83,12 +83,3 @@ class Parking:
         with self._backend("parked"):
             jks = self._r.zrange(self._k("parked"), 0, -1)
         return [r for r in self._load(_s(j) for j in jks) if r.state == "queued"]
-
-    def parked_position(self, namespace: str, name: str) -> int | None:
-        """How many jobs (queued or parked) were submitted before this parked one: its kept place."""
-        with self._backend("position"):
-            seq: Any = self._r.zscore(self._k("parked"), f"{namespace}/{name}")
-            if seq is None:
-                return None
-            ahead: Any = self._r.zcount(self._k("queue"), "-inf", f"({seq}")
-        return int(ahead) + 1
