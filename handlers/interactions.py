@@ -11,6 +11,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.domain import messages as msg
 from bot.domain.actions import Extend, Logs
+from bot.render import cards as cards_render
 from bot.render import job_control as control_render
 from bot.render import replies as rendering
 from bot.services.commands import CommandService
@@ -67,3 +68,15 @@ def register(app: App, commands: CommandService) -> None:
         _ns, name, shown = control_render.parse_extend_value(click.value)
         text = control.extend(Extend(job=name, by_s=control_render.EXTEND_BY_S), click.user.id, expect_limit=shown)
         answer(respond, rendering.text_reply(text))
+
+    @app.action(cards_render.JOB_HOLD)
+    def hold_from_card(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        click = clicked(body)
+        answer(respond, rendering.text_reply(control.by_key("hold", click.value, click.user.id)))
+
+    @app.action(cards_render.JOB_RELEASE)
+    def release_from_card(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        click = clicked(body)
+        answer(respond, rendering.text_reply(control.by_key("release", click.value, click.user.id)))

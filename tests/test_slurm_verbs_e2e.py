@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.render import cards as cards_render
 from bot.render import job_control as control_render
 from tests.support.botstack import BotStack, bot_stack, text_of
 from tests.support.waiting import wait
@@ -141,3 +142,19 @@ def test_history_and_report_with_csv(stack: BotStack) -> None:
     report = text_of(stack.ask("report --by user", OWNER))
     assert "URES0001" in report and "GPU-hours" in report, report
     stack.slack.wait_for("files.completeUploadExternal", timeout=10)
+
+
+def test_card_hold_and_release_buttons(stack: BotStack) -> None:
+    busy = launch(stack, f"launch busy --image {IMAGE} --gpus 4 --gpu-type l40s --env SIM_DURATION=3h")
+    _card(stack, busy, "Running")
+    waiting = launch(stack, f"launch waiting --image {IMAGE} --gpus 4 --gpu-type l40s --env SIM_DURATION=3h")
+    card = _card(stack, waiting, cards_render.JOB_HOLD)
+    assert cards_render.JOB_RELEASE not in card
+    _, rid = stack.click(cards_render.JOB_HOLD, f"{NS}/{waiting}", "URES0002")
+    assert "belongs to <@URES0001>" in text_of(stack.answer(rid))
+    _, rid = stack.click(cards_render.JOB_HOLD, f"{NS}/{waiting}", OWNER)
+    assert f"Held `{waiting}`" in text_of(stack.answer(rid))
+    _card(stack, waiting, "Queued, held", cards_render.JOB_RELEASE)
+    _, rid = stack.click(cards_render.JOB_RELEASE, f"{NS}/{waiting}", OWNER)
+    assert "Released" in text_of(stack.answer(rid))
+    _card(stack, waiting, cards_render.JOB_HOLD)

@@ -16,7 +16,7 @@ from bot.domain.actions import Extend, Hold, ListJobs, Release, Requeue, Status
 from bot.domain.errors import ForbiddenError, NotFoundError, PolicyError
 from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.domain.policy.job_control import check_owner, extended_limit
-from bot.domain.policy.judge import Identity, identify
+from bot.domain.policy.judge import Identity, identify, may_see
 from bot.render import replies as rendering
 from bot.services.cards import publish_card
 from bot.services.dependencies import first_waited
@@ -82,16 +82,29 @@ class JobControl:
             check_owner(ident, r, verb)
         return records
 
+    def by_key(self, verb: str, key: str, user_id: str) -> str:
+        """A card's [Hold] / [Release] button: the very job of that card (its namespace and name)."""
+        ident = identify(self.rt.policy, user_id)
+        namespace, _, name = key.partition("/")
+        r = self.rt.store.get(namespace, name)
+        if r is None or not may_see(ident, r):
+            raise NotFoundError(msg.job_not_found(name, []), ListJobs())
+        check_owner(ident, r, verb)
+        return self._hold(ident, [r], 1) if verb == "hold" else self._release(ident, [r], 1)
+
     def hold(self, action: Hold, user_id: str) -> str:
         ident = identify(self.rt.policy, user_id)
+        return self._hold(ident, self._records(ident, action.jobs, "hold"), len(action.jobs))
+
+    def _hold(self, ident: Identity, records: list[JobRecord], asked: int) -> str:
         done: list[str] = []
         lines: list[str] = []
-        for r in self._records(ident, action.jobs, "hold"):
+        for r in records:
             if r.held_by:
                 lines.append(msg.already_held(r.name))
                 continue
             if r.state != "queued":
-                if len(action.jobs) == 1:
+                if asked == 1:
                     raise PolicyError(msg.cannot_hold_state(r.name, r.state), Status(job=r.name))
                 lines.append(msg.cannot_hold_state(r.name, r.state))
                 continue
@@ -109,11 +122,14 @@ class JobControl:
 
     def release(self, action: Release, user_id: str) -> str:
         ident = identify(self.rt.policy, user_id)
+        return self._release(ident, self._records(ident, action.jobs, "release"), len(action.jobs))
+
+    def _release(self, ident: Identity, records: list[JobRecord], asked: int) -> str:
         done: list[str] = []
         lines: list[str] = []
-        for r in self._records(ident, action.jobs, "release"):
+        for r in records:
             if not r.held_by or r.state != "queued":
-                if len(action.jobs) == 1:
+                if asked == 1:
                     raise PolicyError(msg.not_held(r.name), Status(job=r.name))
                 lines.append(msg.not_held(r.name))
                 continue
