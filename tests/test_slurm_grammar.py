@@ -158,3 +158,20 @@ def test_a_month_of_jobs_reports_the_gpu_hours_they_ran(seed: int) -> None:
     assert [j.name for j in finished_within(jobs, month, None)] == \
         [j.name for j in sorted(jobs, key=lambda j: j.finished_at or 0, reverse=True)]
     assert all(gpu_hours(j, now) > 0 for j in jobs)
+
+
+def test_policy_keys_gpu_prices_and_retention() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from bot.domain.errors import ConfigError
+    from bot.domain.policy.config import parse_policy
+
+    data = yaml.safe_load((Path(__file__).parent / "chatops.example.yaml").read_text())
+    policy = parse_policy({**data, "gpu_prices": {"h100": 2.5}, "retention": "30d"})
+    assert policy.gpu_prices == {"h100": 2.5} and policy.retention == 30 * 86400
+    assert parse_policy(data).retention == 90 * 86400
+    with pytest.raises(ConfigError) as err:
+        parse_policy({**data, "gpu_prices": {"k80": 1.0}})
+    assert "gpu_prices.k80" in str(err.value)

@@ -198,6 +198,8 @@ class Policy(_Strict):
             if rule.when.template is not None and rule.when.template not in self.templates:
                 problems.append(f"approvals.{i}.when.template: '{rule.when.template}' is not in templates "
                                 f"({', '.join(sorted(self.templates)) or 'none defined'})")
+        problems += [f"gpu_prices.{t}: '{t}' is not in gpu_types ({', '.join(sorted(self.gpu_types))})"
+                     for t in self.gpu_prices if t not in self.gpu_types]
         if problems:
             raise ValueError("; ".join(problems))
         return self
