@@ -56,9 +56,9 @@ def resolve_after(store: JobQueue, ident: Identity, a: Launch, name: str) -> tup
             raise ValidationError(msg.after_never(dep.job, record.state, dep.condition), _without(a, dep.job))
 
         def edges(key: str) -> list[str]:
-            ns, _, job = key.partition("/")
-            r = store.get(ns, job.split("#", 1)[0])
-            return [d["key"] for d in r.after] if r is not None else []
+            ns, _, job = key.partition("/")  # an archived record's key ("name#seq") is its store key too
+            r = store.get(ns, job)
+            return [d["key"] for d in r.after] if r is not None and not r.after_met else []
 
         cycle = find_cycle(own, [record.key], edges)
         if cycle is not None:
