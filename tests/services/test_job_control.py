@@ -316,3 +316,13 @@ def test_finished_jobs_past_retention_are_forgotten_and_the_rest_kept() -> None:
     assert _get(rt, "recent").state == "failed" and _get(rt, "waiting").state == "queued"
     assert rt.store.get_by_idempotency_key("tok-old") is None and rt.store.get_by_idempotency_key("tok-old-2")
     assert Housekeeping(rt).expire() == 0
+
+
+def test_a_hold_wins_over_an_admission_already_decided() -> None:
+    rt, _, _, control, _ = _setup()
+    _submit(rt, "race", gpus=1)
+    rows = rt.store.queued_with_seq()  # the dispatcher read the queue...
+    control.hold(Hold(jobs=("race",)), OWNER)  # ...the hold lands...
+    assert [r.name for r, _ in rows] == ["race"]
+    assert rt.store.transition(NS, "race", ["queued"], "admitted", admitted_at=rt.clock()) is None  # ...no admit
+    assert _get(rt, "race").state == "queued" and _get(rt, "race").parked

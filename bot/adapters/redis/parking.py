@@ -3,8 +3,8 @@
 A base of ``QueueStore``. A job is parked while it is held (``/gpu hold``) or waits on its
 dependencies (``--after``); the dispatcher reads only ``queue``, so it never admits one. ``repark``
 changes a queued record and puts it in ``parked`` or ``queue`` as the new record says, in one
-atomic step, so a release can never lose the job's place and a hold can never race an admission:
-the admission's own compare-and-set fails once the record changed.
+atomic step, so a release can never lose the job's place; and a hold never loses to an admission in
+flight: the store's compare-and-set refuses to admit a parked record (``QueueStore._cas``).
 """
 
 from __future__ import annotations

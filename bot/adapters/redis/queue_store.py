@@ -302,6 +302,8 @@ class QueueStore(LeasesAndUsage, Parking, Retention):
             old = JobRecord.from_json(raw)
             if from_states is not None and old.state not in from_states:
                 return None
+            if to_state in ("admitted", "running") and old.state == "queued" and old.parked:
+                return None  # held or waiting on dependencies (parked.py): not the queue's to admit
             new = dataclasses.replace(old, **fields)
             if to_state is not None:
                 new.state = to_state  # type: ignore[assignment]  # checked against STATES
