@@ -168,7 +168,7 @@ def test_policy_keys_gpu_prices_and_retention() -> None:
     from bot.domain.errors import ConfigError
     from bot.domain.policy.config import parse_policy
 
-    data = yaml.safe_load((Path(__file__).parent / "chatops.example.yaml").read_text())
+    data = yaml.safe_load((Path(__file__).resolve().parents[1] / "chatops.example.yaml").read_text())
     policy = parse_policy({**data, "gpu_prices": {"h100": 2.5}, "retention": "30d"})
     assert policy.gpu_prices == {"h100": 2.5} and policy.retention == 30 * 86400
     assert parse_policy(data).retention == 90 * 86400
