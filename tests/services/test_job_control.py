@@ -326,3 +326,18 @@ def test_a_hold_wins_over_an_admission_already_decided() -> None:
     assert [r.name for r, _ in rows] == ["race"]
     assert rt.store.transition(NS, "race", ["queued"], "admitted", admitted_at=rt.clock()) is None  # ...no admit
     assert _get(rt, "race").state == "queued" and _get(rt, "race").parked
+
+
+def test_extending_a_running_job_moves_the_eta_of_the_job_behind_at_once() -> None:
+    rt, _, cluster, control, clock = _setup()
+    _submit(rt, "front")
+    _start(rt, cluster, "front")  # all 8 GPUs, one hour
+    _submit(rt, "behind")
+    dispatcher = Dispatcher(rt)
+    dispatcher.run_pass()
+    before = _get(rt, "behind").eta
+    assert before is not None and abs(before - (clock.now + 3600)) < 120
+    control.extend(Extend(job="front", by_s=4 * 3600), OWNER)
+    dispatcher.run_pass()  # the next pass (the extend woke the dispatcher), not a minute later
+    after = _get(rt, "behind").eta
+    assert after is not None and abs(after - (clock.now + 5 * 3600)) < 120
