@@ -28,8 +28,8 @@ from bot.services.card_desk import CardDesk
 from bot.services.commands import CommandService
 from bot.services.directory import REFRESH_EVERY_S, Directory
 from bot.services.dispatcher import Dispatcher
-from bot.services.periodic import Periodic
 from bot.services.housekeeping import Housekeeping
+from bot.services.periodic import Periodic
 from bot.services.ports import Chat, Cluster, GpuMetrics
 from bot.services.reload import Reloader
 from bot.services.runtime import Runtime

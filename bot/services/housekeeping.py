@@ -1,5 +1,6 @@
-"""A small periodic loop beside the dispatcher: dependencies followed (``DependencyPass``) and the
-"time limit near" notice, once per job and time limit, with its [+2 h] button.
+"""A small pass beside the dispatcher, every second (``Periodic`` in the composition root): dependencies
+followed (``DependencyPass``), the "time limit near" notice once per job and time limit with its [+2 h]
+button, and (hourly) finished jobs past the policy's retention forgotten.
 
 Every step is a compare-and-set or a once-only mark, so several replicas may run it at once.
 """
@@ -7,10 +8,8 @@ Every step is a compare-and-set or a once-only mark, so several replicas may run
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Protocol
 
-from bot.domain.errors import BackendError
 from bot.domain.jobs import JobRecord
 from bot.render import job_control as render
 from bot.services.dependencies import DependencyPass, DepPorts
@@ -26,13 +25,9 @@ class HousekeepingPorts(DepPorts, HasNoticeMarks, HasPolicy, Protocol): ...
 
 
 class Housekeeping:
-    def __init__(self, rt: HousekeepingPorts, interval_s: float = 1.0) -> None:
+    def __init__(self, rt: HousekeepingPorts) -> None:
         self.rt = rt
-        self.interval_s = interval_s
         self.dependencies = DependencyPass(rt)
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         self._retention_at = 0.0
 
     def run_pass(self) -> None:
@@ -60,28 +55,6 @@ class Housekeeping:
             self.rt.cards.reply_in_thread(r.channel, r.card_ts, render.time_limit_near(r, left))
             told.append(r.key)
         return told
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="housekeeping", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_pass()
-            except BackendError as err:  # Redis or Slack away for a moment: the next pass tries again
-                log.warning("housekeeping pass failed: %s", err)
-            self._wake.wait(self.interval_s)
-            self._wake.clear()
 
 
 def _left(r: JobRecord, now: float) -> float | None:

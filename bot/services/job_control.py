@@ -18,6 +18,7 @@ from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.domain.policy.job_control import check_owner, extended_limit
 from bot.domain.policy.judge import Identity, identify, may_see
 from bot.render import replies as rendering
+from bot.services.audit import record as audit
 from bot.services.cards import publish_card
 from bot.services.dependencies import first_waited
 from bot.services.jobs import JobsService
@@ -69,6 +70,7 @@ class JobControl:
         if updated.state in RUNNING_STATES and (updated.created_at or self.rt.cluster.job_exists(r.namespace, r.name)):
             self.rt.cluster.set_deadline(r.namespace, r.name, new)  # False: it ended meanwhile (the watcher says how)
         publish_card(self.rt, updated)
+        audit(self.rt, ident.user_id, ident.team, "extend", r.key, f"ok: time limit {r.time_limit_s}s → {new}s")
         self.rt.wake_dispatcher()  # the ETAs of the jobs behind move with it
         start = updated.started_at or updated.admitted_at
         running = updated.state in RUNNING_STATES
@@ -115,6 +117,7 @@ class JobControl:
                 lines.append(msg.cannot_hold_state(r.name, fresh.state))
                 continue
             publish_card(self.rt, updated)
+            audit(self.rt, ident.user_id, ident.team, "hold", r.key)
             done.append(r.name)
         if done:
             self.rt.wake_dispatcher()
@@ -141,6 +144,7 @@ class JobControl:
                 lines.append(msg.not_held(r.name))
                 continue
             publish_card(self.rt, updated)
+            audit(self.rt, ident.user_id, ident.team, "release", r.key)
             done.append(r.name)
         if done:
             self.rt.wake_dispatcher()
@@ -172,6 +176,7 @@ class JobControl:
                 continue
             self.rt.cluster.preempt_job(r.namespace, r.name, grace)
             publish_card(self.rt, queued)
+            audit(self.rt, ident.user_id, ident.team, "requeue", r.key, f"ok: was {r.state}")
             done.append(r.name)
         if done:
             self.rt.wake_dispatcher()

@@ -341,3 +341,16 @@ def test_extending_a_running_job_moves_the_eta_of_the_job_behind_at_once() -> No
     dispatcher.run_pass()  # the next pass (the extend woke the dispatcher), not a minute later
     after = _get(rt, "behind").eta
     assert after is not None and abs(after - (clock.now + 5 * 3600)) < 120
+
+
+def test_the_verbs_are_in_the_audit_trail() -> None:
+    rt, _, cluster, control, _ = _setup()
+    _submit(rt, "aud")
+    control.extend(Extend(job="aud", by_s=3600), OWNER)
+    control.hold(Hold(jobs=("aud",)), OWNER)
+    control.release(Release(jobs=("aud",)), OWNER)
+    _start(rt, cluster, "aud")
+    control.requeue(Requeue(jobs=("aud",)), OWNER)
+    entries = [e.action for e in rt.audit.page(since=0.0, limit=50)[0]][::-1]  # newest first: oldest first here
+    assert [a for a in entries if a in ("extend", "hold", "release", "requeue")] == \
+        ["extend", "hold", "release", "requeue"]
