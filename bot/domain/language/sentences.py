@@ -170,7 +170,7 @@ def _action(p: _Parts) -> Action:
     either = undecided(p.intent_text, intent, names[0] if names else None)
     if either:
         return Clarify(question=either)  # "status or logs of ft-9": the person decides, not the rules
-    if (slurm := slurm_sentence(p.intent_text, names, p.time_limit_s)) is not None:
+    if (slurm := slurm_sentence(p.intent_text, names, p.time_limit_s, p.marked.plain.lower())) is not None:
         return slurm
     if intent == "none" and len(names) == 1 and not re.sub(
             r"[^a-z0-9]+|\b(?:what|how|and|about|then|so)\b|" + re.escape(names[0]), "", p.rest):

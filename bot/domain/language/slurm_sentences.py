@@ -26,7 +26,9 @@ _HISTORY = re.compile(
 )
 _NOT_HISTORY = re.compile(r"\b(?:usage|utili[sz]ation|allocation|chart|graph)\b")
 _REPORT = re.compile(
-    r"(?<![\w-])(?:report|gpu[\s-]hours?|how\s+much\b.*\b(?:spen[dt]|cost|used?)|costs?|spend(?:ing)?)(?![\w-])"
+    r"(?<![\w-])(?:report|how\s+much\s+(?:did|have|has)\s+(?:we|i|the\s+team|my\s+team|our\s+team)\s+"
+    r"(?:spen[dt]|cost)|(?:our|my|the\s+team'?s?|team)\s+(?:spend|spending|costs?)|"
+    r"gpu[\s-]hours?\s+(?:report|by|per|used|last|this|for))(?![\w-])"
 )
 _DAYS = re.compile(r"\b(?:last|past|previous)\s+(\d+)\s*(?:days?|d)\b|(?:--days\s+|\bdays\s*=\s*)(\d+)\b")
 _WEEK = re.compile(r"\b(?:last|past|this)\s+week\b")
@@ -67,8 +69,9 @@ def _amount(low: str, taken: int | None) -> int | None:
     return round(float(m.group(1)) * {"h": 3600, "m": 60, "d": 86400}[unit])
 
 
-def slurm_sentence(low: str, names: list[str], duration_s: int | None) -> Action | None:
-    """The action of ``low`` (normalised, lower-case) for these verbs, or None when it is not one."""
+def slurm_sentence(low: str, names: list[str], duration_s: int | None, raw: str = "") -> Action | None:
+    """The action of ``low`` (normalised, lower-case) for these verbs, or None when it is not one.
+    ``raw``: the sentence as written, lower-cased (a grouping "by user" is not an identity claim)."""
     jobs = tuple(names)
     if _RELEASE.search(low) and jobs:
         return Release(jobs=jobs)
@@ -87,6 +90,7 @@ def slurm_sentence(low: str, names: list[str], duration_s: int | None) -> Action
         state = next((s for s in found if s in ("succeeded", "failed", "stopped")), None)
         return History(scope=_scope(low), state=state, days=_days(low) or 7)
     if _REPORT.search(low):
-        by: ReportBy = "user" if _BY_USER.search(low) else "gpu_type" if _BY_TYPE.search(low) else "team"
+        said = raw or low
+        by: ReportBy = "user" if _BY_USER.search(said) else "gpu_type" if _BY_TYPE.search(said) else "team"
         return Report(by=by, since_s=(_days(low) or 30) * 86400)
     return None
