@@ -28,6 +28,7 @@ from bot.services.card_desk import CardDesk
 from bot.services.commands import CommandService
 from bot.services.directory import REFRESH_EVERY_S, Directory
 from bot.services.dispatcher import Dispatcher
+from bot.services.housekeeping import Housekeeping
 from bot.services.periodic import Periodic
 from bot.services.ports import Chat, Cluster, GpuMetrics
 from bot.services.reload import Reloader
@@ -167,7 +168,9 @@ class Bot:
         alerts = AlertPipeline.create(rt, Settings.reveal(settings.alert_webhook_token))
         server.alerts = alerts.receiver.receive  # the alert route is served in every mode, like /healthz
         background = [Periodic("user-groups", directory_refresh_s, directory.refresh),
-                      Periodic("approval-expiry", 1.0, commands.approvals.expire_due)]
+                      Periodic("approval-expiry", 1.0, commands.approvals.expire_due),
+                      # dependencies followed, "time limit near" notices, finished jobs past retention
+                      Periodic("housekeeping", 1.0, Housekeeping(rt).run_pass)]
         path = settings.chatops_config
         reloader = Reloader(rt, directory, path, load_policy) if path else None
         return cls(rt, commands, app, dispatcher, server, slack, Watcher(rt), alerts=alerts, listeners=listeners,

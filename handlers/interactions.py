@@ -10,7 +10,9 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.domain import messages as msg
-from bot.domain.actions import Logs
+from bot.domain.actions import Extend, Logs
+from bot.render import cards as cards_render
+from bot.render import job_control as control_render
 from bot.render import replies as rendering
 from bot.services.commands import CommandService
 from handlers.errors import REPLACE_ORIGINAL, answer, answered
@@ -18,7 +20,7 @@ from handlers.payloads import clicked
 
 
 def register(app: App, commands: CommandService) -> None:
-    launches, jobs = commands.launches, commands.jobs
+    launches, jobs, control = commands.launches, commands.jobs, commands.control
 
     @app.action(rendering.LAUNCH_CONFIRM)
     @answered
@@ -64,3 +66,26 @@ def register(app: App, commands: CommandService) -> None:
         ack()
         click = clicked(body)
         answer(respond, jobs.logs(Logs(job=click.value.partition("/")[2]), click.user.id))
+
+    @app.action(control_render.JOB_EXTEND)
+    @answered
+    def extend_from_notice(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        click = clicked(body)
+        _ns, name, shown = control_render.parse_extend_value(click.value)
+        text = control.extend(Extend(job=name, by_s=control_render.EXTEND_BY_S), click.user.id, expect_limit=shown)
+        answer(respond, rendering.text_reply(text))
+
+    @app.action(cards_render.JOB_HOLD)
+    @answered
+    def hold_from_card(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        click = clicked(body)
+        answer(respond, rendering.text_reply(control.by_key("hold", click.value, click.user.id)))
+
+    @app.action(cards_render.JOB_RELEASE)
+    @answered
+    def release_from_card(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        click = clicked(body)
+        answer(respond, rendering.text_reply(control.by_key("release", click.value, click.user.id)))

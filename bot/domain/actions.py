@@ -18,9 +18,21 @@ JobState = Literal["queued", "running", "succeeded", "failed", "stopped"]
 PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high")
 SCOPES: tuple[Scope, ...] = ("mine", "team", "all")
 JOB_STATES: tuple[JobState, ...] = ("queued", "running", "succeeded", "failed", "stopped")
+AfterCondition = Literal["ok", "any", "notok"]
+AFTER_CONDITIONS: tuple[AfterCondition, ...] = ("ok", "any", "notok")
+ReportBy = Literal["user", "team", "gpu_type"]
+REPORT_BY: tuple[ReportBy, ...] = ("user", "team", "gpu_type")
 
 # The GPU models the contract normalises to (lower-case bare model names).
 KNOWN_GPU_MODELS: tuple[str, ...] = ("a100", "h100", "h200", "b200", "l40s", "a10g", "l4", "t4", "v100")
+
+
+@dataclass(frozen=True)
+class After:
+    """One dependency of a launch: ``job`` must end ``ok`` (succeeded), ``notok`` (not), or ``any``."""
+
+    job: str
+    condition: AfterCondition = "ok"
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,8 @@ class Launch:
     # per node (pod), beyond the policy's per-GPU defaults: a Kubernetes memory quantity, whole cores
     memory: str | None = None
     cpus: int | None = None
+    # Slurm's --dependency: start only once each of these jobs has ended as its condition asks
+    after: tuple[After, ...] = ()
     # Which fields the user gave explicitly: a template fills only the others.
     given: frozenset[str] = field(default_factory=frozenset)
 
@@ -111,9 +125,58 @@ class Audit:
     action = "audit"
 
 
-Action: TypeAlias = Launch | Status | ListJobs | Logs | Stop | Queue | Gpus | Help | Clarify | Usage | Audit
+@dataclass(frozen=True)
+class Extend:
+    """`/gpu extend JOB 4h`: add ``by_s`` seconds to a job's time limit."""
 
-MUTATING: tuple[type, ...] = (Launch, Stop)
+    job: str
+    by_s: int
+    action = "extend"
+
+
+@dataclass(frozen=True)
+class Hold:
+    jobs: tuple[str, ...] = ()
+    action = "hold"
+
+
+@dataclass(frozen=True)
+class Release:
+    jobs: tuple[str, ...] = ()
+    action = "release"
+
+
+@dataclass(frozen=True)
+class Requeue:
+    jobs: tuple[str, ...] = ()
+    action = "requeue"
+
+
+@dataclass(frozen=True)
+class History:
+    """`/gpu history`: finished jobs, like sacct."""
+
+    scope: Scope = "mine"
+    state: JobState | None = None
+    days: int = 7
+    action = "history"
+
+
+@dataclass(frozen=True)
+class Report:
+    """`/gpu report`: GPU-hours (and cost) over a window, grouped."""
+
+    by: ReportBy = "team"
+    since_s: int = 30 * 86400
+    action = "report"
+
+
+Action: TypeAlias = (
+    Launch | Status | ListJobs | Logs | Stop | Queue | Gpus | Help | Clarify | Usage | Audit
+    | Extend | Hold | Release | Requeue | History | Report
+)
+
+MUTATING: tuple[type, ...] = (Launch, Stop, Extend, Hold, Release, Requeue)
 
 
 def to_dict(action: Action) -> dict[str, Any]:
@@ -125,6 +188,8 @@ def to_dict(action: Action) -> dict[str, Any]:
             out["given"] = sorted(value)
         elif f.name == "env":
             out["env"] = dict(value)
+        elif f.name == "after":
+            out["after"] = [{"job": a.job, "condition": a.condition} for a in value]
         elif isinstance(value, tuple):
             out[f.name] = list(value)
         else:

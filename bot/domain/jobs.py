@@ -65,10 +65,20 @@ class JobRecord:
     # filled by the watcher: where the pods run, and the failure explained in plain words
     node_names: list[str] = field(default_factory=list)
     diagnosis: str | None = None
+    # Parked (queued, in its place, but not admitted): held by someone, or waiting on dependencies.
+    # ``after``: [{"job", "key" (the record's store key), "condition"}]; ``after_met`` once they allow it.
+    held_by: str | None = None
+    after: list[dict[str, str]] = field(default_factory=list)
+    after_met: bool = False
 
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    @property
+    def parked(self) -> bool:
+        """Queued but not to be admitted: held, or its dependencies have not allowed it yet."""
+        return self.held_by is not None or (bool(self.after) and not self.after_met)
 
     @property
     def gpus_per_node(self) -> int:

@@ -26,6 +26,8 @@ from bot.render.logs import fit_lines
 
 JOB_STOP = "job_stop"
 JOB_LOGS = "job_logs"
+JOB_HOLD = "job_hold"
+JOB_RELEASE = "job_release"
 MAX_SECTION = 2900
 LOG_LINES_IN_THREAD = 20
 
@@ -54,6 +56,9 @@ def _gpus(r: JobRecord) -> str:
 
 
 def _state_line(r: JobRecord, position: int | None) -> str:
+    if r.state == "queued" and r.parked:  # held or waiting on dependencies: said from the record itself
+        return f"{msg.STATE_EMOJI.get(r.state, '')} *{msg.parked_state(r.held_by is not None)}*\n" \
+            + msg.parked_reason(r.held_by, [(d["job"], d["condition"]) for d in r.after if not r.after_met])
     line = f"{msg.STATE_EMOJI.get(r.state, '')} *{r.state.capitalize()}*"
     if r.state == "queued" and position is not None:
         line += f" · position {position} in the queue"
@@ -91,6 +96,10 @@ def _buttons(r: JobRecord) -> ActionsBlock:
         # No client-side confirm dialog: the bot checks who clicked first, then asks (ephemerally) only
         # someone who may stop it, so nobody is asked "Stop this job?" to be refused afterwards.
         elements.append(ButtonElement(text="Stop", action_id=JOB_STOP, value=r.key, style="danger"))
+    if r.state == "queued":  # a queued job can be kept from starting, and let go again
+        held = r.held_by is not None
+        elements.append(ButtonElement(text="Release" if held else "Hold", action_id=JOB_RELEASE if held else JOB_HOLD,
+                                      value=r.key))
     return ActionsBlock(elements=elements)
 
 

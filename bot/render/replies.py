@@ -122,6 +122,8 @@ def job_card(r: JobRecord, position: int | None = None, now: float | None = None
 
 def job_line(r: JobRecord, position: int | None = None) -> str:
     where = f" · #{position} in queue" if position else ""
+    if r.state == "queued" and r.parked:
+        where += f" · {msg.parked_state(r.held_by is not None).lower()}"
     if r.state == "queued" and r.making_room:
         where += f" · {msg.STARTING_MAKING_ROOM}"
     over = f" · {msg.over_quota_note()}" if r.over_quota and r.state in RUNNING_STATES else ""

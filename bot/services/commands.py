@@ -14,12 +14,33 @@ from dataclasses import dataclass
 
 from bot import logs, metrics
 from bot.domain import messages as msg
-from bot.domain.actions import Action, Audit, Clarify, Gpus, Help, Launch, ListJobs, Logs, Queue, Status, Stop, Usage
+from bot.domain.actions import (
+    Action,
+    Audit,
+    Clarify,
+    Extend,
+    Gpus,
+    Help,
+    History,
+    Hold,
+    Launch,
+    ListJobs,
+    Logs,
+    Queue,
+    Release,
+    Report,
+    Requeue,
+    Status,
+    Stop,
+    Usage,
+)
 from bot.domain.errors import BackendError, ParseError, Refusal
 from bot.render import replies as rendering
+from bot.services.accounting import Accounting
 from bot.services.approvals import ApprovalService
 from bot.services.audit import AuditService
 from bot.services.gpu_views import GpuViews
+from bot.services.job_control import JobControl
 from bot.services.jobs import JobsService
 from bot.services.launch import LaunchService, Pending, preview_token
 from bot.services.ports import CommandPorts
@@ -49,6 +70,8 @@ class CommandService:
         self.gpu_views = GpuViews(rt, self.jobs, rt.prometheus)
         self.audit = AuditService(rt)
         self.approvals = ApprovalService(rt, self.launches)
+        self.control = JobControl(rt, self.jobs)
+        self.accounting = Accounting(rt)
 
     def confirm_launch(self, token: str, clicker: str) -> rendering.Reply:
         """[Launch]: submitted, or sent to the approvers when a rule of the policy's ``approvals`` matches."""
@@ -105,6 +128,20 @@ class CommandService:
                 return self.gpu_views.usage(action, req.channel_id)
             case Audit():
                 return self.audit.view(action, user)
+            case Extend():
+                return self.control.once("extend", user, req.request_key, lambda: self.control.extend(action, user))
+            case Hold():
+                return self.control.once("hold", user, req.request_key, lambda: self.control.hold(action, user))
+            case Release():
+                return self.control.once("release", user, req.request_key,
+                                         lambda: self.control.release(action, user))
+            case Requeue():
+                return self.control.once("requeue", user, req.request_key,
+                                         lambda: self.control.requeue(action, user))
+            case History():
+                return self.accounting.history(action, user)
+            case Report():
+                return self.accounting.report(action, user, req.channel_id)
             case Help():
                 return rendering.text_reply(msg.help_text(action.topic))
             case Clarify():

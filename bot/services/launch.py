@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import messages as msg
-from bot.domain.actions import Action, Launch, to_dict
+from bot.domain.actions import Action, After, Launch, to_dict
 from bot.domain.cluster.manifests import record_manifests
 from bot.domain.errors import (
     BackendError,
@@ -27,6 +27,7 @@ from bot.domain.policy.judge import Identity, check_launch, identify, judge_laun
 from bot.render import replies as rendering
 from bot.services.audit import record as audit
 from bot.services.cards import publish_card
+from bot.services.dependencies import first_waited, resolve_after
 from bot.services.ports import LaunchPorts
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def launch_from_dict(data: dict[str, Any]) -> Launch:
         env=tuple(sorted((data.get("env") or {}).items())),
         memory=data.get("memory"),
         cpus=int(data["cpus"]) if data.get("cpus") else None,
+        after=tuple(After(job=d["job"], condition=d.get("condition", "ok")) for d in data.get("after") or []),
         given=frozenset(data.get("given", [])),
     )
 
@@ -79,6 +81,7 @@ class LaunchService:
 
     def _record(self, a: Launch, ident: Identity, name: str, token: str, channel: str | None) -> JobRecord:
         assert a.image is not None and a.gpu_type is not None and a.time_limit_s is not None
+        after, met = resolve_after(self.rt.store, ident, a, name) if a.after else ([], False)
         return JobRecord(
             name=name,
             namespace=ident.namespace,
@@ -98,6 +101,9 @@ class LaunchService:
             submitted_at=self.rt.clock(),
             idempotency_key=token,
             channel=channel,
+            after=after,
+            after_met=met,
+            reason=None if met or not after else first_waited(self.rt.store, after),
         )
 
     def _name(self, a: Launch, ident: Identity, token: str) -> str:

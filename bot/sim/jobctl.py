@@ -26,6 +26,7 @@ class JobState:
     succeeded: dict[str, int] = field(default_factory=dict)  # pod uid → completion index
     start: float | None = None
     pods: set[str] = field(default_factory=set)  # names of the pods this job owns
+    deadline: float | None = None  # the activeDeadlineSeconds its timer was set for (it may be patched)
 
 
 def _has(conditions: list[Obj], kind: str) -> bool:
@@ -80,6 +81,7 @@ class JobController:
                 self.events.record(job, "Normal", "Suspended", "Job suspended", "job-controller")
             new_status.pop("startTime", None)
             st.start = None
+            st.deadline = None  # a resumed Job's deadline counts from the resume, as in Kubernetes
         else:
             if _has(conditions, "Suspended"):
                 conditions = self._set(conditions, "Suspended", "False", "JobResumed", "Job resumed", iso)
@@ -87,8 +89,10 @@ class JobController:
             if st.start is None:
                 st.start = now
                 new_status["startTime"] = iso
-                if spec.get("activeDeadlineSeconds"):
-                    self.timer(now + float(spec["activeDeadlineSeconds"]), "deadline", namespace, name, uid)
+            deadline = spec.get("activeDeadlineSeconds")
+            if deadline and float(deadline) != st.deadline:  # set at start, or patched since
+                st.deadline = float(deadline)
+                self.timer(st.start + float(deadline), "deadline", namespace, name, uid)
             conditions, active = self._advance(job, st, conditions, active, new_status, now, iso)
         new_status.update(
             {

@@ -31,7 +31,7 @@ def _exercise(stack: BotStack) -> None:
     _launch(stack, f"launch two --image {IMAGE} --gpus 8 --nodes 2 --gpu-type h100 --env SIM_DURATION=1h")
     _launch(stack, f"launch short --image {IMAGE} --gpus 1 --gpu-type l40s --env SIM_DURATION=10s")
     wait_card(stack, "two", "Running")
-    for text in ("status one", "logs two --tail 5", "list --all", "queue", "gpus"):
+    for text in ("status one", "logs two --tail 5", "list --all", "queue", "gpus", "extend two 1h"):
         stack.ask(text, "URES0001")
     # A crash between admit and create: the create is repeated, answered 409, and read back as ours.
     rt = stack.bot.runtime

@@ -158,6 +158,12 @@ class FakeCluster:
     def preempt_job(self, namespace: str, name: str, grace_period_s: int) -> bool:
         return self.delete_job(namespace, name)
 
+    def set_deadline(self, namespace: str, name: str, active_deadline_s: int) -> bool:
+        if f"{namespace}/{name}" not in self.created:
+            return False
+        self.created[f"{namespace}/{name}"][0]["spec"]["activeDeadlineSeconds"] = active_deadline_s
+        return True
+
 
 class _IdleWatch:
     def __init__(self, spec: WatchSpec) -> None:

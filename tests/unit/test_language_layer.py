@@ -10,7 +10,22 @@ from typing import Any
 import pytest
 
 from bot.domain import messages as msg
-from bot.domain.actions import Action, Clarify, Help, Launch, ListJobs, Logs, Queue, Status, Stop, Usage
+from bot.domain.actions import (
+    Action,
+    Clarify,
+    Extend,
+    Help,
+    History,
+    Launch,
+    ListJobs,
+    Logs,
+    Queue,
+    Report,
+    Requeue,
+    Status,
+    Stop,
+    Usage,
+)
 from bot.domain.errors import ParseError, Refusal
 from bot.domain.language.fuzzy import closest, distance
 from bot.domain.language.parsing import parse
@@ -123,6 +138,17 @@ REFUSED: list[tuple[str, str]] = [
     ("URES0002", "/gpu stop x --all"),
     ("URES0002", "/gpu help lanch"),
     ("URES0002", "/gpu usage 5h"),
+    ("URES0002", "/gpu extend foo"),
+    ("URES0002", "/gpu extend 4h foo"),
+    ("URES0002", "/gpu extend foo 4x"),
+    ("URES0002", "/gpu hold"),
+    ("URES0002", "/gpu requeue My_Job"),
+    ("URES0002", "/gpu history --days x"),
+    ("URES0002", "/gpu history --state runing"),
+    ("URES0002", "/gpu report --by usr"),
+    ("URES0002", "/gpu report --since 30"),
+    ("URES0002", f"/gpu launch x --image {IMAGE} --gpus 1 --gpu-type h100 --after pre:okk"),
+    ("URES0002", f"/gpu launch x --image {IMAGE} --gpus 1 --gpu-type h100 --after Pre_Train"),
 ]
 
 
@@ -145,8 +171,9 @@ def test_every_try_passes_for_that_user(user: str, text: str) -> None:
     action = parse(fix).action  # the suggestion itself parses...
     if isinstance(action, Launch):  # ...and a launch passes every check for this user
         judge_launch(POLICY, identify(POLICY, user), action, FACTS)
-    else:  # anything else is read-only or stops only one's own jobs
-        assert isinstance(action, Status | ListJobs | Logs | Queue | Help | Usage) or (
+    else:  # anything else is read-only, or acts only on a job of one's own (checked by the service)
+        own = Extend | Requeue
+        assert isinstance(action, Status | ListJobs | Logs | Queue | Help | Usage | History | Report | own) or (
             isinstance(action, Stop) and action.scope in (None, "mine")
         ), fix
 

@@ -263,6 +263,17 @@ class KubeCluster:
             raise failed from err  # still ambiguous: neither the delete nor the read back answered
         return not job.get("metadata", {}).get("deletionTimestamp")
 
+    def set_deadline(self, namespace: str, name: str, active_deadline_s: int) -> bool:
+        """Patch a Job's ``activeDeadlineSeconds`` (a mutable field): how long it may be active in all.
+        Retried: setting the same value twice is setting it once. False when the Job is gone."""
+        body: Any = {"spec": {"activeDeadlineSeconds": int(active_deadline_s)}}
+        try:
+            self._call("extend job", self.batch.patch_namespaced_job, name, namespace, body, retry=True,
+                       writes=True)
+        except ObjectNotFound:
+            return False
+        return True
+
     def preempt_job(self, namespace: str, name: str, grace_period_s: int) -> bool:
         """Delete a Job so that its pods get ``grace_period_s`` to checkpoint (SIGTERM, then SIGKILL).
 

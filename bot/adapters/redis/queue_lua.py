@@ -7,7 +7,8 @@ which is what the bot uses; it would not be on Redis Cluster.
 
 from __future__ import annotations
 
-# ARGV: prefix, job key (ns/name), idempotency key, record JSON, owner, team, name, state, history entry.
+# ARGV: prefix, job key (ns/name), idempotency key, record JSON, owner, team, name, state, history entry,
+# 'parked' or ''.
 # Returns {code, record JSON}: 0 created, 1 the idempotency key was seen (that job), 2 name taken.
 # A name held by a finished job is free again (as sbatch allows): that record is archived under
 # "ns/name#seq" (its indexes, history and idempotency key follow it), so it stays in lists and
@@ -45,7 +46,8 @@ redis.call('ZADD', p .. 'idx:owner:' .. ARGV[5], seq, jk)
 redis.call('ZADD', p .. 'idx:team:' .. ARGV[6], seq, jk)
 redis.call('ZADD', p .. 'idx:name:' .. ARGV[7], seq, jk)
 redis.call('ZADD', p .. 'idx:state:' .. ARGV[8], seq, jk)
-if ARGV[8] == 'queued' then redis.call('ZADD', p .. 'queue', seq, jk) end
+-- a parked job (held, or waiting on dependencies) has its place in 'parked' until it may start
+if ARGV[8] == 'queued' then redis.call('ZADD', p .. (ARGV[10] == 'parked' and 'parked' or 'queue'), seq, jk) end
 redis.call('RPUSH', p .. 'hist:' .. jk, ARGV[9])
 return {0, ARGV[4]}
 """
@@ -69,7 +71,10 @@ if old ~= new then
   local seq = redis.call('ZSCORE', p .. 'idx:all', jk)
   redis.call('ZREM', p .. 'idx:state:' .. old, jk)
   redis.call('ZADD', p .. 'idx:state:' .. new, seq, jk)
-  if old == 'queued' then redis.call('ZREM', p .. 'queue', jk) end
+  if old == 'queued' then
+    redis.call('ZREM', p .. 'queue', jk)
+    redis.call('ZREM', p .. 'parked', jk)
+  end
   -- back in the queue at its submit sequence: a preempted job keeps its place
   if new == 'queued' then redis.call('ZADD', p .. 'queue', 'NX', seq, jk) end
 end

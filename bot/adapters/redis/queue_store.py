@@ -11,7 +11,8 @@ Keys, all under ``prefix``: ``job:{ns}/{name}`` (record JSON), ``seq`` (submit c
 = submit seq), ``hist:{ns}/{name}`` (list of "state time"), ``lease:{name}``, ``fence:{name}``,
 ``job:{ns}/{name}#{seq}`` (a finished job archived when its name was used again; in the indexes under
 that member, with its history),
-``usage`` (hash team -> "decayed GPU-hours, as-of time" for fair share).
+``usage`` (hash team -> "decayed GPU-hours, as-of time" for fair share), ``parked`` (zset of queued
+jobs that may not start yet, score = submit seq; see ``parking.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from redis.retry import Retry
 from bot.adapters.redis import queue_lua
 from bot.adapters.redis.errors import mapped
 from bot.adapters.redis.leases import LeasesAndUsage
+from bot.adapters.redis.parking import Parking
+from bot.adapters.redis.retention import Retention
 from bot.domain.errors import LeaseLost, PermanentBackendError, TransientBackendError
 from bot.domain.jobs import FINAL_STATES, JobRecord, RecordState, SubmitResult
 from bot.domain.names import MAX_JOB_NAME
@@ -46,7 +49,7 @@ def _s(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-class QueueStore(LeasesAndUsage):
+class QueueStore(LeasesAndUsage, Parking, Retention):
     def __init__(
         self, client: redis.Redis, prefix: str = "chatops:", *, clock: Callable[[], float] = time.time
     ) -> None:
@@ -58,6 +61,8 @@ class QueueStore(LeasesAndUsage):
         self._submit = client.register_script(queue_lua.SUBMIT)
         self._apply = client.register_script(queue_lua.APPLY)
         self._register_lease_scripts(client)
+        self._register_parking_scripts(client)
+        self._register_retention_scripts(client)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "chatops:") -> QueueStore:
@@ -241,7 +246,7 @@ class QueueStore(LeasesAndUsage):
         r = record
         args = [self.prefix, r.key, r.idempotency_key, r.to_json(), r.owner, r.team, r.name, r.state]
         with self._backend("submit"):
-            code, raw = self._submit(args=[*args, f"{r.state} {r.submitted_at!r}"])
+            code, raw = self._submit(args=[*args, f"{r.state} {r.submitted_at!r}", "parked" if r.parked else ""])
         return SubmitResult(JobRecord.from_json(raw), created=int(code) == 0, conflict=int(code) == 2)
 
     def transition(
@@ -297,6 +302,8 @@ class QueueStore(LeasesAndUsage):
             old = JobRecord.from_json(raw)
             if from_states is not None and old.state not in from_states:
                 return None
+            if to_state in ("admitted", "running") and old.state == "queued" and old.parked:
+                return None  # held or waiting on dependencies (parked.py): not the queue's to admit
             new = dataclasses.replace(old, **fields)
             if to_state is not None:
                 new.state = to_state  # type: ignore[assignment]  # checked against STATES

@@ -31,7 +31,7 @@ def _perms(*rows: tuple[str, str, tuple[str, ...]]) -> tuple[Permission, ...]:
 
 
 # In each team namespace: the bot's Jobs, their pods and logs, the headless Service of a multi-node job.
-TEAM_NAMESPACE = _perms(("batch", "jobs", ("create", "get", "delete")), ("", "pods", ("list",)),
+TEAM_NAMESPACE = _perms(("batch", "jobs", ("create", "get", "delete", "patch")), ("", "pods", ("list",)),
                         ("", "pods/log", ("get",)), ("", "services", ("create", "get", "delete")))
 # Cluster-wide reads: GPU nodes, the pods on them, the watcher's watches.
 CLUSTER_WIDE = _perms(("", "nodes", ("list",)), ("", "pods", ("list", "watch")), ("batch", "jobs", ("list", "watch")),

@@ -32,7 +32,8 @@ _COURTESY = frozenset({
     "cheers", "ta", "tia", "much", "so", "lot", "ton", "appreciated",
 })
 _PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z']*[,.;:!?]*")
-_MAX_POSITIONALS = {"launch": 1, "status": 1, "logs": 1, "help": 1, "list": 0, "queue": 0, "gpus": 0}
+_MAX_POSITIONALS = {"launch": 1, "status": 1, "logs": 1, "help": 1, "list": 0, "queue": 0, "gpus": 0, "extend": 2,
+                    "history": 0, "report": 0}
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ from bot.domain.language.numbers import (
 )
 from bot.domain.language.scanner import Scanned, scan
 from bot.domain.language.slash import to_command
+from bot.domain.language.slurm_sentences import slurm_sentence
 from bot.domain.language.values import STATE_WORDS
 from bot.domain.language.verbs import canonical_verbs
 
@@ -169,6 +170,8 @@ def _action(p: _Parts) -> Action:
     either = undecided(p.intent_text, intent, names[0] if names else None)
     if either:
         return Clarify(question=either)  # "status or logs of ft-9": the person decides, not the rules
+    if (slurm := slurm_sentence(p.intent_text, names, p.time_limit_s, p.marked.plain.lower())) is not None:
+        return slurm
     if intent == "none" and len(names) == 1 and not re.sub(
             r"[^a-z0-9]+|\b(?:what|how|and|about|then|so)\b|" + re.escape(names[0]), "", p.rest):
         return Status(job=names[0])  # only a job's name ("sft-7b?", "what about sft-7b?"): how is it doing

@@ -44,6 +44,8 @@ from bot.domain.language.slash_args import (
     scan_args,
     scope_of,
 )
+from bot.domain.language.slash_jobs import BUILDERS as JOB_BUILDERS
+from bot.domain.language.slash_jobs import command_words
 from bot.domain.language.slash_launch import build_launch, launch_args
 
 
@@ -192,6 +194,7 @@ _BUILDERS = {
     "queue": _plain,
     "gpus": _plain,
     "help": _help,
+    **JOB_BUILDERS,
 }
 
 
@@ -222,6 +225,8 @@ def to_command(action: Action) -> str:
         out = ["help", *([action.topic] if action.topic else [])]
     elif isinstance(action, Clarify):
         out = ["help"]
+    elif (words := command_words(action)) is not None:
+        out = words
     else:
         out = [action.action]
     # Written as Slack sends text: a literal &, < or > arrives as an entity, so the line parses back

@@ -17,13 +17,16 @@ from bot.domain.errors import ParseError
 from bot.domain.language.values import STATE_WORDS, word_to_int
 from bot.domain.names import job_name_problem, suggest_job_name
 
-SUBCOMMANDS: tuple[str, ...] = ("launch", "status", "list", "logs", "stop", "queue", "gpus", "usage", "audit", "help")
+SUBCOMMANDS: tuple[str, ...] = (
+    "launch", "status", "list", "logs", "stop", "queue", "gpus", "usage",
+    "audit", "extend", "hold", "release", "requeue", "history", "report", "help",
+)  # fmt: skip
 
 # flag → True when it takes a value
 FLAGS: dict[str, dict[str, bool]] = {
     "launch": {
         "--template": True, "--image": True, "--gpus": True, "--gpu-type": True, "--nodes": True,
-        "--time": True, "--priority": True, "--env": True, "--memory": True, "--cpus": True,
+        "--time": True, "--priority": True, "--env": True, "--memory": True, "--cpus": True, "--after": True,
     },
     "status": {},
     "list": {"--mine": False, "--team": False, "--all": False, "--state": True},
@@ -33,6 +36,12 @@ FLAGS: dict[str, dict[str, bool]] = {
     "gpus": {},
     "usage": {},
     "audit": {"--days": True, "--user": True},
+    "extend": {},
+    "hold": {},
+    "release": {},
+    "requeue": {},
+    "history": {"--mine": False, "--team": False, "--all": False, "--state": True, "--days": True},
+    "report": {"--since": True, "--by": True},
     "help": {},
 }  # fmt: skip
 
@@ -43,12 +52,14 @@ _ALIASES: dict[str, str] = {
     "--time-limit": "--time", "--duration": "--time", "--walltime": "--time", "--prio": "--priority",
     "--img": "--image", "--container": "--image", "--lines": "--tail", "-s": "--state", "--status": "--state",
     "--environment": "--env", "--mem": "--memory", "--cpu": "--cpus", "--cores": "--cpus",
+    "--dependency": "--after", "-d": "--after", "--group-by": "--by",
 }  # fmt: skip
 
 _EXAMPLES = {
     "--template": "llama-finetune", "--image": "ghcr.io/acme/train:1.4", "--gpus": "8", "--gpu-type": "h100",
     "--nodes": "2", "--time": "6h", "--priority": "high", "--env": "WANDB_PROJECT=demo", "--state": "running",
     "--tail": "200", "--memory": "256Gi", "--cpus": "32", "--days": "7", "--user": "U0123ABC",
+    "--after": "pretrain-7", "--since": "30d", "--by": "team",
 }  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from bot.domain.durations import format_duration, parse_duration
 from bot.domain.errors import ParseError
 from bot.domain.language.slash_args import ArgScan, Opt, check_name, last_opts
 from bot.domain.language.slash_args import positive_int as to_int
+from bot.domain.language.slash_jobs import after_args, parse_after
 from bot.domain.language.values import PRIORITY_WORDS, loose_duration, normalize_gpu_type, suggest_env_name
 from bot.domain.names import ENV_NAME, image_problem
 from bot.domain.resources import memory_problem
@@ -76,6 +77,8 @@ def _field(scan: ArgScan, opt: Opt) -> tuple[str, object]:
         return "gpu_type", normalize_gpu_type(value)
     if opt.flag == "--cpus":
         return "cpus", to_int(scan, opt)
+    if opt.flag == "--after":
+        return "after", parse_after(scan, opt)
     if opt.flag == "--memory":
         if bad := memory_problem(value):
             why, fixed = bad
@@ -163,6 +166,7 @@ def launch_args(action: Launch) -> list[str]:
         out += ["--cpus", str(action.cpus)]
     for key, val in action.env:
         out += ["--env", f"{key}={val}"]
+    out += after_args(action.after)
     if action.command:
         out += ["--", *action.command]
     return out

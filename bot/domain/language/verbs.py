@@ -51,7 +51,7 @@ _SLURM: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bscancel\b"), "cancel"),
     (re.compile(r"\bsinfo\b"), "free gpus"),
     (re.compile(r"\bsbatch\b"), "submit"),
-    (re.compile(r"\bsacct\b"), "list jobs"),
+    (re.compile(r"\bsacct\b"), "history"),  # Slurm's accounting of finished jobs
     (re.compile(r"\bsrun\b(?=\s+(?!-)[a-z])"), "run"),
 )
 SLURM_VERBS = frozenset({"squeue", "scancel", "sinfo", "sbatch", "sacct"})

@@ -17,4 +17,5 @@ from bot.domain.messages.parsing import *  # noqa: F403
 from bot.domain.messages.policy import *  # noqa: F403
 from bot.domain.messages.scheduler import *  # noqa: F403
 from bot.domain.messages.setup import *  # noqa: F403
+from bot.domain.messages.slurm import *  # noqa: F403
 from bot.domain.messages.watcher import *  # noqa: F403

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.domain.messages.slurm import AFTER_HELP, SLURM_HELP_TOPICS
+
 # --- parsing: the /gpu grammar and sentences -----------------------------------------------------
 # Error texts are (why, fix) pairs: the grammar builds the corrected command, these say why.
 
@@ -148,13 +150,15 @@ def clarify_empty() -> str:
 _HELP_TOPICS: dict[str, str] = {
     "launch": (
         "*`/gpu launch [NAME] [--template T] [--image I] [--gpus N] [--gpu-type T] [--nodes N] "
-        "[--time 6h] [--priority low|normal|high] [--memory 256Gi] [--cpus N] [--env K=V]... [-- CMD...]`*\n"
+        "[--time 6h] [--priority low|normal|high] [--memory 256Gi] [--cpus N] [--env K=V]... "
+        "[--after JOB[:ok|:any|:notok]] [-- CMD...]`*\n"
         "Start a training job. `--gpus` is the total across all nodes; `--memory` and `--cpus` are per node "
         "(by default they come with the GPUs); a template fills only what you leave out.\n"
         "• `/gpu launch llama-ft --image ghcr.io/acme/train:1.4 --gpus 8 --gpu-type h100 --time 12h`\n"
         "• `/gpu launch --template llama-finetune --gpus 16 --nodes 2`\n"
         "• `/gpu launch dpo-7b --image ghcr.io/acme/train:1.4 --gpus 1 --gpu-type l40s --env WANDB_PROJECT=dpo "
-        "-- python train.py`"
+        "-- python train.py`\n"
+        f"{AFTER_HELP}, e.g. `/gpu launch eval --template llama-finetune --after llama-ft`"
     ),
     "status": "*`/gpu status [JOB]`*\nState of a job (your latest one without a name).\n• `/gpu status llama-ft`",
     "list": (
@@ -176,6 +180,7 @@ _HELP_TOPICS: dict[str, str] = {
     "over the window (6h by default).\n• `/gpu usage 24h`",
     "audit": "*`/gpu audit [--days N] [--user U]`*\nWho changed what (launches, approvals, stops, preemptions, "
     "silences, reloads), newest first; admins only.\n• `/gpu audit --days 30 --user @alice`",
+    **SLURM_HELP_TOPICS,
     "help": "*`/gpu help [SUBCOMMAND]`*\nThis help, or the details of one subcommand.\n• `/gpu help launch`",
 }
 

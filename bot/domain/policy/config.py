@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PrivateAttr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from bot.domain import messages as msg
@@ -75,9 +75,14 @@ class Limits(_Strict):
     default_time_limit: int = 86400
     max_time_limit: int = 7 * 86400
     high_priority: list[str] = Field(default_factory=list)
+    # `/gpu extend` by more than this at once needs an admin (None: owners may extend up to the max)
+    max_extend_without_admin: int | None = None
 
     _durations = field_validator("default_time_limit", "max_time_limit", mode="before")(
         lambda cls, v: _duration(v)
+    )
+    _extend = field_validator("max_extend_without_admin", mode="before")(
+        lambda cls, v: None if v is None else _duration(v)
     )
 
     @model_validator(mode="after")
@@ -164,6 +169,11 @@ class Policy(_Strict):
     # Users that user groups put in two teams (set when groups are resolved): refused, both teams named.
     _conflicts: dict[str, tuple[str, ...]] = PrivateAttr(default_factory=dict)
 
+    # cost per GPU-hour by GPU type, for `/gpu report`; how long finished jobs stay in `/gpu history`
+    gpu_prices: dict[str, NonNegativeFloat] = Field(default_factory=dict)
+    retention: int = 90 * 86400
+
+    _retention = field_validator("retention", mode="before")(lambda cls, v: _duration(v))
     _ttl = field_validator("approval_ttl", mode="before")(lambda cls, v: _duration(v))
 
     @model_validator(mode="after")
@@ -188,6 +198,8 @@ class Policy(_Strict):
             if rule.when.template is not None and rule.when.template not in self.templates:
                 problems.append(f"approvals.{i}.when.template: '{rule.when.template}' is not in templates "
                                 f"({', '.join(sorted(self.templates)) or 'none defined'})")
+        problems += [f"gpu_prices.{t}: '{t}' is not in gpu_types ({', '.join(sorted(self.gpu_types))})"
+                     for t in self.gpu_prices if t not in self.gpu_types]
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -178,7 +178,9 @@ def decide(policy: Policy, books: Books) -> Decision:
                        backfill_depth=policy.scheduler.backfill_depth)
     plan = plan_admissions(state, explain=False)  # the decision; the reasons are worked out by explain
     pre = plan_preemptions(state, plan)
-    mark = hashlib.sha1("|".join([*(j.key for j in queue), *(r.key for r in running)]).encode()).hexdigest()
+    # a running job's end is in it too: `/gpu extend` moves the estimates of everyone behind at once
+    ends = (f"{r.key}@{r.end_at:.0f}" for r in running)
+    mark = hashlib.sha1("|".join([*(j.key for j in queue), *ends]).encode()).hexdigest()
     return Decision(state, usage, records, plan, pre, promotions(state, plan), mark)
 
 

@@ -1,0 +1,1 @@
+"""Accounting of finished and running jobs: wall time, GPU-hours, cost (``usage.py``)."""
