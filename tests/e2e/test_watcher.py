@@ -137,8 +137,10 @@ def test_410_gone_relists_and_loses_nothing(redis_url: str) -> None:
 def test_api_server_restart_loses_nothing(redis_url: str) -> None:
     with bot_stack(redis_url, speed=FAST) as stack:
         name = launch(stack, f"launch restart --image {IMAGE} --gpus 8 --gpu-type h100 --time 2h "
-                             "--env SIM_DURATION=10m")
-        wait_card(stack, name, "Running")
+                             "--env SIM_DURATION=30m")
+        # the bot's books say running (its card may skip that state when Slack's turn comes late)
+        wait(lambda: (r := stack.bot.runtime.store.get("ml-research", name)) is not None and r.state == "running",
+             what="the job running")
         cluster, port = stack.sim.cluster, stack.sim.port
         stack.sim.stop()
         cluster.start()  # the cluster goes on while its API server is down: the job finishes unseen
