@@ -327,3 +327,9 @@ def test_the_preview_shows_the_command_with_its_quoting() -> None:
                        command=["bash", "-c", "rm -rf /tmp/x ; echo done"])
     shown = json.dumps([b.to_dict() for b in rendering.preview(record, "tok").blocks])
     assert "bash -c 'rm -rf /tmp/x ; echo done'" in shown
+
+
+@pytest.mark.parametrize("addressed", ["@gpu-chatops ", "@gpu-chatops: ", "@bot, "])
+def test_the_bot_addressed_by_name_is_not_part_of_the_request(addressed: str) -> None:
+    action = parse(f"{addressed}launch 8 h100 for 2 days with {IMAGE}").action
+    assert isinstance(action, Launch) and action.name is None and action.gpus == 8

@@ -23,6 +23,8 @@ _SMART = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "
                         "\u200b": "", "\u200c": "", "\u200d": "", "\ufeff": ""})  # zero-width: invisible
 # Slack and macOS turn a typed "--" into an em or en dash: at the start of a word it is still a flag.
 _DASHED_FLAG = re.compile(r"(?<!\S)[\u2014\u2013](?=[A-Za-z])")
+# "@gpu-chatops launch ...": the bot addressed by name as plain text (not Slack's <@U…> mention)
+_ADDRESSED = re.compile(r"^\s*@[A-Za-z0-9][\w.-]*[:,]?\s+(?=\S)")
 _MARKUP = re.compile(
     r"(?P<quoted>(?<!\S)'[^'\n]*'(?!\w)|(?<!\S)\"[^\"\n]*\"(?!\w))"  # quoted words hold no markup
     r"|(?P<block>```(?:[a-z0-9_+-]*\n)?(?P<block_body>.*?)```)"
@@ -114,7 +116,7 @@ def _unwrap_whole(s: str) -> str:
 def scan(text: str, *, shell: bool = False) -> Scanned:
     """Tokens of ``text``. ``shell``: words follow shell quoting (the grammar); an unclosed quote
     is then a ``ParseError``. Otherwise a quote with no partner is an apostrophe."""
-    source = _unwrap_whole(_DASHED_FLAG.sub("--", text.translate(_SMART)))
+    source = _unwrap_whole(_ADDRESSED.sub("", _DASHED_FLAG.sub("--", text.translate(_SMART)), count=1))
     tokens: list[Token] = []
     cleaned: list[str] = []
     runs: list[tuple[int, int]] = []
