@@ -103,3 +103,23 @@ def test_audit_grammar() -> None:
     with pytest.raises(ParseError) as err:
         parse("/gpu audit --days 0")
     assert err.value.fix is not None
+
+
+def test_check_config_finds_what_matches_nobody(tmp_path: Path) -> None:
+    from bot.domain.errors import ConfigError
+    from bot.domain.policy.config import load_policy as load
+
+    base = (Path(__file__).resolve().parents[1] / "chatops.example.yaml").read_text()
+    cases = {
+        "admins: [bob]": ("admins: [UADMIN01]", "admins: [bob]", "'bob' is not a Slack user ID"),
+        "twice": ("members: [UVIS0001]", "members: [UVIS0001, UVIS0001]", "listed twice"),
+        "namespace": ("namespace: ml-vision", "namespace: ml-research", "a namespace of its own"),
+        "dup key": ("  smoke:", "  llama-finetune:", "appears twice"),
+    }
+    for name, (old, new, said) in cases.items():
+        assert old in base, name
+        path = tmp_path / f"{name.replace(' ', '_')}.yaml"
+        path.write_text(base.replace(old, new, 1))
+        with pytest.raises(ConfigError) as err:
+            load(path)
+        assert any(said in p for p in err.value.problems), (name, err.value.problems)

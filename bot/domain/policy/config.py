@@ -6,11 +6,9 @@ lines name the key and the fix. ``shared/examples/chatops.yaml`` loads as it is.
 
 from __future__ import annotations
 
-import difflib
 import re
-import types
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PrivateAttr, field_validator, model_validator
@@ -21,15 +19,12 @@ from bot.domain.durations import parse_duration
 from bot.domain.errors import ConfigError
 from bot.domain.names import DNS1123_LABEL, image_problem
 from bot.domain.policy.org import DEFAULT_APPROVAL_TTL_S, ApprovalRule, AuditSettings, is_group
+from bot.domain.policy.people import people_problems
+from bot.domain.policy.problems import explain
 
 PositiveInt = Annotated[int, Field(gt=0)]
 # Public channels are C…, private ones G…; the bot posts by ID (a name like #vision can be renamed).
 SLACK_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
-# The unit a whole-number key counts, for "must be a whole number of GPUs".
-_UNITS = {"gpu_quota": "GPUs", "gpus": "GPUs", "max_gpus_per_job": "GPUs", "nodes": "nodes",
-          "max_nodes_per_job": "nodes", "cpu_per_gpu": "CPUs", "backfill_depth": "jobs",
-          "master_port": "a port", "termination_grace_period_s": "seconds"}
-
 
 def _channel_id(value: str | None) -> str | None:
     if value is not None and not SLACK_CHANNEL_ID.fullmatch(value):
@@ -178,7 +173,8 @@ class Policy(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
-        problems: list[str] = []
+        approvers = [(f"approvals.{i}.approvers", rule.approvers) for i, rule in enumerate(self.approvals)]
+        problems = people_problems(self.admins, self.limits.high_priority, self.teams, approvers)
         seen: dict[str, str] = {}
         for team_name, team in self.teams.items():
             for member in team.members:
@@ -201,7 +197,7 @@ class Policy(_Strict):
         problems += [f"gpu_prices.{t}: '{t}' is not in gpu_types ({', '.join(sorted(self.gpu_types))})"
                      for t in self.gpu_prices if t not in self.gpu_types]
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))
         return self
 
     def groups_named(self) -> list[str]:
@@ -225,68 +221,27 @@ class Policy(_Strict):
         return user_id in self.admins
 
 
-def _model_in(annotation: Any) -> tuple[type[BaseModel] | None, int]:
-    """The model an annotation holds, and how many location parts (dict keys, list indexes) lead to it."""
-    origin = get_origin(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation, 0
-    if origin is Annotated:
-        return _model_in(get_args(annotation)[0])
-    if origin in (Union, types.UnionType):
-        for arg in get_args(annotation):
-            if (found := _model_in(arg))[0] is not None:
-                return found
-    if origin in (dict, list):
-        model, depth = _model_in(get_args(annotation)[-1])
-        return model, depth + 1
-    return None, 0
-
-
-def _keys_at(loc: tuple[int | str, ...]) -> list[str]:
-    """The keys the model at ``loc`` (a pydantic error location, without the bad key) accepts."""
-    model: type[BaseModel] | None = Policy
-    parts = list(loc)
-    while parts and model is not None:
-        field = model.model_fields.get(str(parts.pop(0)))
-        if field is None:
-            return []
-        model, skip = _model_in(field.annotation)
-        del parts[:skip]
-    return sorted(model.model_fields) if model is not None else []
-
-
-def _explain(err: PydanticValidationError) -> list[str]:
-    problems = []
-    errors = err.errors()
-    # A misspelt required key shows once, as the did-you-mean of the misspelling, not also as missing.
-    suggested = {(*e["loc"][:-1], close[0]) for e in errors if e["type"] == "extra_forbidden"
-                 for close in [difflib.get_close_matches(str(e["loc"][-1]), _keys_at(e["loc"][:-1]), n=1)] if close}
-    for e in errors:
-        if e["type"] == "missing" and tuple(e["loc"]) in suggested:
-            continue
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        key = str(e["loc"][-1]) if e["loc"] else ""
-        if e["type"] == "extra_forbidden":
-            known = _keys_at(e["loc"][:-1])
-            close = difflib.get_close_matches(key, known, n=1)
-            problems.append(msg.config_unknown_key(loc, close[0] if close else None, known))
-        elif e["type"] == "missing":
-            problems.append(msg.config_missing_key(loc))
-        elif e["type"] in ("int_parsing", "int_type", "int_from_float") and key in _UNITS:
-            problems.append(msg.config_not_whole_number(loc, e.get("input"), _UNITS[key]))
-        else:
-            text = str(e["msg"]).removeprefix("Value error, ")
-            problems.append(f"{loc}: {text}")
-    return problems
-
-
 def parse_policy(data: Any) -> Policy:
     if not isinstance(data, dict):
         raise ConfigError(["(top level): the policy file must be a mapping of keys (admins, teams, ...)"])
     try:
         return Policy.model_validate(data)
     except PydanticValidationError as err:
-        raise ConfigError(_explain(err)) from err
+        raise ConfigError(explain(err, Policy)) from err
+
+
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML keeps the last of two equal keys; in a policy that silently drops a team or a template."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key '{key}' appears twice here: rename one or merge them", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -296,7 +251,7 @@ def load_policy(path: str | Path) -> Policy:
     except OSError as err:
         raise ConfigError([f"{path}: cannot read the policy file ({err.strerror})"]) from err
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeys)  # a SafeLoader
     except yaml.YAMLError as err:
         raise ConfigError([f"{path}: not valid YAML ({err})"]) from err
     return parse_policy(data)
