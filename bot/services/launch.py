@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.domain import messages as msg
 from bot.domain.actions import Action, Launch, to_dict
-from bot.domain.cluster.manifests import record_manifests
+from bot.domain.cluster.workloads import render_workload
 from bot.domain.errors import (
     BackendError,
     ClusterFactError,
@@ -95,6 +95,7 @@ class LaunchService:
             template=a.template,
             memory=a.memory,
             cpus=a.cpus,
+            kind=self.rt.policy.kind_for(a.template),
             submitted_at=self.rt.clock(),
             idempotency_key=token,
             channel=channel,
@@ -147,7 +148,7 @@ class LaunchService:
 
     def _dry_run(self, record: JobRecord, a: Launch) -> None:
         try:
-            self.rt.cluster.dry_run(record_manifests(record, self.rt.policy))
+            self.rt.cluster.dry_run(render_workload(record, self.rt.policy))
         except NamespaceMissing as err:
             # Nothing the user can type fixes it: the namespace is the platform's to create.
             raise ClusterFactError(msg.namespace_missing(err.namespace), None) from err

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.domain import messages as msg
-from bot.domain.cluster.manifests import record_manifests
+from bot.domain.cluster.workloads import render_workload
 from bot.domain.cluster.snapshot import JobPhase
 from bot.domain.errors import BackendError
 from bot.domain.jobs import RUNNING_STATES, JobRecord
@@ -102,7 +102,7 @@ class Reconciler:
     def create(self, r: JobRecord, fence: Fence) -> None:
         """Create the Kubernetes objects of an admitted record (idempotent by its key)."""
         try:
-            self.rt.cluster.create(record_manifests(r, self.rt.policy), r.idempotency_key)
+            self.rt.cluster.create(render_workload(r, self.rt.policy), r.idempotency_key)
         except BackendError as err:
             if err.retryable:
                 raise  # stays admitted; the next pass creates it
