@@ -48,6 +48,14 @@ class Sim:
         out: dict[str, Any] = self.custom.get_namespaced_custom_object(*res[:2], NS, res[2], name)
         return out
 
+    def find(self, res: tuple[str, str, str], name: str) -> dict[str, Any] | None:
+        try:
+            return self.get(res, name)
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            raise
+
     def pods(self, selector: str) -> list[dict[str, Any]]:
         resp = self.core.list_namespaced_pod(NS, label_selector=selector, _preload_content=False)
         items: list[dict[str, Any]] = json.loads(resp.data)["items"]
@@ -142,7 +150,7 @@ def test_trainjob_builds_a_jobset_from_the_runtime_and_reports_progress(sim: Sim
     validate(runtime, "clustertrainingruntimes")
     [body] = render_workload(record("trainjob"), POLICY)
     sim.custom.create_namespaced_custom_object(*TJ[:2], NS, TJ[2], body)
-    js = wait_for(lambda: sim.get(JS, "llama"), what="the TrainJob's JobSet")
+    js = wait_for(lambda: sim.find(JS, "llama"), what="the TrainJob's JobSet")
     assert js["metadata"]["ownerReferences"][0]["kind"] == "TrainJob"
     pods = wait_for(lambda: (p := sim.pods("jobset.sigs.k8s.io/jobset-name=llama")) and len(p) == 2 and all(
         x["status"]["phase"] == "Running" for x in p) and p, what="running pods")
