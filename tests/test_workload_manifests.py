@@ -54,7 +54,8 @@ def test_jobset_2x8_is_one_replicated_job_with_stable_dns_rendezvous() -> None:
     env = env_of(pod["containers"][0])
     assert env["MASTER_ADDR"] == "llama-ft-node-0-0.llama-ft"
     assert env["NNODES"] == "2" and env["NPROC_PER_NODE"] == "8" and env["LR"] == "3e-4"
-    assert env["NODE_RANK"]["fieldRef"]["fieldPath"] == "metadata.annotations['batch.kubernetes.io/job-completion-index']"
+    rank = env["NODE_RANK"]["fieldRef"]["fieldPath"]
+    assert rank == "metadata.annotations['batch.kubernetes.io/job-completion-index']"
     assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "8"
     for labels in (js["metadata"]["labels"], job["template"]["metadata"]["labels"]):
         assert labels[LABEL_MANAGED_BY] == MANAGED_BY and labels[LABEL_OWNER] == "URES0001"

@@ -68,6 +68,9 @@ class JobRecord:
     # filled by the watcher: where the pods run, and the failure explained in plain words
     node_names: list[str] = field(default_factory=list)
     diagnosis: str | None = None
+    # a TrainJob's own report (status.trainerStatus), when its trainer reports progress
+    trainer_progress: int | None = None
+    trainer_remaining_s: int | None = None
 
     @property
     def key(self) -> str:

@@ -136,8 +136,10 @@ class LaunchService:
                     "name": name}
         )
         need = self.approval_for(ident, a)
-        note = msg.approval_needed_note(need.approvers, need.reasons) if need else None
-        return rendering.preview(record, token, based_on, note)
+        notes = [msg.creates_kind(record.kind, self.rt.policy.trainer.runtime)] if record.kind != "job" else []
+        if need:
+            notes.append(msg.approval_needed_note(need.approvers, need.reasons))
+        return rendering.preview(record, token, based_on, "\n".join(notes) or None)
 
     def approval_for(self, ident: Identity, a: Launch) -> NeedsApproval | None:
         """The approval rule the judged launch ``a`` falls under, if any (first match wins)."""

@@ -17,3 +17,9 @@ def render_workload(record: JobRecord, policy: Policy) -> list[dict[str, Any]]:
     if record.kind == "trainjob":
         return [trainjob.render_trainjob(record, policy)]
     return record_manifests(record, policy)
+
+
+def workload_plurals(policy: Policy) -> list[str]:
+    """The custom kinds (URL plurals) launches under ``policy`` may create, to be watched."""
+    kinds = {policy.job_kind, *(t.job_kind for t in policy.templates.values() if t.job_kind)}
+    return [p for kind, p in (("jobset", jobset.PLURAL), ("trainjob", trainjob.PLURAL)) if kind in kinds]
