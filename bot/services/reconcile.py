@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.domain import messages as msg
-from bot.domain.cluster.workloads import render_workload
 from bot.domain.cluster.snapshot import JobPhase
+from bot.domain.cluster.workloads import render_workload
 from bot.domain.errors import BackendError
 from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.services.cards import publish_card

@@ -18,10 +18,10 @@ from bot.domain.jobs import JobRecord
 from bot.domain.policy.config import load_policy
 from bot.sim.apiserver import SimServer
 from bot.sim.cluster import NodeSpec, SimCluster
+from tests.integration.test_sim_api import H100, wait_for
 from tests.support.crd_schema import validate
-from tests.test_sim_api import H100, wait_for
 
-POLICY = load_policy(Path(__file__).parent / "chatops.example.yaml")
+POLICY = load_policy(Path(__file__).parents[1] / "chatops.example.yaml")
 NS = "ml-research"
 JS = ("jobset.x-k8s.io", "v1alpha2", "jobsets")
 TJ = ("trainer.kubeflow.org", "v1alpha1", "trainjobs")

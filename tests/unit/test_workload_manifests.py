@@ -17,7 +17,7 @@ from bot.domain.jobs import JobRecord
 from bot.domain.policy.config import Policy, load_policy, parse_policy
 from tests.support.crd_schema import validate
 
-POLICY = load_policy(Path(__file__).parent / "chatops.example.yaml")
+POLICY = load_policy(Path(__file__).parents[1] / "chatops.example.yaml")
 
 
 def record(**over: Any) -> JobRecord:

@@ -10,12 +10,12 @@ import yaml
 
 from bot.domain.cluster.workloads import render_workload
 from bot.sim.cluster import NodeSpec
+from tests.e2e.test_rbac import RBAC, Perm, _granted, _launch
+from tests.e2e.test_workload_kinds_e2e import policy_of
 from tests.support.botstack import H100, bot_stack
 from tests.support.waiting import wait
-from tests.test_rbac import RBAC, Perm, _granted, _launch
-from tests.test_workload_kinds_e2e import policy_of
 
-COMPONENT = Path(__file__).resolve().parents[1] / "deploy/components/workload-kinds/rbac.yaml"
+COMPONENT = Path(__file__).resolve().parents[2] / "deploy/components/workload-kinds/rbac.yaml"
 GROUPS = {"jobs": "batch", "jobsets": "jobset.x-k8s.io", "trainjobs": "trainer.kubeflow.org"}
 IMAGE = "ghcr.io/acme/train:1.4"
 
