@@ -98,9 +98,8 @@ def test_discovery_serves_the_groups_only_when_installed() -> None:
 def test_jobset_children_service_dns_and_completion(sim: Sim) -> None:
     [body] = render_workload(record("jobset"), POLICY)
     sim.custom.create_namespaced_custom_object(*JS[:2], NS, JS[2], body)
-    pods = wait_for(lambda: [p for p in sim.pods("jobset.sigs.k8s.io/jobset-name=llama")
-                             if p["status"]["phase"] == "Running"] if len(sim.pods(
-                                 "jobset.sigs.k8s.io/jobset-name=llama")) == 2 else None, what="2 running pods")
+    pods = wait_for(lambda: (p := sim.pods("jobset.sigs.k8s.io/jobset-name=llama")) and len(p) == 2 and all(
+        x["status"]["phase"] == "Running" for x in p) and p, what="2 running pods")
     [job] = sim.jobs("jobset.sigs.k8s.io/jobset-name=llama")
     labels = job["metadata"]["labels"]
     assert job["metadata"]["name"] == "llama-node-0"
@@ -112,9 +111,8 @@ def test_jobset_children_service_dns_and_completion(sim: Sim) -> None:
     hosts = sorted(f"{p['spec']['hostname']}.{p['spec']['subdomain']}" for p in pods)
     assert hosts == ["llama-node-0-0.llama", "llama-node-0-1.llama"]
     assert {env(p)["MASTER_ADDR"] for p in pods} == {hosts[0]}
-    js = sim.get(JS, "llama")
-    assert js["status"]["replicatedJobsStatus"] == [
-        {"name": "node", "ready": 1, "succeeded": 0, "failed": 0, "active": 1, "suspended": 0}]
+    wait_for(lambda: sim.get(JS, "llama")["status"]["replicatedJobsStatus"] == [
+        {"name": "node", "ready": 1, "succeeded": 0, "failed": 0, "active": 1, "suspended": 0}], what="ready")
     done = wait_for(lambda: cond(sim.get(JS, "llama"), "Completed"), timeout=20, what="Completed")
     assert (done["reason"], done["message"]) == ("AllJobsCompleted", "jobset completed successfully")
     validate(sim.get(JS, "llama"), "jobsets")
