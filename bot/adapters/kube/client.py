@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, cast
 
@@ -25,7 +24,6 @@ from bot.domain.cluster.manifests import LABEL_NAME, MANAGED_BY_SELECTOR
 from bot.domain.cluster.objects import Job, Node, Obj, ObjectList, Pod
 from bot.domain.cluster.snapshot import JobPhase, Snapshot
 from bot.domain.cluster.watch_spec import WatchSpec
-from bot.domain.cluster.workload_view import as_job
 from bot.domain.errors import (
     AlreadyExistsNotOurs,
     BackendError,
@@ -41,8 +39,7 @@ log = logging.getLogger(__name__)
 GPU = "nvidia.com/gpu"
 PRODUCT_LABEL = "nvidia.com/gpu.product"
 JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
-REQUEST_TIMEOUT = (3.05, 30)
-UNSERVED_RECHECK_S = 300.0  # (connect, read) seconds for one attempt
+REQUEST_TIMEOUT = (3.05, 30)  # (connect, read) seconds for one attempt
 
 
 def _configuration(host: str | None = None) -> k8s.Configuration:
@@ -58,7 +55,7 @@ class KubeCluster:
         self.core = k8s.CoreV1Api(api_client)
         self.batch = k8s.BatchV1Api(api_client)
         self.custom_api = k8s.CustomObjectsApi(api_client)
-        self._unserved: dict[str, float] = {}  # plural → monotonic time to ask again whether it is served
+        self._custom = custom.Lister(self.custom_api)
         self.policy = policy or RetryPolicy()
         self._short_by_product = {product: short for short, product in gpu_types.items()}
 
@@ -155,28 +152,9 @@ class KubeCluster:
         listed = cast(ObjectList[Job], self.read(
             "list jobs", self.batch.list_job_for_all_namespaces, label_selector=MANAGED_BY_SELECTOR
         ))
-        items = [*listed.get("items", []), *self._managed_custom(kinds)]
+        items = [*listed.get("items", []), *self._custom.managed(self.read, kinds)]
         phases = (phase_of(job) for job in items)
         return {f"{p.namespace}/{p.name}": p for p in phases}
-
-    def _managed_custom(self, plurals: Collection[str]) -> list[Job]:
-        """Bot JobSets and TrainJobs read as Jobs; none of a kind whose CRD the cluster lacks."""
-        out: list[Job] = []
-        now = time.monotonic()
-        for record_kind, kind in custom.KINDS.items():
-            if kind.plural not in plurals:
-                continue
-            if self._unserved.get(kind.plural, 0.0) > now:
-                continue  # the cluster lacked this CRD a moment ago: do not ask on every pass
-            try:
-                listed = self.read(f"list {kind.plural}", custom.list_all_call(self.custom_api, kind),
-                                   label_selector=MANAGED_BY_SELECTOR)
-            except ObjectNotFound:
-                self._unserved[kind.plural] = now + UNSERVED_RECHECK_S
-                continue
-            view = custom.KINDS_VIEW[record_kind]
-            out += [cast(Job, as_job(o, view)) for o in listed.get("items", [])]
-        return out
 
     def job_pods(self, namespace: str, name: str) -> list[Obj]:
         listed = cast(ObjectList[Obj], self.read(

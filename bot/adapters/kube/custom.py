@@ -7,13 +7,18 @@ serve (its CRD not installed) answers 404 to a list, which reads as "none of tho
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from kubernetes import client as k8s
 
+from bot.adapters.kube.calls import ObjectNotFound
 from bot.domain.cluster import jobset, trainjob
+from bot.domain.cluster.manifests import MANAGED_BY_SELECTOR
+from bot.domain.cluster.objects import Job
+from bot.domain.cluster.workload_view import as_job
 
 
 @dataclass(frozen=True)
@@ -56,3 +61,29 @@ def delete_call(api: k8s.CustomObjectsApi, kind: Kind) -> Callable[..., Any]:
 def list_all_call(api: k8s.CustomObjectsApi, kind: Kind) -> Callable[..., Any]:
     """(**kw) → every object of ``kind`` in all namespaces (also ``watch=True``)."""
     return functools.partial(api.list_cluster_custom_object, kind.group, kind.version, kind.plural)
+
+
+UNSERVED_RECHECK_S = 300.0
+
+
+class Lister:
+    """The bot's JobSets and TrainJobs, read as Jobs, for the kinds the policy makes."""
+
+    def __init__(self, api: k8s.CustomObjectsApi) -> None:
+        self.api = api
+        self._unserved: dict[str, float] = {}  # plural → monotonic time to ask again whether it is served
+
+    def managed(self, read: Callable[..., Any], plurals: Collection[str]) -> list[Job]:
+        """``read`` is the client's retried read; a kind whose CRD the cluster lacks gives none."""
+        out: list[Job] = []
+        now = time.monotonic()
+        for record_kind, kind in KINDS.items():
+            if kind.plural not in plurals or self._unserved.get(kind.plural, 0.0) > now:
+                continue  # not made under this policy, or not served a moment ago: not asked on every pass
+            try:
+                listed = read(f"list {kind.plural}", list_all_call(self.api, kind), label_selector=MANAGED_BY_SELECTOR)
+            except ObjectNotFound:
+                self._unserved[kind.plural] = now + UNSERVED_RECHECK_S
+                continue
+            out += [cast(Job, as_job(o, KINDS_VIEW[record_kind])) for o in listed.get("items", [])]
+        return out

@@ -22,6 +22,7 @@ from bot.domain.errors import ConfigError
 from bot.domain.jobs import JobKind
 from bot.domain.names import DNS1123_LABEL, image_problem
 from bot.domain.policy.org import DEFAULT_APPROVAL_TTL_S, ApprovalRule, AuditSettings, is_group
+from bot.domain.policy.workload_kinds import JobSetOptions, TrainerOptions
 
 PositiveInt = Annotated[int, Field(gt=0)]
 # Public channels are C…, private ones G…; the bot posts by ID (a name like #vision can be renamed).
@@ -135,18 +136,6 @@ class JobDefaults(_Strict):
     shm_size: str = "32Gi"
     master_port: PositiveInt = 29500
     termination_grace_period_s: int = Field(default=120, ge=0)
-
-
-class JobSetOptions(_Strict):
-    """How a ``job_kind: jobset`` job is made (JobSet's ``failurePolicy``)."""
-
-    max_restarts: int = Field(default=0, ge=0)  # whole-set restarts before the JobSet fails
-
-
-class TrainerOptions(_Strict):
-    """How a ``job_kind: trainjob`` job is made: the ClusterTrainingRuntime its ``runtimeRef`` names."""
-
-    runtime: str = "torch-distributed"
 
 
 class Scheduler(_Strict):
