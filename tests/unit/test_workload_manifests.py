@@ -116,3 +116,22 @@ def test_job_kind_from_policy_and_template() -> None:
 
 def test_master_addr_matches_jobset_pod_hostname() -> None:
     assert jobset.pod_hostname("a", "node", 0, 1, "a") == "a-node-0-1.a"
+
+
+def test_check_config_explains_the_job_kinds(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import yaml
+
+    data = yaml.safe_load((Path(__file__).parents[1] / "chatops.example.yaml").read_text())
+    data["job_kind"], data["jobset"] = "jobset", {"max_restarts": 2}
+    template = next(iter(data["templates"]))
+    data["templates"][template]["job_kind"] = "trainjob"
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(data))
+    chatops = Path(sys.executable).parent / "chatops"
+    out = subprocess.run([str(chatops), "check-config", str(path)], capture_output=True, text=True, check=True).stdout
+    assert "one JobSet (jobset.x-k8s.io/v1alpha2; restarted as a whole up to 2 time(s))" in out
+    assert f"template {template}: one TrainJob" in out and "'torch-distributed'" in out
+    assert "deploy/components/workload-kinds" in out
