@@ -47,6 +47,11 @@ def _check_config(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.file}: ok ({len(policy.teams)} teams, {len(policy.gpu_types)} GPU types, "
           f"{len(policy.templates)} templates)")
+    kinds = {name: t.job_kind for name, t in policy.templates.items() if t.job_kind and t.job_kind != policy.job_kind}
+    if policy.job_kind != "job" or kinds:
+        from bot.domain.messages import job_kinds_explained
+
+        print(job_kinds_explained(policy.job_kind, kinds, policy.jobset.max_restarts, policy.trainer.runtime))
     if groups := policy.groups_named():
         from bot.domain.messages import groups_resolved_at_run_time
 

@@ -11,6 +11,8 @@ from bot.domain.actions import Priority
 
 # queued → admitted (the bot creates the Kubernetes Job) → pending (pods not scheduled yet) → running
 #        → succeeded | failed | stopped | timedout. A preempted job goes back to queued at its old place.
+# What a launch creates: a batch/v1 Job (+ Service), a JobSet, or a Kubeflow TrainJob (issue 15).
+JobKind = Literal["job", "jobset", "trainjob"]
 RecordState = Literal["queued", "admitted", "pending", "running", "succeeded", "failed", "stopped", "timedout"]
 # Holding GPUs (or about to): what quotas and capacity count.
 RUNNING_STATES: tuple[str, ...] = ("admitted", "pending", "running")
@@ -44,6 +46,7 @@ class JobRecord:
     template: str | None = None
     memory: str | None = None  # per pod, when asked for (else the policy's memory_per_gpu × GPUs)
     cpus: int | None = None  # per pod, when asked for (else cpu_per_gpu × GPUs)
+    kind: JobKind = "job"  # fixed at launch: a later policy change does not change what stop deletes
     state: RecordState = "queued"
     reason: str | None = None  # why it waits / failed / was stopped, in plain words
     submitted_at: float = 0.0
@@ -70,6 +73,9 @@ class JobRecord:
     held_by: str | None = None
     after: list[dict[str, str]] = field(default_factory=list)
     after_met: bool = False
+    # a TrainJob's own report (status.trainerStatus), when its trainer reports progress
+    trainer_progress: int | None = None
+    trainer_remaining_s: int | None = None
 
     @property
     def key(self) -> str:

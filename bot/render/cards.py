@@ -68,6 +68,8 @@ def _state_line(r: JobRecord, position: int | None) -> str:
         line += f" · expected to start {_stamp(r.eta)}"
     if r.over_quota and r.state in RUNNING_STATES:
         line += f" · {msg.over_quota_note()}"
+    if r.trainer_progress is not None and r.state in ("running", "succeeded"):
+        line += f" · {msg.trainer_progress(r.trainer_progress, r.trainer_remaining_s)}"
     text = r.diagnosis if r.diagnosis and r.state not in ("succeeded", "stopped") else r.reason
     return f"{line}\n{text}" if text else line
 

@@ -21,6 +21,7 @@ import uuid
 from bot import metrics
 from bot.domain import messages as msg
 from bot.domain.cluster.snapshot import JobPhase, Snapshot
+from bot.domain.cluster.workloads import workload_plurals
 from bot.domain.errors import BackendError, LeaseLost
 from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.domain.scheduling.cycle import Books, Decision, Waiting, decide, explain
@@ -66,7 +67,7 @@ class Dispatcher:
     def run_pass(self) -> PassResult:
         with self._lock:
             result = PassResult()
-            jobs = self.rt.cluster.managed_jobs()
+            jobs = self.rt.cluster.managed_jobs(workload_plurals(self.rt.policy))
             rows = self.rt.store.queued_with_seq()
             moved = self.reconciler.sync(jobs, [r for r, _ in rows], result, self.fence)
             rows = [(r, seq) for r, seq in rows if r.key not in moved]
@@ -128,7 +129,7 @@ class Dispatcher:
             )
             if queued is None:
                 continue
-            self.rt.cluster.preempt_job(ns, name, grace)
+            self.rt.cluster.preempt_job(ns, name, grace, kind=old.kind)
             result.preempted.append(p.victim.key)
             audit(self.rt, "", old.team, "preemption", p.victim.key, f"ok: requeued for {p.for_key}")
             publish_card(self.rt, queued)

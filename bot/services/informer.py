@@ -12,7 +12,9 @@ from collections import deque
 
 from bot.domain.cluster.manifests import LABEL_MANAGED_BY, LABEL_NAME, MANAGED_BY
 from bot.domain.cluster.objects import Obj
+from bot.domain.cluster.workload_view import KIND_OF_PLURAL, as_job
 
+_INVOLVED = ("Pod", "Job", "JobSet", "TrainJob")  # the kinds whose Warning events explain a bot job
 EVENTS_PER_OBJECT = 5  # the newest few Warning events per pod or Job are enough to explain it
 
 
@@ -35,7 +37,8 @@ class Informer:
     def __init__(self, namespaces: set[str] | None = None) -> None:
         self.lock = threading.Lock()
         self.namespaces = namespaces  # None: every namespace
-        self.jobs: dict[str, Obj] = {}  # ns/job → Job
+        self.jobs: dict[str, Obj] = {}  # ns/job → Job (a JobSet or TrainJob read as one: ``as_job``)
+        self._source: dict[str, str] = {}  # ns/job → the watched kind it came from: jobs, jobsets, trainjobs
         self.pods: dict[str, Obj] = {}  # ns/pod → pod
         self.pods_by_job: dict[str, set[str]] = {}  # ns/job → {ns/pod}
         self.events: dict[str, deque[Obj]] = {}  # ns/object name → Warning events, newest last
@@ -45,10 +48,15 @@ class Informer:
     def apply_reset(self, kind: str, items: list[Obj]) -> set[str]:
         """Replace everything of ``kind``; the job keys whose picture may have changed."""
         with self.lock:
-            if kind == "jobs":
-                before = set(self.jobs)
-                self.jobs = {k: o for o in items if (k := job_key_of({**o, "kind": "Job"}))}
-                return before | set(self.jobs)
+            if kind in KIND_OF_PLURAL:
+                before = {k for k, src in self._source.items() if src == kind}
+                for old in before:
+                    self.jobs.pop(old, None)
+                    self._source.pop(old, None)
+                for o in items:
+                    if key := job_key_of({**o, "kind": "Job"}):
+                        self.jobs[key], self._source[key] = as_job(o, KIND_OF_PLURAL[kind]), kind
+                return before | {k for k, src in self._source.items() if src == kind}
             if kind == "pods":
                 touched = set(self.pods_by_job)
                 self.pods, self.pods_by_job = {}, {}
@@ -60,15 +68,16 @@ class Informer:
 
     def apply_event(self, kind: str, event_type: str, obj: Obj) -> set[str]:
         with self.lock:
-            if kind == "jobs":
+            if kind in KIND_OF_PLURAL:
                 key = job_key_of({**obj, "kind": "Job"})
                 if key is None:
                     return set()
                 if event_type == "DELETED":
                     self.jobs.pop(key, None)
+                    self._source.pop(key, None)
                     self.events.pop(key, None)
                 else:
-                    self.jobs[key] = obj
+                    self.jobs[key], self._source[key] = as_job(obj, KIND_OF_PLURAL[kind]), kind
                 return {key}
             if kind == "pods":
                 if event_type == "DELETED":
@@ -102,7 +111,7 @@ class Informer:
     def _put_event(self, event: Obj) -> set[str]:
         involved = event.get("involvedObject") or {}
         ns, name, kind = involved.get("namespace", ""), involved.get("name", ""), involved.get("kind")
-        if kind not in ("Pod", "Job") or (self.namespaces is not None and ns not in self.namespaces):
+        if kind not in _INVOLVED or (self.namespaces is not None and ns not in self.namespaces):
             return set()
         ok = f"{ns}/{name}"
         kept = self.events.setdefault(ok, deque(maxlen=EVENTS_PER_OBJECT))
@@ -112,7 +121,7 @@ class Informer:
                 del kept[i]
                 break
         kept.append(event)
-        if kind == "Job":
+        if kind in ("Job", "JobSet", "TrainJob"):
             return {ok} if ok in self.jobs else set()
         pod = self.pods.get(ok)
         job = job_key_of({**pod, "kind": "Pod"}) if pod is not None else None

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from bot.domain import messages as msg
 from bot.domain.actions import Extend, Hold, ListJobs, Release, Requeue, Status
-from bot.domain.errors import ForbiddenError, NotFoundError, PolicyError
+from bot.domain.errors import ForbiddenError, NotFoundError, PolicyError, ValidationError
 from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.domain.policy.job_control import check_owner, extended_limit
 from bot.domain.policy.judge import Identity, identify, may_see
@@ -63,6 +63,9 @@ class JobControl:
         if expect_limit is not None and r.time_limit_s != expect_limit:
             return msg.extended(r.name, 0, r.time_limit_s, False, None)  # extended already (a double click)
         new = extended_limit(self.rt.policy, ident, r, action.by_s)
+        if r.kind != "job" and r.state in RUNNING_STATES:
+            # a running JobSet's or TrainJob's deadline lives in objects its controller owns
+            raise ValidationError(msg.extend_not_for_kind(r.name, r.kind), None)
         updated = self.rt.store.update(r.namespace, r.name, time_limit_s=new)
         if updated is None:
             raise NotFoundError(msg.job_not_found(r.name, []), ListJobs())

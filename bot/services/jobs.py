@@ -216,7 +216,7 @@ class JobsService:
         # safety net, another replica after a crash) knows this stop deleted it.
         self.rt.store.update(r.namespace, r.name, stopped_by=ident.user_id)
         try:
-            self.rt.cluster.delete_job(r.namespace, r.name)  # reads back after an ambiguous answer
+            self.rt.cluster.delete_job(r.namespace, r.name, kind=r.kind)  # reads back after an ambiguous answer
         except BackendError as err:
             if not err.ambiguous:  # it was read back and is still there: nothing changed
                 self.rt.store.update(r.namespace, r.name, stopped_by=None)

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.domain import messages as msg
 from bot.domain.actions import Action, After, Launch, to_dict
-from bot.domain.cluster.manifests import record_manifests
+from bot.domain.cluster.workloads import render_workload
 from bot.domain.errors import (
     BackendError,
     ClusterFactError,
@@ -98,6 +98,7 @@ class LaunchService:
             template=a.template,
             memory=a.memory,
             cpus=a.cpus,
+            kind=self.rt.policy.kind_for(a.template),
             submitted_at=self.rt.clock(),
             idempotency_key=token,
             channel=channel,
@@ -141,8 +142,10 @@ class LaunchService:
                     "name": name}
         )
         need = self.approval_for(ident, a)
-        note = msg.approval_needed_note(need.approvers, need.reasons) if need else None
-        return rendering.preview(record, token, based_on, note)
+        notes = [msg.creates_kind(record.kind, self.rt.policy.trainer.runtime)] if record.kind != "job" else []
+        if need:
+            notes.append(msg.approval_needed_note(need.approvers, need.reasons))
+        return rendering.preview(record, token, based_on, "\n".join(notes) or None)
 
     def approval_for(self, ident: Identity, a: Launch) -> NeedsApproval | None:
         """The approval rule the judged launch ``a`` falls under, if any (first match wins)."""
@@ -153,7 +156,7 @@ class LaunchService:
 
     def _dry_run(self, record: JobRecord, a: Launch) -> None:
         try:
-            self.rt.cluster.dry_run(record_manifests(record, self.rt.policy))
+            self.rt.cluster.dry_run(render_workload(record, self.rt.policy))
         except NamespaceMissing as err:
             # Nothing the user can type fixes it: the namespace is the platform's to create.
             raise ClusterFactError(msg.namespace_missing(err.namespace), None) from err

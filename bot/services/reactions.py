@@ -135,7 +135,7 @@ def react(rt: ReactionPorts, notices: Notices, record: JobRecord, obs: Observati
         return out
     out.finished = target in ("succeeded", "failed", "timedout")
     if obs.needs_delete and target == "failed":
-        rt.cluster.delete_job(new.namespace, new.name)  # it would hold its GPUs forever otherwise
+        rt.cluster.delete_job(new.namespace, new.name, kind=new.kind)  # it would hold its GPUs forever otherwise
     event = ANNOUNCE.get(target) or ("waiting" if obs.failure is not None else None)
     if event is not None and not notices.announce(new, event, tail):
         out.retry_in = RETRY_S  # the card has no ts yet

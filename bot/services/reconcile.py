@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.domain import messages as msg
-from bot.domain.cluster.manifests import record_manifests
 from bot.domain.cluster.snapshot import JobPhase
+from bot.domain.cluster.workloads import render_workload
 from bot.domain.errors import BackendError
 from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.services.cards import publish_card
@@ -64,7 +64,7 @@ class Reconciler:
                 self.finish(r, RUNNING_STATES, phase.finished,
                             None if phase.finished == "succeeded" else phase.reason, result, fence)
             elif phase is None:
-                if self.rt.cluster.job_exists(r.namespace, r.name):
+                if self.rt.cluster.job_exists(r.namespace, r.name, kind=r.kind):
                     continue  # created after this pass listed the Jobs (the watcher saw it first)
                 if r.stopped_by:  # a stop deleted it and has not recorded it yet (or crashed): the stop wins
                     self.finish(r, RUNNING_STATES, "stopped", msg.stopped_by(r.stopped_by), result, fence)
@@ -81,7 +81,7 @@ class Reconciler:
             if phase.idempotency_key not in (None, r.idempotency_key):
                 # the finished Job of an earlier job of the same name (names are reusable once a job
                 # has ended): remove it; this one waits until it is gone, then is created afresh
-                self.rt.cluster.delete_job(r.namespace, r.name, wait_for_pods=True)
+                self.rt.cluster.delete_job(r.namespace, r.name, wait_for_pods=True, kind=r.kind)
                 continue
             moved.add(r.key)
             if phase.finished:
@@ -102,7 +102,7 @@ class Reconciler:
     def create(self, r: JobRecord, fence: Fence) -> None:
         """Create the Kubernetes objects of an admitted record (idempotent by its key)."""
         try:
-            self.rt.cluster.create(record_manifests(r, self.rt.policy), r.idempotency_key)
+            self.rt.cluster.create(render_workload(r, self.rt.policy), r.idempotency_key)
         except BackendError as err:
             if err.retryable:
                 raise  # stays admitted; the next pass creates it

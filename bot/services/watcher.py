@@ -20,8 +20,11 @@ from typing import Any
 from bot.domain.cluster.job_states import observe
 from bot.domain.cluster.manifests import MANAGED_BY_SELECTOR
 from bot.domain.cluster.watch_spec import WatchSpec
+from bot.domain.cluster.workload_view import Progress, progress
+from bot.domain.cluster.workloads import workload_plurals
 from bot.domain.errors import BackendError
 from bot.domain.jobs import JobRecord
+from bot.services.cards import publish_card
 from bot.services.home import HomeService
 from bot.services.informer import Informer
 from bot.services.notices import Notices, notice_store
@@ -61,6 +64,9 @@ class Watcher:
             rt.cluster.watch(WatchSpec("pods", label_selector=MANAGED_BY_SELECTOR), self._reset, self._event),
             # Events carry no labels: Warning events only, narrowed to our pods and Jobs by the informer.
             rt.cluster.watch(WatchSpec("events", field_selector="type=Warning"), self._reset, self._event),
+            # JobSets and TrainJobs only when the policy makes them: a cluster without their CRDs answers 404
+            *(rt.cluster.watch(WatchSpec(plural, label_selector=MANAGED_BY_SELECTOR), self._reset, self._event)
+              for plural in workload_plurals(rt.policy)),
         ]
         self._reactors = reactors
 
@@ -167,7 +173,8 @@ class Watcher:
         """React to the newest picture of one job."""
         job, pods, events = self.informer.view(key)
         obs = observe(job, pods, events)
-        seen = (obs.phase, tuple(obs.node_names), obs.waiting, obs.failure)
+        reported = progress(job)
+        seen = (obs.phase, tuple(obs.node_names), obs.waiting, obs.failure, reported)
         if self._applied.get(key) == seen:
             return None  # a change that does not change the picture (a status count, a repeated event)
         namespace, _, name = key.partition("/")
@@ -176,6 +183,8 @@ class Watcher:
             return None  # not ours, or not started by the dispatcher yet
         waits = self._waits.get(key, 0)
         reaction = react(self.rt, self.notices, record, obs, pods, origin, patient=waits < MAX_WAITS)
+        if reported is not None:
+            self._show_progress(namespace, name, reported)
         self.reactions += 1
         if reaction.retry_in is not None:
             self._waits[key] = waits + 1
@@ -190,6 +199,18 @@ class Watcher:
         if self.on_reaction is not None:
             self.on_reaction(key, reaction)
         return reaction
+
+    def _show_progress(self, namespace: str, name: str, reported: Progress) -> None:
+        """A TrainJob's trainer reported progress: on the record, and so on the card."""
+        r = self.rt.store.get(namespace, name)
+        if r is None or r.state not in ("running", "succeeded"):
+            return
+        if (r.trainer_progress, r.trainer_remaining_s) == (reported.percent, reported.remaining_s):
+            return
+        updated = self.rt.store.update(namespace, name, trainer_progress=reported.percent,
+                                       trainer_remaining_s=reported.remaining_s)
+        if updated is not None:
+            publish_card(self.rt, updated)
 
     def _refresh_home(self, r: JobRecord) -> None:
         try:

@@ -26,6 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kubeconfig-out", default=None, metavar="FILE", help="write a kubeconfig here")
     parser.add_argument("--namespace", action="append", default=[], metavar="NS",
                         help="create this namespace at start (besides default and kube-system); repeatable")
+    parser.add_argument("--jobset", action="store_true",
+                        help="serve JobSet (jobset.x-k8s.io/v1alpha2) and run its controller")
+    parser.add_argument("--trainer", action="store_true",
+                        help="serve Kubeflow Trainer v2 TrainJobs (with JobSet) and the torch-distributed runtime")
     parser.add_argument("--config", default=None, metavar="FILE",
                         help="a policy file: create the namespace of each of its teams at start")
 
@@ -52,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         for text in args.gpu_type or ["h100"]:
             groups += parse_gpu_type_arg(text, args.nodes, args.gpus_per_node)
         extra = _namespaces(args)
-        cluster = SimCluster(node_specs(groups), speed=args.speed, namespaces=extra)
+        extensions = [e for e in ("jobset", "trainer") if getattr(args, e, False)]
+        cluster = SimCluster(node_specs(groups), speed=args.speed, namespaces=extra, extensions=extensions)
     except ValueError as e:
         print(f"chatops sim: {e}")
         return 2
@@ -70,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
             summary = ", ".join(f"{n}x{g} {p}" for n, g, p in groups)
             print(f"simulated cluster ({summary}, speed {args.speed:g}x) listening on {srv.url}", flush=True)
             print(f"namespaces: {', '.join([*SYSTEM, *extra])}", flush=True)
+            if extensions:
+                print(f"APIs: {', '.join(sorted(g for g in cluster.groups if g))}", flush=True)
             stop.wait()
             print("stopping", flush=True)
     finally:

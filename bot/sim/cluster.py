@@ -11,7 +11,10 @@ from bot.domain.cluster.objects import Obj
 from bot.sim import namespaces as namespaces_mod
 from bot.sim.clock import SimClock
 from bot.sim.controller import Controller
+from bot.sim.custom import EXTENSIONS
+from bot.sim.status import BUILTIN_GROUPS
 from bot.sim.store import Store
+from bot.sim.trainer.runtime import torch_distributed
 
 PRODUCTS: dict[str, str] = {
     "h100": "NVIDIA-H100-80GB-HBM3",
@@ -128,7 +131,8 @@ class SimCluster:
     """A simulated GPU cluster. ``speed`` 60 means one real second is one simulated minute.
 
     It starts with ``default`` and ``kube-system`` plus ``namespaces``; content in any other namespace is
-    refused until that namespace is created, as on a real cluster.
+    refused until that namespace is created, as on a real cluster. ``extensions`` (``jobset``, ``trainer``)
+    install those projects' APIs and controllers; without them their URLs answer 404 as on a bare cluster.
     """
 
     def __init__(
@@ -137,13 +141,17 @@ class SimCluster:
         speed: float = 1.0,
         history_limit: int = 10_000,
         namespaces: Iterable[str] = (),
+        extensions: Iterable[str] = (),
     ) -> None:
+        self.groups = frozenset(BUILTIN_GROUPS).union(*(EXTENSIONS[e] for e in extensions))
         self.clock = SimClock(speed)
         self.store = Store(history_limit=history_limit, now=self.clock.iso)
         self.controller = Controller(self.store, self.clock)
         self.add_namespaces([*namespaces_mod.SYSTEM, *namespaces])
         for spec in node_specs or []:
             self.add_node(spec)
+        if "trainer.kubeflow.org" in self.groups:  # a Trainer install ships its runtimes
+            self.store.create("clustertrainingruntimes", torch_distributed())
 
     @property
     def speed(self) -> float:

@@ -16,10 +16,12 @@ from bot.domain.cluster.objects import Obj
 from bot.sim.clock import SimClock
 from bot.sim.events import EventRecorder
 from bot.sim.jobctl import JobController
+from bot.sim.jobset.controller import JobSetController
 from bot.sim.kubelet import Kubelet
 from bot.sim.pod_status import gpus_of
 from bot.sim.scheduler import Gang, NodeState, PodReq, Scheduler
 from bot.sim.store import Store
+from bot.sim.trainer.controller import TrainJobController
 
 TICK_SECONDS = 0.02
 
@@ -38,6 +40,10 @@ class Controller:
         self._timers: list[tuple[float, int, str, str, str, str]] = []
         self._seq = itertools.count()
         self._dirty: set[tuple[str, str]] = set()
+        self.jobsets = JobSetController(store, self.events, clock.iso)
+        self.trainjobs = TrainJobController(store, clock, self.events, self.kubelet, self._at)
+        # JobSets and TrainJobs to reconcile, by (namespace, name); kept apart from Jobs
+        self._dirty_owners: dict[str, set[tuple[str, str]]] = {"jobsets": set(), "trainjobs": set()}
         self._job_by_uid: dict[str, tuple[str, str]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -73,7 +79,7 @@ class Controller:
 
     def _on_change(self, kind: str, event_type: str, obj: Obj) -> None:
         # Runs under the store lock in whichever thread wrote: only queue, never take our lock.
-        if kind in ("jobs", "pods"):
+        if kind in ("jobs", "pods", "jobsets", "trainjobs"):
             self._inbox.append((kind, event_type, obj))
             self._wake.set()
 
@@ -96,6 +102,12 @@ class Controller:
         dirty, self._dirty = self._dirty, set()
         for ns, name in sorted(dirty):
             self.jobs.reconcile(ns, name)
+        while self._inbox:  # a Job's new status concerns its JobSet at once
+            self._apply(*self._inbox.popleft())
+        for plural, reconcile in (("jobsets", self.jobsets.reconcile), ("trainjobs", self.trainjobs.reconcile)):
+            owners, self._dirty_owners[plural] = self._dirty_owners[plural], set()
+            for ns, name in sorted(owners):
+                reconcile(ns, name)
         decision = self.scheduler.schedule()
         for pod, node in decision.bound:
             self.kubelet.bind(pod.key[0], pod.key[1], node)
@@ -106,6 +118,14 @@ class Controller:
     def _apply(self, kind: str, event_type: str, obj: Obj) -> None:
         meta = obj["metadata"]
         key = (meta.get("namespace", ""), meta["name"])
+        for plural, owner_kind in (("jobsets", "JobSet"), ("trainjobs", "TrainJob")):
+            if kind == plural and event_type != "DELETED":
+                self._dirty_owners[plural].add(key)
+            for o in meta.get("ownerReferences") or []:
+                if o.get("kind") == owner_kind and event_type != "ADDED":
+                    self._dirty_owners[plural].add((key[0], str(o.get("name"))))
+        if kind in ("jobsets", "trainjobs"):
+            return
         if kind == "jobs":
             if event_type == "DELETED":
                 self._job_by_uid.pop(meta["uid"], None)
@@ -131,6 +151,9 @@ class Controller:
     def _fire(self, action: str, ns: str, name: str, uid: str) -> None:
         if action == "deadline":
             self._dirty.add((ns, name))
+            return
+        if action == "trainjob":  # a progress report or an activeDeadlineSeconds
+            self._dirty_owners["trainjobs"].add((ns, name))
             return
         pod = self.store.get("pods", ns, name)
         if pod is None or pod["metadata"]["uid"] != uid:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from bot.domain.cluster.objects import Obj
-from bot.sim.status import RESOURCES
+from bot.sim.status import BUILTIN_GROUPS, RESOURCES
+
+_CRUD = ["create", "delete", "get", "list", "patch", "update", "watch"]
 
 _VERBS = {
     "jobs": ["create", "delete", "get", "list", "patch", "update", "watch"],
@@ -12,6 +14,9 @@ _VERBS = {
     "events": ["create", "get", "list", "watch"],
     "services": ["create", "delete", "get", "list", "patch", "update"],
     "namespaces": ["create", "delete", "get", "list", "patch", "update", "watch"],
+    "jobsets": _CRUD,
+    "trainjobs": _CRUD,
+    "clustertrainingruntimes": _CRUD,
 }
 # kubectl resolves ``ns``, ``po``, ``svc`` and ``get all`` through these discovery fields.
 _SHORT = {"pods": ["po"], "nodes": ["no"], "events": ["ev"], "services": ["svc"], "namespaces": ["ns"]}
@@ -20,7 +25,10 @@ _SUBRESOURCES = {
     "": [("pods/log", "Pod", True, ["get"]), ("pods/status", "Pod", True, ["get", "patch", "update"]),
          ("namespaces/status", "Namespace", False, ["get", "patch", "update"])],
     "batch": [("jobs/status", "Job", True, ["get", "patch", "update"])],
+    "jobset.x-k8s.io": [("jobsets/status", "JobSet", True, ["get", "patch", "update"])],
+    "trainer.kubeflow.org": [("trainjobs/status", "TrainJob", True, ["get", "patch", "update"])],
 }
+_SHORT_CRD = {"trainjobs": ["tj"], "clustertrainingruntimes": ["ctr"]}
 
 
 def _resource_list(group_version: str, group: str) -> Obj:
@@ -35,8 +43,8 @@ def _resource_list(group_version: str, group: str) -> Obj:
             "kind": r.kind,
             "verbs": _VERBS[r.plural],
         }
-        if r.plural in _SHORT:
-            entry["shortNames"] = _SHORT[r.plural]
+        if r.plural in _SHORT or r.plural in _SHORT_CRD:
+            entry["shortNames"] = _SHORT.get(r.plural) or _SHORT_CRD[r.plural]
         if r.plural in _CATEGORIES:
             entry["categories"] = _CATEGORIES[r.plural]
         resources.append(entry)
@@ -50,24 +58,33 @@ def _resource_list(group_version: str, group: str) -> Obj:
     }
 
 
-def discovery(path: str, method: str) -> Obj | None:
-    """The answer for a GET on a non-resource path, or None for 404."""
+def _group_versions(groups: frozenset[str]) -> dict[str, str]:
+    """API group → its one served version, for the groups the cluster serves."""
+    return {r.group: r.api_version.rsplit("/", 1)[1] for r in RESOURCES.values() if r.group and r.group in groups}
+
+
+def discovery(path: str, method: str, groups: frozenset[str] = BUILTIN_GROUPS) -> Obj | None:
+    """The answer for a GET on a non-resource path, or None for 404; ``groups``: the API groups served."""
     path = path.rstrip("/")
     if path == "/version":
         return {"major": "1", "minor": "31", "gitVersion": "v1.31.0-sim", "platform": "linux/amd64"}
     if path == "/api":
         return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
+    served = _group_versions(groups)
     if path == "/apis":
-        batch = {"groupVersion": "batch/v1", "version": "v1"}
-        return {
-            "kind": "APIGroupList",
-            "apiVersion": "v1",
-            "groups": [{"name": "batch", "versions": [batch], "preferredVersion": batch}],
-        }
+        listed = []
+        for group, version in served.items():
+            gv = {"groupVersion": f"{group}/{version}", "version": version}
+            listed.append({"name": group, "versions": [gv], "preferredVersion": gv})
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": listed}
     if path == "/api/v1":
         return _resource_list("v1", "")
-    if path == "/apis/batch/v1":
-        return _resource_list("batch/v1", "batch")
+    for group, version in served.items():
+        if path == f"/apis/{group}/{version}":
+            return _resource_list(f"{group}/{version}", group)
+        if path == f"/apis/{group}":
+            gv = {"groupVersion": f"{group}/{version}", "version": version}
+            return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": [gv], "preferredVersion": gv}
     return None
 
 

@@ -118,6 +118,9 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = dict(parse_qsl(url.query))
         route = parse_path(url.path)
+        groups = self.server.sim.cluster.groups
+        if route is not None and route.res.group not in groups:
+            route = None  # the CRD is not installed on this cluster: 404 like any unknown path
         verb = "unknown"
         code = 200
         rec: RequestRecord | None = None
@@ -130,7 +133,7 @@ class Handler(BaseHTTPRequestHandler):
                 if method == "POST" and (answer := access_review.review(url.path, body, self.server.sim.denied_access)):
                     self._send_json(201, answer)
                     return
-                found = discovery(url.path, method) if method == "GET" else None
+                found = discovery(url.path, method, groups) if method == "GET" else None
                 if found is None:
                     raise ApiError(404, "NotFound", "the server could not find the requested resource")
                 self._send_json(200, found)

@@ -126,7 +126,7 @@ def schemas() -> dict[str, Obj]:
                                        "oneOf": [{"type": "string"}, {"type": "number"}]}}
     todo = [*ROOTS.values(), *_COMMON, *(f"{r}List" for r in ROOTS.values())]
     done: set[str] = set()
-    gvk_of = {ROOTS[r.plural]: r for r in RESOURCES.values()}
+    gvk_of = {ROOTS[r.plural]: r for r in RESOURCES.values() if r.plural in ROOTS}
     while todo:
         name = todo.pop()
         cls = _model(name)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.cluster.objects import Obj
-from bot.sim import namespaces
+from bot.sim import custom, gc, namespaces
 from bot.sim import status as st
 from bot.sim.openapi import ROOTS, prune_unknown
 from bot.sim.patch import apply_patch
@@ -35,9 +35,9 @@ class Route:
 def parse_path(path: str) -> Route | None:
     parts = [p for p in path.split("/") if p]
     if parts[:2] == ["api", "v1"]:
-        rest = parts[2:]
-    elif parts[:3] == ["apis", "batch", "v1"]:
-        rest = parts[3:]
+        rest, group_version = parts[2:], "v1"
+    elif len(parts) >= 3 and parts[0] == "apis":
+        rest, group_version = parts[3:], f"{parts[1]}/{parts[2]}"
     else:
         return None
     namespace: str | None = None
@@ -48,7 +48,7 @@ def parse_path(path: str) -> Route | None:
     if not rest or rest[0] not in RESOURCES or len(rest) > 3:
         return None
     res = RESOURCES[rest[0]]
-    if (res.group == "batch") != (parts[0] == "apis") or (namespace is not None and not res.namespaced):
+    if res.api_version != group_version or (namespace is not None and not res.namespaced):
         return None
     name = rest[1] if len(rest) > 1 else None
     sub = rest[2] if len(rest) > 2 else None
@@ -116,6 +116,7 @@ class Api:
         obj = clone(body)
         decode(route, obj, query, warnings)
         obj = prepare_create(route.res, obj, self._ns(route))
+        custom.admit(self.store, route.res, obj)
         name = obj["metadata"]["name"]
         if route.res.namespaced:
             namespaces.admit(self.store, route.res.plural, name, route.namespace)
@@ -238,6 +239,10 @@ class Api:
         with self.store.lock:
             if route.res.plural == "jobs" and policy in ("Foreground", "Background"):
                 self.delete_job_pods(obj)
+            elif route.res.group not in st.BUILTIN_GROUPS and policy in ("Foreground", "Background"):
+                # custom resources: the garbage collector follows ownerReferences (child Jobs, JobSets,
+                # Services, their pods); here it finishes inside the DELETE request
+                gc.cascade(self.store, self._ns(route), obj["metadata"]["uid"])
             gone = self.store.delete(route.res.plural, self._ns(route), obj["metadata"]["name"])
         if route.res.plural != "jobs" and gone is not None:
             return gone  # the typed client expects the deleted Pod/Service back, as upstream sends it

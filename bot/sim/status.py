@@ -30,7 +30,13 @@ RESOURCES: dict[str, Resource] = {
     "services": Resource("services", "Service", "v1", ""),
     "jobs": Resource("jobs", "Job", "batch/v1", "batch"),
     "namespaces": Resource("namespaces", "Namespace", "v1", "", namespaced=False),
+    # custom resources, served only when the cluster has them (``chatops sim --jobset`` / ``--trainer``)
+    "jobsets": Resource("jobsets", "JobSet", "jobset.x-k8s.io/v1alpha2", "jobset.x-k8s.io"),
+    "trainjobs": Resource("trainjobs", "TrainJob", "trainer.kubeflow.org/v1alpha1", "trainer.kubeflow.org"),
+    "clustertrainingruntimes": Resource("clustertrainingruntimes", "ClusterTrainingRuntime",
+                                        "trainer.kubeflow.org/v1alpha1", "trainer.kubeflow.org", namespaced=False),
 }
+BUILTIN_GROUPS = frozenset({"", "batch"})
 
 
 class ApiError(Exception):

@@ -24,7 +24,7 @@ def rand_suffix(n: int = 5) -> str:
 
 def _name_problems(res: Resource, name: str) -> list[tuple[str, str]]:
     # Job names become label values; Services and Namespaces are DNS labels
-    label_only = res.plural in ("jobs", "services", "namespaces")
+    label_only = res.plural in ("jobs", "services", "namespaces", "jobsets", "trainjobs")
     limit = 63 if label_only else 253
     pattern = _DNS_LABEL if label_only else _DNS_SUBDOMAIN
     problems: list[tuple[str, str]] = []

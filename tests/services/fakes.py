@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +114,7 @@ class FakeCluster:
     nodes: list[NodeFacts] = field(default_factory=list)
     created: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # "ns/name" → manifests
     deleted: list[str] = field(default_factory=list)
+    deleted_kinds: list[str] = field(default_factory=list)
     reject_dry_run: str | None = None  # a reason: the next dry runs are refused with it
     missing_namespaces: set[str] = field(default_factory=set)  # dry runs there: 404 namespaces "X" not found
     logs: dict[str, str] = field(default_factory=dict)  # pod name → log text
@@ -124,7 +125,7 @@ class FakeCluster:
     def snapshot(self) -> Snapshot:
         return Snapshot(ClusterFacts(list(self.nodes)))
 
-    def managed_jobs(self) -> dict[str, JobPhase]:
+    def managed_jobs(self, kinds: Collection[str] = ()) -> dict[str, JobPhase]:
         phases = {}
         for key in self.created:
             namespace, name = key.split("/", 1)
@@ -148,15 +149,16 @@ class FakeCluster:
         meta = manifests[0]["metadata"]
         self.created.setdefault(f"{meta['namespace']}/{meta['name']}", manifests)
 
-    def job_exists(self, namespace: str, name: str) -> bool:
+    def job_exists(self, namespace: str, name: str, *, kind: str = "job") -> bool:
         return f"{namespace}/{name}" in self.created
 
-    def delete_job(self, namespace: str, name: str, *, wait_for_pods: bool = False) -> bool:
+    def delete_job(self, namespace: str, name: str, *, wait_for_pods: bool = False, kind: str = "job") -> bool:
         self.deleted.append(f"{namespace}/{name}")
+        self.deleted_kinds.append(kind)
         return self.created.pop(f"{namespace}/{name}", None) is not None
 
-    def preempt_job(self, namespace: str, name: str, grace_period_s: int) -> bool:
-        return self.delete_job(namespace, name)
+    def preempt_job(self, namespace: str, name: str, grace_period_s: int, *, kind: str = "job") -> bool:
+        return self.delete_job(namespace, name, kind=kind)
 
     def set_deadline(self, namespace: str, name: str, active_deadline_s: int) -> bool:
         if f"{namespace}/{name}" not in self.created:

@@ -84,6 +84,16 @@ def test_extend_a_running_job_patches_its_deadline_and_the_record() -> None:
     assert cluster.created[f"{NS}/ft"][0]["spec"]["activeDeadlineSeconds"] == 5 * 3600
 
 
+def test_a_running_jobset_is_not_extended_and_says_why() -> None:
+    rt, _, cluster, control, _ = _setup()
+    _submit(rt, "js")
+    rt.store.update(NS, "js", kind="jobset")
+    _start(rt, cluster, "js")
+    with pytest.raises(ValidationError) as err:
+        control.extend(Extend(job="js", by_s=3600), OWNER)
+    assert "runs as a JobSet" in err.value.why and _get(rt, "js").time_limit_s == 3600
+
+
 def test_extend_a_queued_job_raises_its_limit_only() -> None:
     rt, _, cluster, control, _ = _setup()
     _submit(rt, "q")

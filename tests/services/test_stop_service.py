@@ -33,7 +33,7 @@ class FlakyCluster(FakeCluster):
     fail: TransientBackendError | None = None
     meanwhile: object = None
 
-    def delete_job(self, namespace: str, name: str) -> bool:
+    def delete_job(self, namespace: str, name: str, *, kind: str = "job") -> bool:
         if callable(self.meanwhile):
             self.meanwhile()
         if self.fail is not None:

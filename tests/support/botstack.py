@@ -100,16 +100,19 @@ def text_of(answer: dict[str, Any]) -> str:
 def bot_stack(redis_url: str, nodes: list[NodeSpec] | None = None, speed: float = 60.0,
               safety_interval_s: float = 0.2, history_limit: int = 10_000, namespaces: list[str] | None = None,
               faults: bool = False, seed: int = 0, policy_file: Path = POLICY_FILE,
-              slack_setup: Callable[[FakeSlack], None] | None = None, **more: Any) -> Iterator[BotStack]:
+              slack_setup: Callable[[FakeSlack], None] | None = None, policy: Policy | None = None,
+              extensions: tuple[str, ...] = (), **more: Any) -> Iterator[BotStack]:
     """The bot in HTTP mode on real parts; ``more`` adds settings (e.g. the alert webhook token).
 
     The cluster has the policy's team namespaces unless ``namespaces`` says which it has. With
     ``faults`` the bot reaches the cluster through a ``FaultProxy`` (``stack.proxy``), which passes
     everything until the test sets its rates or rules. ``slack_setup`` prepares the fake Slack before
-    the bot starts (e.g. its user groups)."""
-    policy = load_policy(policy_file)
+    the bot starts (e.g. its user groups). ``policy`` overrides the file; ``extensions`` install JobSet /
+    Trainer in the sim."""
+    policy = policy or load_policy(policy_file)
     cluster = SimCluster(nodes or default_nodes(), speed=speed, history_limit=history_limit,
-                         namespaces=team_namespaces(policy) if namespaces is None else namespaces)
+                         namespaces=team_namespaces(policy) if namespaces is None else namespaces,
+                         extensions=extensions)
     with FakeSlack() as slack, SimServer(cluster) as sim, contextlib.ExitStack() as extra:
         proxy = extra.enter_context(FaultProxy(sim.url, seed=seed)) if faults else None
         if slack_setup is not None:

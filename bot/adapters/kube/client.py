@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, cast
 
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+from bot.adapters.kube import custom
 from bot.adapters.kube.calls import ObjectNotFound, RetryPolicy
 from bot.adapters.kube.reading import IDEMPOTENCY_ANNOTATION, amount, phase_of, quantity
 from bot.adapters.kube.watch import KindWatch, OnEvent, OnReset
-from bot.domain.cluster.manifests import MANAGED_BY_SELECTOR
+from bot.domain.cluster.manifests import LABEL_NAME, MANAGED_BY_SELECTOR
 from bot.domain.cluster.objects import Job, Node, Obj, ObjectList, Pod
 from bot.domain.cluster.snapshot import JobPhase, Snapshot
 from bot.domain.cluster.watch_spec import WatchSpec
@@ -53,6 +54,8 @@ class KubeCluster:
         self.api_client = api_client
         self.core = k8s.CoreV1Api(api_client)
         self.batch = k8s.BatchV1Api(api_client)
+        self.custom_api = k8s.CustomObjectsApi(api_client)
+        self._custom = custom.Lister(self.custom_api)
         self.policy = policy or RetryPolicy()
         self._short_by_product = {product: short for short, product in gpu_types.items()}
 
@@ -133,7 +136,8 @@ class KubeCluster:
             )
             facts.used[node_name] = facts.used.get(node_name, 0) + gpus
             labels = pod["metadata"].get("labels", {})
-            job = next((labels[k] for k in JOB_NAME_LABELS if k in labels), None)
+            # the bot job's name (a JobSet's pods belong to child Jobs named <jobset>-node-0)
+            job = labels.get(LABEL_NAME) or next((labels[k] for k in JOB_NAME_LABELS if k in labels), None)
             if job and labels.get("app.kubernetes.io/managed-by") == "gpu-chatops":
                 key = f"{pod['metadata']['namespace']}/{job}"
                 bound[key] = bound.get(key, 0) + 1
@@ -141,17 +145,21 @@ class KubeCluster:
                 on_node[node_name] = on_node.get(node_name, 0) + gpus
         return Snapshot(facts, bound, held)
 
-    def managed_jobs(self) -> dict[str, JobPhase]:
-        """Every bot-managed Job in the cluster, keyed ``namespace/name``."""
+    def managed_jobs(self, kinds: Collection[str] = ()) -> dict[str, JobPhase]:
+        """Every bot-managed Job in the cluster, keyed ``namespace/name``; also the bot's objects of the
+        custom ``kinds`` (plurals: jobsets, trainjobs), read as Jobs. Only kinds the policy makes are
+        asked for: on a cluster without their CRDs, RBAC answers 403 before the 404."""
         listed = cast(ObjectList[Job], self.read(
             "list jobs", self.batch.list_job_for_all_namespaces, label_selector=MANAGED_BY_SELECTOR
         ))
-        phases = (phase_of(job) for job in listed.get("items", []))
+        items = [*listed.get("items", []), *self._custom.managed(self.read, kinds)]
+        phases = (phase_of(job) for job in items)
         return {f"{p.namespace}/{p.name}": p for p in phases}
 
     def job_pods(self, namespace: str, name: str) -> list[Obj]:
         listed = cast(ObjectList[Obj], self.read(
-            "list pods", self.core.list_namespaced_pod, namespace, label_selector=f"job-name={name}"
+            "list pods", self.core.list_namespaced_pod, namespace,
+            label_selector=f"{MANAGED_BY_SELECTOR},{LABEL_NAME}={name}",  # every kind's pods carry both
         ))
         return listed.get("items", [])
 
@@ -159,11 +167,18 @@ class KubeCluster:
         resp = self._call("read logs", self.core.read_namespaced_pod_log, pod, namespace, tail_lines=tail, retry=True)
         return bytes(resp.data).decode("utf-8", errors="replace")
 
-    def job_exists(self, namespace: str, name: str) -> bool:
+    def _workload_calls(self, kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
+        """(read, delete) for the workload object of a record ``kind``: a Job, JobSet or TrainJob."""
+        if kind in custom.KINDS:
+            k = custom.KINDS[kind]
+            return custom.read_call(self.custom_api, k), custom.delete_call(self.custom_api, k)
+        return self.batch.read_namespaced_job, self.batch.delete_namespaced_job
+
+    def job_exists(self, namespace: str, name: str, *, kind: str = "job") -> bool:
         """A fresh look at one Job: a list taken a moment ago may predate it. One being deleted
         (``deletionTimestamp`` set) still exists."""
         try:
-            self._call("read job", self.batch.read_namespaced_job, name, namespace, retry=True)
+            self._call("read job", self._workload_calls(kind)[0], name, namespace, retry=True)
         except ObjectNotFound:
             return False
         return True
@@ -202,6 +217,8 @@ class KubeCluster:
         kwargs: dict[str, Any] = {"dry_run": "All"} if dry_run else {}
         if obj["kind"] == "Job":
             call: Callable[..., Any] = self.batch.create_namespaced_job
+        elif obj["kind"] in custom.BY_OBJECT_KIND:
+            call = custom.create_call(self.custom_api, custom.BY_OBJECT_KIND[obj["kind"]])
         elif obj["kind"] == "Service":
             call = self.core.create_namespaced_service
         else:
@@ -213,7 +230,9 @@ class KubeCluster:
 
     def _ours(self, obj: Obj, idempotency_key: str) -> bool:
         meta = obj["metadata"]
-        read = self.batch.read_namespaced_job if obj["kind"] == "Job" else self.core.read_namespaced_service
+        read = {"Job": self.batch.read_namespaced_job, "Service": self.core.read_namespaced_service}.get(obj["kind"])
+        if read is None:
+            read = custom.read_call(self.custom_api, custom.BY_OBJECT_KIND[obj["kind"]])
         try:
             existing: Obj = self.read("read", read, meta["name"], meta["namespace"])
         except PermanentBackendError:
@@ -230,7 +249,7 @@ class KubeCluster:
             return err.ambiguous
         return True
 
-    def delete_job(self, namespace: str, name: str, *, wait_for_pods: bool = False) -> bool:
+    def delete_job(self, namespace: str, name: str, *, wait_for_pods: bool = False, kind: str = "job") -> bool:
         """Delete a Job and its pods; False when it was already gone. ``wait_for_pods``: Foreground,
         so the Job stays (deleting) until its pods are gone, and its name is free only then.
 
@@ -240,23 +259,26 @@ class KubeCluster:
         job is deleted after it; failing that is logged, not raised (the Job, which holds the GPUs,
         is gone)."""
         try:
-            deleted = self._delete("delete job", self.batch.delete_namespaced_job, name, namespace,
+            # a JobSet's or TrainJob's children (Jobs, JobSet, Service, pods) go through their ownerReferences
+            deleted = self._delete("delete job", self._workload_calls(kind)[1], name, namespace,
                                    propagation_policy="Foreground" if wait_for_pods else "Background")
         except BackendError as err:
-            if not err.ambiguous or self._still_there(namespace, name, err):
+            if not err.ambiguous or self._still_there(namespace, name, err, kind):
                 err.ambiguous = False  # read back: it was not applied
                 raise
             deleted = True
+        if kind != "job":
+            return deleted
         try:
             self._delete("delete service", self.core.delete_namespaced_service, name, namespace)
         except BackendError as err:
             log.warning("the Service of %s/%s is left behind: %s", namespace, name, err)
         return deleted
 
-    def _still_there(self, namespace: str, name: str, failed: BackendError) -> bool:
+    def _still_there(self, namespace: str, name: str, failed: BackendError, kind: str = "job") -> bool:
         """After a delete whose answer was lost: is the Job there and not being deleted?"""
         try:
-            job: Job = self.read("read job", self.batch.read_namespaced_job, name, namespace)
+            job: Job = self.read("read job", self._workload_calls(kind)[0], name, namespace)
         except ObjectNotFound:
             return False
         except BackendError as err:
@@ -274,7 +296,7 @@ class KubeCluster:
             return False
         return True
 
-    def preempt_job(self, namespace: str, name: str, grace_period_s: int) -> bool:
+    def preempt_job(self, namespace: str, name: str, grace_period_s: int, *, kind: str = "job") -> bool:
         """Delete a Job so that its pods get ``grace_period_s`` to checkpoint (SIGTERM, then SIGKILL).
 
         Deleted rather than suspended: the re-queued job is created afresh when it is admitted again,
@@ -282,5 +304,5 @@ class KubeCluster:
         multi-node job stays: the next create finds it with the same idempotency key. False when
         the Job was already gone.
         """
-        return self._delete("preempt job", self.batch.delete_namespaced_job, name, namespace,
+        return self._delete("preempt job", self._workload_calls(kind)[1], name, namespace,
                             grace_period_seconds=grace_period_s, propagation_policy="Background")

@@ -20,6 +20,7 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 
+from bot.adapters.kube import custom
 from bot.domain.cluster.objects import Obj
 from bot.domain.cluster.watch_spec import WatchSpec
 
@@ -48,11 +49,14 @@ class KindWatch:
         self._resp: Any = None
         self._lock = threading.Lock()
         batch, core = k8s.BatchV1Api(api_client), k8s.CoreV1Api(api_client)
-        self._call: Callable[..., Any] = {
+        calls: dict[str, Callable[..., Any]] = {
             "jobs": batch.list_job_for_all_namespaces,
             "pods": core.list_pod_for_all_namespaces,
             "events": core.list_event_for_all_namespaces,
-        }[spec.kind]
+        }
+        if spec.kind in custom.BY_PLURAL:  # JobSets, TrainJobs
+            calls[spec.kind] = custom.list_all_call(k8s.CustomObjectsApi(api_client), custom.BY_PLURAL[spec.kind])
+        self._call = calls[spec.kind]
 
     def _selectors(self) -> dict[str, str]:
         out = {}

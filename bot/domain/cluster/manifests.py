@@ -97,7 +97,7 @@ def job_annotations(record: JobRecord) -> dict[str, str]:
     }
 
 
-def _metadata(record: JobRecord) -> dict[str, Any]:
+def object_metadata(record: JobRecord) -> dict[str, Any]:
     return {
         "name": record.name,
         "namespace": record.namespace,
@@ -106,7 +106,7 @@ def _metadata(record: JobRecord) -> dict[str, Any]:
     }
 
 
-def _env(record: JobRecord, policy: Policy) -> list[dict[str, Any]]:
+def _env(record: JobRecord, policy: Policy, master_addr: str) -> list[dict[str, Any]]:
     env: list[dict[str, Any]] = [
         {"name": k, "value": v} for k, v in sorted(record.env.items()) if k not in _SYSTEM_ENV
     ]
@@ -116,7 +116,7 @@ def _env(record: JobRecord, policy: Policy) -> list[dict[str, Any]]:
     env.append({"name": "NNODES", "value": str(record.nodes)})
     env.append({"name": "NPROC_PER_NODE", "value": str(record.gpus_per_node)})
     if record.nodes > 1:
-        env.append({"name": "MASTER_ADDR", "value": f"{record.name}-0.{record.name}"})
+        env.append({"name": "MASTER_ADDR", "value": master_addr})
         env.append({"name": "MASTER_PORT", "value": str(policy.job_defaults.master_port)})
         env.append({
             "name": "NODE_RANK",
@@ -137,7 +137,9 @@ def _gpu_product(record: JobRecord, policy: Policy) -> str:
         ) from None
 
 
-def _pod_spec(record: JobRecord, policy: Policy) -> dict[str, Any]:
+def pod_spec(record: JobRecord, policy: Policy, *, master_addr: str | None = None) -> dict[str, Any]:
+    """The pod spec of every pod of ``record``. ``master_addr``: the rank-0 pod's DNS name when a
+    JobSet gives the pods their names; None for the Indexed Job, whose Service the bot makes."""
     if record.nodes < 1 or record.gpus < record.nodes or record.gpus % record.nodes:
         # Every node gets the same share; an uneven split would silently drop GPUs.
         raise ClusterFactError(
@@ -154,7 +156,7 @@ def _pod_spec(record: JobRecord, policy: Policy) -> dict[str, Any]:
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": record.image,
-        "env": _env(record, policy),
+        "env": _env(record, policy, master_addr or f"{record.name}-0.{record.name}"),
         # requests == limits: Guaranteed QoS, so a training pod is the last to be evicted.
         "resources": {"limits": dict(quantities), "requests": dict(quantities)},
         "volumeMounts": [{"name": "dshm", "mountPath": "/dev/shm"}],
@@ -174,7 +176,7 @@ def _pod_spec(record: JobRecord, policy: Policy) -> dict[str, Any]:
         # NCCL and DataLoader workers use /dev/shm; the container default of 64Mi is far too small.
         "volumes": [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": d.shm_size}}],
     }
-    if record.nodes > 1:
+    if record.nodes > 1 and master_addr is None:
         spec["subdomain"] = record.name  # pods resolve as <job>-<index>.<job> via the headless Service
     return spec
 
@@ -190,13 +192,13 @@ def render_job(record: JobRecord, policy: Policy, *, suspend: bool = False) -> d
         "parallelism": record.nodes,
         "template": {
             "metadata": {"labels": job_labels(record), "annotations": job_annotations(record)},
-            "spec": _pod_spec(record, policy),
+            "spec": pod_spec(record, policy),
         },
     }
     if record.nodes > 1:
         # Indexed pods get stable hostnames <job>-<index> and their index as an annotation.
         spec["completionMode"] = "Indexed"
-    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": _metadata(record), "spec": spec}
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": object_metadata(record), "spec": spec}
 
 
 def render_service(record: JobRecord, policy: Policy) -> dict[str, Any] | None:
@@ -207,7 +209,7 @@ def render_service(record: JobRecord, policy: Policy) -> dict[str, Any] | None:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _metadata(record),
+        "metadata": object_metadata(record),
         "spec": {
             "clusterIP": "None",
             # Our own labels rather than the controller's job-name label, so simulators select too.

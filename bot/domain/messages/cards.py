@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.domain.durations import humanize
+
 # --- cards and replies ---------------------------------------------------------------------------
 
 STATE_EMOJI = {
@@ -75,3 +77,21 @@ def stopped_by(user: str) -> str:
 
 def bad_payload() -> str:
     return "Slack sent a request the bot could not read; nothing was done. Try the command again."
+
+
+def trainer_progress(percent: int, remaining_s: int | None) -> str:
+    """A TrainJob's own report (``status.trainerStatus``) on its card."""
+    left = f", about {humanize(remaining_s)} left by the trainer's estimate" if remaining_s else ""
+    return f"training {percent}% done{left}"
+
+
+KIND_NAMES = {"job": "Job", "jobset": "JobSet", "trainjob": "TrainJob"}
+
+
+def creates_kind(kind: str, runtime: str | None = None) -> str:
+    """The preview's line on what a confirm creates."""
+    if kind == "jobset":
+        return "Creates one JobSet (jobset.x-k8s.io): its controller makes the Job, the pods and their DNS names"
+    if kind == "trainjob":
+        return f"Creates one TrainJob (trainer.kubeflow.org) on the `{runtime}` training runtime"
+    return "Creates one Kubernetes Job"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 # --- policy: refusals (why) ----------------------------------------------------------------------
 # The corrected command ("fix") is built from the action itself, so it is always runnable.
 
@@ -187,3 +189,18 @@ def config_not_whole_number(loc: str, value: object, unit: str) -> str:
 def config_not_a_channel_id(value: str) -> str:
     return (f"'{value}' is not a Slack channel ID (the bot posts by ID, not by name): in Slack open the "
             "channel, click its name; the ID (like C0123ABCDE) is at the bottom of the About tab")
+
+
+def job_kinds_explained(default: str, per_template: Mapping[str, str], max_restarts: int, runtime: str) -> str:
+    """``chatops check-config``: what launches create when a policy uses JobSet or Trainer (issue 15)."""
+    what = {"job": "a batch/v1 Job (+ a headless Service for several nodes)",
+            "jobset": f"one JobSet (jobset.x-k8s.io/v1alpha2; restarted as a whole up to {max_restarts} time(s))",
+            "trainjob": f"one TrainJob (trainer.kubeflow.org/v1alpha1) on the ClusterTrainingRuntime '{runtime}'"}
+    lines = [f"job_kind: a launch creates {what[default]}"]
+    lines += [f"  template {name}: {what[kind]}" for name, kind in sorted(per_template.items())]
+    needs = sorted({k for k in (default, *per_template.values()) if k != "job"})
+    if needs:
+        crds = {"jobset": "JobSet", "trainjob": "Kubeflow Trainer v2 (with JobSet)"}
+        lines.append(f"  the cluster needs {' and '.join(crds[k] for k in needs)} installed, and the bot the RBAC "
+                     "of deploy/components/workload-kinds")
+    return "\n".join(lines)

@@ -240,6 +240,7 @@ __all__ = [
     "dependency_never",
     "extend_beyond_max",
     "extend_needs_admin",
+    "extend_not_for_kind",
     "extended",
     "held",
     "held_by_admin",
@@ -266,3 +267,9 @@ __all__ = [
     "time_limit_near",
     "waiting_for",
 ]
+
+
+def extend_not_for_kind(name: str, kind: str) -> str:
+    what = {"jobset": "a JobSet", "trainjob": "a TrainJob"}.get(kind, kind)
+    return (f"`{name}` runs as {what}, whose time limit cannot be changed while it runs. "
+            f"Ask again for a job that is still queued, or stop it and launch it again with a longer `--time`.")

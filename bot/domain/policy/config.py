@@ -17,10 +17,12 @@ from pydantic import ValidationError as PydanticValidationError
 from bot.domain import messages as msg
 from bot.domain.durations import parse_duration
 from bot.domain.errors import ConfigError
+from bot.domain.jobs import JobKind
 from bot.domain.names import DNS1123_LABEL, image_problem
 from bot.domain.policy.org import DEFAULT_APPROVAL_TTL_S, ApprovalRule, AuditSettings, is_group
 from bot.domain.policy.people import people_problems
 from bot.domain.policy.problems import explain
+from bot.domain.policy.workload_kinds import JobSetOptions, TrainerOptions
 
 PositiveInt = Annotated[int, Field(gt=0)]
 # Public channels are C…, private ones G…; the bot posts by ID (a name like #vision can be renamed).
@@ -100,6 +102,7 @@ class Template(_Strict):
     time_limit: int | None = None
     priority: Literal["low", "normal", "high"] | None = None
     env: dict[str, str] = Field(default_factory=dict)
+    job_kind: JobKind | None = None  # None: the policy's job_kind
 
     _time = field_validator("time_limit", mode="before")(lambda cls, v: None if v is None else _duration(v))
 
@@ -157,6 +160,9 @@ class Policy(_Strict):
     alerts: Alerts = Field(default_factory=Alerts)
     job_defaults: JobDefaults = Field(default_factory=JobDefaults)
     scheduler: Scheduler = Field(default_factory=Scheduler)
+    job_kind: JobKind = "job"  # what a launch creates: a batch/v1 Job, a JobSet, or a Kubeflow TrainJob
+    jobset: JobSetOptions = Field(default_factory=JobSetOptions)
+    trainer: TrainerOptions = Field(default_factory=TrainerOptions)
     redis_prefix: str = "chatops:"
     approvals: list[ApprovalRule] = Field(default_factory=list)
     approval_ttl: int = DEFAULT_APPROVAL_TTL_S
@@ -219,6 +225,11 @@ class Policy(_Strict):
 
     def is_admin(self, user_id: str) -> bool:
         return user_id in self.admins
+
+    def kind_for(self, template: str | None) -> JobKind:
+        """The kind a launch from ``template`` (or none) creates: the template's, else the policy's."""
+        tpl = self.templates.get(template) if template else None
+        return tpl.job_kind if tpl is not None and tpl.job_kind is not None else self.job_kind
 
 
 def parse_policy(data: Any) -> Policy:
