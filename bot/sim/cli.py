@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kubeconfig-out", default=None, metavar="FILE", help="write a kubeconfig here")
     parser.add_argument("--namespace", action="append", default=[], metavar="NS",
                         help="create this namespace at start (besides default and kube-system); repeatable")
+    parser.add_argument("--kueue", action="store_true",
+                        help="serve Kueue's v1beta2 APIs (and visibility) and run its admission controller")
     parser.add_argument("--config", default=None, metavar="FILE",
                         help="a policy file: create the namespace of each of its teams at start")
 
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         for text in args.gpu_type or ["h100"]:
             groups += parse_gpu_type_arg(text, args.nodes, args.gpus_per_node)
         extra = _namespaces(args)
-        cluster = SimCluster(node_specs(groups), speed=args.speed, namespaces=extra)
+        cluster = SimCluster(node_specs(groups), speed=args.speed, namespaces=extra, kueue=args.kueue)
     except ValueError as e:
         print(f"chatops sim: {e}")
         return 2
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             if args.kubeconfig_out:
                 srv.write_kubeconfig(args.kubeconfig_out)
                 print(f"kubeconfig written to {args.kubeconfig_out}")
-            summary = ", ".join(f"{n}x{g} {p}" for n, g, p in groups)
+            summary = ", ".join(f"{n}x{g} {p}" for n, g, p in groups) + (", Kueue" if args.kueue else "")
             print(f"simulated cluster ({summary}, speed {args.speed:g}x) listening on {srv.url}", flush=True)
             print(f"namespaces: {', '.join([*SYSTEM, *extra])}", flush=True)
             stop.wait()

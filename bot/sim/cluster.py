@@ -11,6 +11,8 @@ from bot.domain.cluster.objects import Obj
 from bot.sim import namespaces as namespaces_mod
 from bot.sim.clock import SimClock
 from bot.sim.controller import Controller
+from bot.sim.kueue.controller import KueueController
+from bot.sim.status import KUEUE_RESOURCES, RESOURCES, Resource
 from bot.sim.store import Store
 
 PRODUCTS: dict[str, str] = {
@@ -137,10 +139,16 @@ class SimCluster:
         speed: float = 1.0,
         history_limit: int = 10_000,
         namespaces: Iterable[str] = (),
+        kueue: bool = False,
     ) -> None:
         self.clock = SimClock(speed)
         self.store = Store(history_limit=history_limit, now=self.clock.iso)
         self.controller = Controller(self.store, self.clock)
+        self.resources: dict[str, Resource] = dict(RESOURCES)
+        self.kueue: KueueController | None = None
+        if kueue:
+            self.resources.update(KUEUE_RESOURCES)
+            self.kueue = KueueController(self.store, self.clock, self.controller.events)
         self.add_namespaces([*namespaces_mod.SYSTEM, *namespaces])
         for spec in node_specs or []:
             self.add_node(spec)
@@ -151,8 +159,12 @@ class SimCluster:
 
     def start(self) -> None:
         self.controller.start()
+        if self.kueue is not None:
+            self.kueue.start()
 
     def stop(self) -> None:
+        if self.kueue is not None:
+            self.kueue.stop()
         self.controller.stop()
 
     def add_namespaces(self, names: Iterable[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.cluster.objects import Obj
+from bot.sim.kueue import api as kueue_api
 from bot.sim.status import RESOURCES
 
 _VERBS = {
@@ -50,9 +51,11 @@ def _resource_list(group_version: str, group: str) -> Obj:
     }
 
 
-def discovery(path: str, method: str) -> Obj | None:
-    """The answer for a GET on a non-resource path, or None for 404."""
+def discovery(path: str, method: str, kueue: bool = False) -> Obj | None:
+    """The answer for a GET on a non-resource path, or None for 404; ``kueue`` adds Kueue's groups."""
     path = path.rstrip("/")
+    if kueue and (found := kueue_api.resource_list(path)) is not None:
+        return found
     if path == "/version":
         return {"major": "1", "minor": "31", "gitVersion": "v1.31.0-sim", "platform": "linux/amd64"}
     if path == "/api":
@@ -62,7 +65,8 @@ def discovery(path: str, method: str) -> Obj | None:
         return {
             "kind": "APIGroupList",
             "apiVersion": "v1",
-            "groups": [{"name": "batch", "versions": [batch], "preferredVersion": batch}],
+            "groups": [{"name": "batch", "versions": [batch], "preferredVersion": batch},
+                       *(kueue_api.groups() if kueue else [])],
         }
     if path == "/api/v1":
         return _resource_list("v1", "")

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from bot.sim import access_review, openapi, tables
 from bot.sim import status as st
 from bot.sim.discovery import discovery
+from bot.sim.kueue import api as kueue_api
 from bot.sim.routes import Api, Route, matcher, parse_path
 from bot.sim.status import ApiError
 from bot.sim.store import Expired
@@ -117,7 +118,8 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         url = urlsplit(self.path)
         query = dict(parse_qsl(url.query))
-        route = parse_path(url.path)
+        cluster = self.server.sim.cluster
+        route = parse_path(url.path, cluster.resources)
         verb = "unknown"
         code = 200
         rec: RequestRecord | None = None
@@ -126,11 +128,15 @@ class Handler(BaseHTTPRequestHandler):
             if route is None and method == "GET" and url.path.rstrip("/").startswith("/openapi/v3"):
                 self._openapi(url.path.rstrip("/"))
                 return
+            if route is None and method == "GET" and cluster.kueue is not None and \
+                    (pending := kueue_api.pending_route(url.path)) is not None:
+                code = self._pending_workloads(pending, query)
+                return
             if route is None:
                 if method == "POST" and (answer := access_review.review(url.path, body, self.server.sim.denied_access)):
                     self._send_json(201, answer)
                     return
-                found = discovery(url.path, method) if method == "GET" else None
+                found = discovery(url.path, method, cluster.kueue is not None) if method == "GET" else None
                 if found is None:
                     raise ApiError(404, "NotFound", "the server could not find the requested resource")
                 self._send_json(200, found)
@@ -158,9 +164,26 @@ class Handler(BaseHTTPRequestHandler):
                     RequestRecord(method, route.res.plural, verb, route.namespace, route.name, route.sub, code)
                 )
 
+    def _pending_workloads(self, where: tuple[str | None, str], query: dict[str, str]) -> int:
+        namespace, name = where
+        rec = RequestRecord("GET", "localqueues" if namespace else "clusterqueues", "get", namespace, name,
+                            "pendingworkloads", 404)
+        self.server.sim.record(rec)
+        answer = kueue_api.pending_answer(self.server.sim.cluster, namespace, name, query)
+        rec.code = 200
+        self._send_json(200, answer)
+        return 200
+
     def _openapi(self, path: str) -> None:
+        kueue = self.server.sim.cluster.kueue is not None
         if path == "/openapi/v3":
-            self._send_json(200, openapi.index())
+            index = openapi.index()
+            if kueue:
+                index["paths"].update(kueue_api.openapi_index())
+            self._send_json(200, index)
+            return
+        if kueue and path == f"/openapi/v3/apis/{st.KUEUE_VERSION}":
+            self._send(200, kueue_api.openapi_document())
             return
         doc = openapi.document(path.removeprefix("/openapi/v3/"))
         if doc is None:
