@@ -20,6 +20,7 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 
+from bot.adapters.kube.kueue import workload_lister
 from bot.domain.cluster.objects import Obj
 from bot.domain.cluster.watch_spec import WatchSpec
 
@@ -52,7 +53,7 @@ class KindWatch:
             "jobs": batch.list_job_for_all_namespaces,
             "pods": core.list_pod_for_all_namespaces,
             "events": core.list_event_for_all_namespaces,
-        }[spec.kind]
+        }.get(spec.kind) or workload_lister(api_client)  # "workloads": Kueue's, with scheduler: kueue
 
     def _selectors(self) -> dict[str, str]:
         out = {}

@@ -11,18 +11,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain.cluster.manifests import GPU_PRODUCT_LABEL, GPU_RESOURCE, MANAGED_BY, multiply_quantity
+from bot.domain.cluster.manifests import (
+    GPU_PRODUCT_LABEL,
+    GPU_RESOURCE,
+    KUEUE_LOCAL_QUEUE,
+    KUEUE_MAX_EXEC_LABEL,
+    KUEUE_PRIORITY_LABEL,
+    KUEUE_QUEUE_LABEL,
+    MANAGED_BY,
+    multiply_quantity,
+)
 from bot.domain.policy.config import Policy
 
 GROUP = "kueue.x-k8s.io"
 API_VERSION = f"{GROUP}/v1beta2"
 VISIBILITY_API_VERSION = f"visibility.{GROUP}/v1beta2"
-QUEUE_LABEL = f"{GROUP}/queue-name"
-PRIORITY_LABEL = f"{GROUP}/priority-class"
-MAX_EXEC_LABEL = f"{GROUP}/max-exec-time-seconds"
+QUEUE_LABEL, PRIORITY_LABEL, MAX_EXEC_LABEL = KUEUE_QUEUE_LABEL, KUEUE_PRIORITY_LABEL, KUEUE_MAX_EXEC_LABEL
 JOB_UID_LABEL = f"{GROUP}/job-uid"
 COHORT = "gpu-chatops"
-LOCAL_QUEUE = "gpu-chatops"  # the LocalQueue's name in every team namespace
+LOCAL_QUEUE = KUEUE_LOCAL_QUEUE
 # Far apart, so an administrator can slot their own classes between ours.
 PRIORITY_VALUES = {"low": 100, "normal": 1000, "high": 10000}
 _LABELS = {"app.kubernetes.io/managed-by": MANAGED_BY}
@@ -32,12 +39,10 @@ def cluster_queue_name(team: str) -> str:
     return f"gpu-chatops-{team}"
 
 
-def queue_labels(priority: str, time_limit_s: int | None) -> dict[str, str]:
-    """What a queued Job carries: its LocalQueue, its WorkloadPriorityClass, its maximum execution time."""
-    labels = {QUEUE_LABEL: LOCAL_QUEUE, PRIORITY_LABEL: priority}
-    if time_limit_s:
-        labels[MAX_EXEC_LABEL] = str(int(time_limit_s))
-    return labels
+def team_of_queue(cluster_queue: str | None) -> str | None:
+    """The team a ClusterQueue of ``kueue_objects`` serves; None for a queue the bot did not make."""
+    prefix = cluster_queue_name("")
+    return cluster_queue[len(prefix):] if cluster_queue and cluster_queue.startswith(prefix) else None
 
 
 def _meta(name: str, namespace: str | None = None) -> dict[str, Any]:
