@@ -17,6 +17,7 @@ from bot.domain.cluster.gpu_stats import JobGpuStats, Series
 from bot.domain.cluster.objects import Obj
 from bot.domain.cluster.snapshot import JobPhase, Snapshot
 from bot.domain.cluster.watch_spec import WatchSpec
+from bot.domain.cluster.workloads import WorkloadView
 from bot.domain.jobs import JobRecord, SubmitResult
 from bot.domain.message import Message as Reply
 from bot.domain.policy.config import Policy
@@ -109,6 +110,8 @@ class Cluster(Protocol):
     def job_exists(self, namespace: str, name: str) -> bool: ...
     def delete_job(self, namespace: str, name: str, *, wait_for_pods: bool = False) -> bool: ...
     def preempt_job(self, namespace: str, name: str, grace_period_s: int) -> bool: ...
+    def workloads(self) -> dict[str, WorkloadView]: ...  # scheduler: kueue
+    def pending_positions(self, namespace: str, queue: str) -> dict[str, int]: ...
 
 
 class Chat(Protocol):

@@ -62,6 +62,8 @@ class Watcher:
             # Events carry no labels: Warning events only, narrowed to our pods and Jobs by the informer.
             rt.cluster.watch(WatchSpec("events", field_selector="type=Warning"), self._reset, self._event),
         ]
+        if rt.policy.scheduler.mode == "kueue":  # Kueue's decisions are the dispatcher's to follow
+            self.watches.append(rt.cluster.watch(WatchSpec("workloads"), self._kueue_reset, self._kueue_event))
         self._reactors = reactors
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -96,6 +98,12 @@ class Watcher:
             for key in keys:
                 self._applied.pop(key, None)
         self._mark(keys)
+
+    def _kueue_reset(self, kind: str, items: list[dict[str, Any]]) -> None:
+        self.rt.wake_dispatcher()
+
+    def _kueue_event(self, kind: str, event_type: str, obj: dict[str, Any]) -> None:
+        self.rt.wake_dispatcher()
 
     def _remember(self, key: str, seen: tuple[Any, ...]) -> None:
         with self._cond:

@@ -158,6 +158,12 @@ class FakeCluster:
     def preempt_job(self, namespace: str, name: str, grace_period_s: int) -> bool:
         return self.delete_job(namespace, name)
 
+    def workloads(self) -> dict[str, Any]:
+        return {}  # no Kueue here
+
+    def pending_positions(self, namespace: str, queue: str) -> dict[str, int]:
+        return {}
+
 
 class _IdleWatch:
     def __init__(self, spec: WatchSpec) -> None:

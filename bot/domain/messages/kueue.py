@@ -40,3 +40,7 @@ def kueue_position(position: int, queue: str) -> str:
 
 def kueue_no_estimate() -> str:
     return "no estimate: Kueue decides when it starts"
+
+
+def kueue_submitted() -> str:
+    return "submitted to Kueue: waiting for its decision"

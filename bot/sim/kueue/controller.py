@@ -135,13 +135,12 @@ class KueueController:
             waiting.append((wl, cq_name))
         # Kueue's entry ordering: what fits in its queue's nominal quota before what would borrow, then
         # priority, then FIFO; so a reclaiming queue is not overtaken by the borrower it just preempted.
-        waiting.sort(key=lambda item: (snap.would_borrow(snap.queues[item[1]], requests_of(item[0])),
-                                       self._order(item[0])))
+        waiting.sort(key=lambda item: (snap.would_borrow(snap.queues[item[1]], requests_of(item[0]),
+                                                         _selector(item[0])), self._order(item[0])))
         self.pending = {c["metadata"]["name"]: [] for c in cqs}
         for wl, cq_name in waiting:
             q = snap.queues[cq_name]
-            template = wl["spec"]["podSets"][0].get("template") or {}
-            selector = dict((template.get("spec") or {}).get("nodeSelector") or {})
+            selector = _selector(wl)
             prio = int(wl["spec"].get("priority") or 0)
             result = assign(snap, q, requests_of(wl), selector, prio)
             if result.flavors is not None:
@@ -163,6 +162,11 @@ class KueueController:
     def visible(self, cq: str) -> list[Obj] | None:
         with self.lock:
             return list(self.pending[cq]) if cq in self.pending else None
+
+
+def _selector(wl: Obj) -> dict[str, str]:
+    template = wl["spec"]["podSets"][0].get("template") or {}
+    return dict((template.get("spec") or {}).get("nodeSelector") or {})
 
 
 def _path(snap: Snapshot, queue: str) -> str:

@@ -89,10 +89,11 @@ class Snapshot:
             pool = min(pool, own + q.borrowing_limit[key])
         return pool
 
-    def would_borrow(self, q: Queue, requests: dict[str, Decimal]) -> bool:
-        """True when no flavor of ``q`` holds ``requests`` within its nominal quota."""
+    def would_borrow(self, q: Queue, requests: dict[str, Decimal], node_selector: dict[str, str]) -> bool:
+        """True when no flavor of ``q`` the pods may use holds ``requests`` within its nominal quota."""
         wanted = {r: v for r, v in requests.items() if v > 0}
-        flavors = {f for r in wanted for f in q.covered.get(r, [])}
+        flavors = {f for r in wanted for f in q.covered.get(r, [])
+                   if f in self.flavors and _affinity_ok(self.flavors[f], node_selector)}
         return not any(all(q.usage.get((f, r), Decimal(0)) + v <= q.nominal.get((f, r), Decimal(-1))
                            for r, v in wanted.items()) for f in flavors)
 
