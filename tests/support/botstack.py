@@ -133,6 +133,7 @@ def bot_stack(redis_url: str, nodes: list[NodeSpec] | None = None, speed: float 
     with FakeSlack() as slack, SimServer(cluster) as sim, contextlib.ExitStack() as extra:
         if kueue:
             apply_kueue_objects(sim, policy)
+            sim.request_log.clear()  # the platform's setup, not the bot's calls (RBAC tests read the log)
         proxy = extra.enter_context(FaultProxy(sim.url, seed=seed)) if faults else None
         if slack_setup is not None:
             slack_setup(slack)
