@@ -125,12 +125,12 @@ class Handler(BaseHTTPRequestHandler):
         rec: RequestRecord | None = None
         try:
             body = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else None
+            if route is None and method == "GET" and cluster.kueue is not None and \
+                    (extra := kueue_api.get(cluster, url.path, query, self._record_extra)) is not None:
+                self._send(200, extra)  # visibility API, Kueue's OpenAPI document
+                return
             if route is None and method == "GET" and url.path.rstrip("/").startswith("/openapi/v3"):
                 self._openapi(url.path.rstrip("/"))
-                return
-            if route is None and method == "GET" and cluster.kueue is not None and \
-                    (pending := kueue_api.pending_route(url.path)) is not None:
-                code = self._pending_workloads(pending, query)
                 return
             if route is None:
                 if method == "POST" and (answer := access_review.review(url.path, body, self.server.sim.denied_access)):
@@ -164,26 +164,12 @@ class Handler(BaseHTTPRequestHandler):
                     RequestRecord(method, route.res.plural, verb, route.namespace, route.name, route.sub, code)
                 )
 
-    def _pending_workloads(self, where: tuple[str | None, str], query: dict[str, str]) -> int:
-        namespace, name = where
-        rec = RequestRecord("GET", "localqueues" if namespace else "clusterqueues", "get", namespace, name,
-                            "pendingworkloads", 404)
-        self.server.sim.record(rec)
-        answer = kueue_api.pending_answer(self.server.sim.cluster, namespace, name, query)
-        rec.code = 200
-        self._send_json(200, answer)
-        return 200
+    def _record_extra(self, resource: str, namespace: str | None, name: str, sub: str, code: int) -> None:
+        self.server.sim.record(RequestRecord("GET", resource, "get", namespace, name, sub, code))
 
     def _openapi(self, path: str) -> None:
-        kueue = self.server.sim.cluster.kueue is not None
         if path == "/openapi/v3":
-            index = openapi.index()
-            if kueue:
-                index["paths"].update(kueue_api.openapi_index())
-            self._send_json(200, index)
-            return
-        if kueue and path == f"/openapi/v3/apis/{st.KUEUE_VERSION}":
-            self._send(200, kueue_api.openapi_document())
+            self._send_json(200, openapi.index())
             return
         doc = openapi.document(path.removeprefix("/openapi/v3/"))
         if doc is None:

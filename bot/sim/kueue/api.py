@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
 from bot.domain.cluster.objects import Obj
+from bot.sim import openapi
 from bot.sim import status as st
 from bot.sim.status import KUEUE_GROUP, KUEUE_RESOURCES, KUEUE_VERSION
 
@@ -119,10 +121,32 @@ def openapi_document() -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-def openapi_index() -> Obj:
-    """The ``/openapi/v3`` entry of the Kueue group-version."""
-    digest = hashlib.sha512(openapi_document()).hexdigest().upper()
-    return {f"apis/{KUEUE_VERSION}": {"serverRelativeURL": f"/openapi/v3/apis/{KUEUE_VERSION}?hash={digest}"}}
+Record = Callable[[str, str | None, str, str, int], None]  # (resource, namespace, name, subresource, code)
+
+
+def get(cluster: SimCluster, path: str, query: dict[str, str], record: Record) -> bytes | None:
+    """What ``--kueue`` answers beside its kinds: pendingworkloads, and ``/openapi/v3`` with Kueue's group."""
+    path = path.rstrip("/")
+    if path == "/openapi/v3":
+        index = openapi.index()
+        digest = hashlib.sha512(openapi_document()).hexdigest().upper()
+        index["paths"][f"apis/{KUEUE_VERSION}"] = {
+            "serverRelativeURL": f"/openapi/v3/apis/{KUEUE_VERSION}?hash={digest}"}
+        return json.dumps(index, separators=(",", ":")).encode()
+    if path == f"/openapi/v3/apis/{KUEUE_VERSION}":
+        return openapi_document()
+    where = pending_route(path)
+    if where is None:
+        return None
+    namespace, name = where
+    resource = "localqueues" if namespace else "clusterqueues"
+    try:
+        answer = pending_answer(cluster, namespace, name, query)
+    except st.ApiError as err:
+        record(resource, namespace, name, "pendingworkloads", err.code)
+        raise
+    record(resource, namespace, name, "pendingworkloads", 200)
+    return json.dumps(answer, separators=(",", ":")).encode()
 
 
 def pending_answer(cluster: SimCluster, namespace: str | None, name: str, query: dict[str, str]) -> Obj:
