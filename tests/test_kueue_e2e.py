@@ -13,6 +13,7 @@ from kubernetes import client
 
 from bot.sim.cluster import NodeSpec
 from tests.support.botstack import H100, BotStack, bot_stack, text_of
+from tests.support.waiting import wait
 from tests.support.watching import launch, states, wait_card, wait_reply
 
 OWNER, VISION = "URES0001", "UVIS0001"
@@ -71,3 +72,25 @@ def test_launch_waits_in_kueue_then_runs_and_finishes_and_preemption_reaches_the
     assert sorted(w["metadata"]["ownerReferences"][0]["name"] for w in wls) == sorted({borrower, waiting})
     record = stack.bot.runtime.store.get("ml-research", big)
     assert record is not None and record.state == "stopped"
+
+
+def test_kueue_time_limit_ends_the_job_and_stopping_a_queued_job_removes_it_from_kueue(stack: BotStack) -> None:
+    capped = launch(stack, f"launch capped --image {IMAGE} --gpus 8 --gpu-type h100 --time 2m --env SIM_DURATION=1h")
+    wait_card(stack, capped, "Running")
+    # Kueue's maximum execution time (or the Job's own deadline, whichever comes first) ends it
+    wait(lambda: (r := stack.bot.runtime.store.get("ml-research", capped)) is not None and r.state == "timedout",
+         timeout=30, what="timed out")
+    first = launch(stack, f"launch first --image {IMAGE} --gpus 16 --nodes 2 --gpu-type h100 --env SIM_DURATION=1h")
+    wait_card(stack, first, "Running")
+    # 16 more: the cohort has 8 left (vision's idle quota), so Kueue keeps it waiting
+    huge = launch(stack, f"launch huge --image {IMAGE} --gpus 16 --nodes 2 --gpu-type h100 --env SIM_DURATION=1h")
+    wait_card(stack, huge, "Queued", "8 more h100 GPUs needed")
+    assert _job(stack, huge)["spec"]["suspend"] is True
+    assert f"Stopped `{huge}`" in stack.ask(f"stop {huge}", OWNER)["text"]
+    batch, custom = client.BatchV1Api(stack.sim.api_client()), client.CustomObjectsApi(stack.sim.api_client())
+    wait(lambda: not [j for j in batch.list_namespaced_job("ml-research").items if j.metadata.name == huge],
+         what="the queued job's Job deleted")
+    wait(lambda: not [w for w in custom.list_namespaced_custom_object("kueue.x-k8s.io", "v1beta2", "ml-research",
+                                                                      "workloads")["items"]
+                      if w["metadata"]["ownerReferences"][0]["name"] == huge], what="its Workload gone")
+    wait_card(stack, huge, "Stopped")
