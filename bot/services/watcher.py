@@ -31,6 +31,7 @@ from bot.services.reactions import Reaction, react
 log = logging.getLogger(__name__)
 
 MAX_WAITS = 10  # then a job failed without a known pod failure is explained as it is
+KUEUE_CATCH_UP_S = 0.2  # Kueue admitted and started a job the dispatcher still has queued
 RETRY_S = 1.0  # a reaction that could not finish (card not posted yet, Redis down) is tried again
 
 
@@ -62,7 +63,8 @@ class Watcher:
             # Events carry no labels: Warning events only, narrowed to our pods and Jobs by the informer.
             rt.cluster.watch(WatchSpec("events", field_selector="type=Warning"), self._reset, self._event),
         ]
-        if rt.policy.scheduler.mode == "kueue":  # Kueue's decisions are the dispatcher's to follow
+        self._kueue = rt.policy.scheduler.mode == "kueue"
+        if self._kueue:  # Kueue's decisions are the dispatcher's to follow
             self.watches.append(rt.cluster.watch(WatchSpec("workloads"), self._kueue_reset, self._kueue_event))
         self._reactors = reactors
 
@@ -181,6 +183,10 @@ class Watcher:
         namespace, _, name = key.partition("/")
         record = self.rt.store.get(namespace, name)
         if record is None or record.state == "queued":
+            if record is not None and self._kueue and obs.phase not in ("admitted", "preempted", "gone"):
+                # Kueue started it before the dispatcher followed the admission: look again soon
+                self.rt.wake_dispatcher()
+                self.later(key, KUEUE_CATCH_UP_S)
             return None  # not ours, or not started by the dispatcher yet
         waits = self._waits.get(key, 0)
         reaction = react(self.rt, self.notices, record, obs, pods, origin, patient=waits < MAX_WAITS)

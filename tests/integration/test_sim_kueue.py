@@ -22,7 +22,7 @@ from bot.sim.cluster import SimCluster, node_specs, parse_gpu_type_arg
 from tests.support.waiting import wait
 
 G, V = "kueue.x-k8s.io", "v1beta2"
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples/chatops.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples/chatops.yaml"
 KUBECTL = shutil.which("kubectl")
 
 

@@ -75,9 +75,9 @@ def test_launch_waits_in_kueue_then_runs_and_finishes_and_preemption_reaches_the
 
 
 def test_kueue_time_limit_ends_the_job_and_stopping_a_queued_job_removes_it_from_kueue(stack: BotStack) -> None:
-    capped = launch(stack, f"launch capped --image {IMAGE} --gpus 8 --gpu-type h100 --time 2m --env SIM_DURATION=1h")
+    capped = launch(stack, f"launch capped --image {IMAGE} --gpus 8 --gpu-type h100 --time 15m --env SIM_DURATION=1h")
     wait_card(stack, capped, "Running")
-    # Kueue's maximum execution time (or the Job's own deadline, whichever comes first) ends it
+    # Kueue's maximum execution time (or the Job's own deadline, whichever comes first) ends it: 15 s here
     wait(lambda: (r := stack.bot.runtime.store.get("ml-research", capped)) is not None and r.state == "timedout",
          timeout=30, what="timed out")
     first = launch(stack, f"launch first --image {IMAGE} --gpus 16 --nodes 2 --gpu-type h100 --env SIM_DURATION=1h")

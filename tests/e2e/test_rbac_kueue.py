@@ -1,4 +1,4 @@
-"""Least privilege with ``scheduler: kueue``, derived like tests/test_rbac.py: run the bot in Kueue mode
+"""Least privilege with ``scheduler: kueue``, derived like tests/e2e/test_rbac.py: run the bot in Kueue mode
 against the emulated Kueue, collect every (group, resource, verb) it called, and check that base/rbac.yaml
 plus deploy/components/kueue/rbac.yaml grant all of them and nothing more of Kueue's; and that the
 component's queues are exactly ``chatops kueue-config examples/chatops.yaml``."""
@@ -15,7 +15,7 @@ from bot.sim.cluster import NodeSpec
 from tests.support.botstack import H100, bot_stack
 from tests.support.watching import launch, wait_card
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMPONENT = ROOT / "deploy/components/kueue"
 GROUPS = {"jobs": "batch", "workloads": "kueue.x-k8s.io", "localqueues": "kueue.x-k8s.io",
           "clusterqueues": "kueue.x-k8s.io", "resourceflavors": "kueue.x-k8s.io",

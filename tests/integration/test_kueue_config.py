@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.domain.policy.config import load_policy
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples/chatops.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples/chatops.yaml"
 
 
 def _with(tmp_path: Path, head: str) -> Path:
