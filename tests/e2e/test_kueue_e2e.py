@@ -62,8 +62,8 @@ def test_launch_waits_in_kueue_then_runs_and_finishes_and_preemption_reaches_the
     # research's own quota frees up: Kueue admits the waiting job (first in its queue), which runs and ends
     assert f"Stopped `{big}`" in stack.ask(f"stop {big}", OWNER)["text"]
     wait_card(stack, waiting, "Succeeded", timeout=40)
-    assert states(stack, waiting)[:3] == ["queued", "admitted", "running"]
-    assert states(stack, waiting)[-1] == "succeeded"
+    seen = states(stack, waiting)
+    assert seen[:2] == ["queued", "admitted"] and "running" in seen and seen[-1] == "succeeded", seen
     # exactly once: one Job per launch, one Workload per Job
     jobs = client.BatchV1Api(stack.sim.api_client()).list_namespaced_job("ml-research").items
     assert sorted(j.metadata.name for j in jobs) == sorted({borrower, waiting})
