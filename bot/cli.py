@@ -16,7 +16,7 @@ from bot.domain.actions import to_dict
 from bot.domain.errors import BackendError, ConfigError, ParseError
 from bot.domain.language.parsing import parse
 from bot.domain.language.slash import command_for
-from bot.domain.messages.setup import environment_help
+from bot.domain.messages.setup import environment_help, scheduler_mode_help
 from bot.domain.policy.config import Policy, load_policy
 from bot.settings import Settings
 
@@ -37,13 +37,19 @@ def _parse(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_config(args: argparse.Namespace) -> int:
+def _load_or_report(path: str) -> Policy | None:
     try:
-        policy = load_policy(args.file)
+        return load_policy(path)
     except ConfigError as err:
-        print(f"{args.file}: {len(err.problems)} problem(s)", file=sys.stderr)
+        print(f"{path}: {len(err.problems)} problem(s)", file=sys.stderr)
         for problem in err.problems:
             print(f"  - {problem}", file=sys.stderr)
+        return None
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    policy = _load_or_report(args.file)
+    if policy is None:
         return 1
     print(f"{args.file}: ok ({len(policy.teams)} teams, {len(policy.gpu_types)} GPU types, "
           f"{len(policy.templates)} templates)")
@@ -56,6 +62,19 @@ def _check_config(args: argparse.Namespace) -> int:
         from bot.domain.messages import groups_resolved_at_run_time
 
         print(groups_resolved_at_run_time(groups), file=sys.stderr)
+    print(scheduler_mode_help(policy.scheduler.mode))
+    return 0
+
+
+def _kueue_config(args: argparse.Namespace) -> int:
+    import yaml
+
+    from bot.domain.cluster.kueue import kueue_objects
+
+    policy = _load_or_report(args.file)
+    if policy is None:
+        return 1
+    sys.stdout.write(yaml.safe_dump_all(kueue_objects(policy), sort_keys=False, explicit_start=True))
     return 0
 
 
@@ -194,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a policy file")
     check.add_argument("file")
     check.set_defaults(func=_check_config)
+    kueue = sub.add_parser("kueue-config", help="print the Kueue objects that realise a policy (multi-document "
+                           "YAML for kubectl apply -f -)")
+    kueue.add_argument("file")
+    kueue.set_defaults(func=_kueue_config)
     doctor = sub.add_parser("doctor", help="check a live setup: Slack token, Redis, namespaces, RBAC, GPU nodes",
                             description="Check the setup `chatops run` would use (same environment); exit 0 "
                             "when it can run, 1 when something is missing (each FAIL line says what).",

@@ -242,7 +242,9 @@ class CardDesk:
     # --- helpers -------------------------------------------------------------------------------
 
     def _render(self, r: JobRecord) -> rendering.Reply:
-        position = self.store.position(r.namespace, r.name) if r.state == "queued" else None
+        # With Kueue the bot's own queue order means nothing: Kueue's place is in the reason.
+        ours = self.policy.scheduler.mode != "kueue"
+        position = self.store.position(r.namespace, r.name) if r.state == "queued" and ours else None
         return rendering.job_card(r, position, self.clock())
 
     def _team_channel(self, r: JobRecord) -> str | None:

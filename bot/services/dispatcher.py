@@ -29,6 +29,7 @@ from bot.domain.scheduling.eta import changed_meaningfully
 from bot.render.queue import why_text
 from bot.services.audit import record as audit
 from bot.services.cards import publish_card
+from bot.services.kueue_follow import KueueFollower
 from bot.services.notices import Notices
 from bot.services.ports import DispatcherPorts
 from bot.services.reconcile import PassResult, Reconciler
@@ -48,6 +49,7 @@ class Dispatcher:
         self.rt = rt
         self.reconciler = Reconciler(rt)
         self.notices = Notices(rt)
+        self.kueue = KueueFollower(rt, self.reconciler, self.notices)
         self.safety_interval_s = safety_interval_s
         self.lease_ttl_s = lease_ttl_s
         self.holder = uuid.uuid4().hex
@@ -69,9 +71,14 @@ class Dispatcher:
             result = PassResult()
             jobs = self.rt.cluster.managed_jobs(workload_plurals(self.rt.policy))
             rows = self.rt.store.queued_with_seq()
-            moved = self.reconciler.sync(jobs, [r for r, _ in rows], result, self.fence)
-            rows = [(r, seq) for r, seq in rows if r.key not in moved]
-            self._schedule(self.rt.cluster.snapshot(), jobs, rows, result)
+            if self.rt.policy.scheduler.mode == "kueue":
+                # Kueue admits: its queued jobs live in the cluster (suspended) and are followed, not mended.
+                self.reconciler.sync(jobs, [], result, self.fence)
+                self.kueue.follow(jobs, [r for r, _ in rows], result, self.fence)
+            else:
+                moved = self.reconciler.sync(jobs, [r for r, _ in rows], result, self.fence)
+                rows = [(r, seq) for r, seq in rows if r.key not in moved]
+                self._schedule(self.rt.cluster.snapshot(), jobs, rows, result)
             self.passes += 1
             self._count_queue(rows, set(result.admitted))
             for line in result.mended:

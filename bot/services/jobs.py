@@ -15,6 +15,7 @@ from bot.render import queue as queue_render
 from bot.render import replies as rendering
 from bot.services.audit import record as audit
 from bot.services.cards import publish_card
+from bot.services.kueue_follow import kueue_queue
 from bot.services.logs import logs_reply
 from bot.services.ports import JobsPorts
 from bot.services.queue_view import ordered_queue
@@ -87,7 +88,9 @@ class JobsService:
 
     def queue(self, user_id: str) -> rendering.Reply:
         """The queue in the scheduler's order, with ETA and reason; the asker's jobs highlighted."""
-        return queue_render.queue_reply(ordered_queue(self.rt), user_id, self.rt.clock())
+        kueue = self.rt.policy.scheduler.mode == "kueue"
+        ordered = kueue_queue(self.rt) if kueue else ordered_queue(self.rt)
+        return queue_render.queue_reply(ordered, user_id, self.rt.clock())
 
     def gpus(self) -> rendering.Reply:
         facts = self.rt.cluster.snapshot().facts
@@ -207,6 +210,9 @@ class JobsService:
         done = self.rt.store.transition(r.namespace, r.name, ["queued"], "stopped", finished_at=self.rt.clock(),
                                         stopped_by=ident.user_id, reason=reason)
         if done is not None:
+            if self.rt.policy.scheduler.mode == "kueue":
+                # a queued job already has its suspended Job (Kueue's Workload waits on it): remove it
+                self.rt.cluster.delete_job(r.namespace, r.name)
             publish_card(self.rt, done)
             return done
         fresh = self.rt.store.get(r.namespace, r.name) or r

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from bot.domain.alerts.payload import GroupState
 from bot.domain.cards import Owed, Posted
 from bot.domain.cluster.gpu_stats import JobGpuStats, Series
+from bot.domain.cluster.kueue_workloads import WorkloadView
 from bot.domain.cluster.objects import Obj
 from bot.domain.cluster.snapshot import JobPhase, Snapshot
 from bot.domain.cluster.watch_spec import WatchSpec
@@ -113,6 +114,8 @@ class Cluster(Protocol):
     def delete_job(self, namespace: str, name: str, *, wait_for_pods: bool = False, kind: str = "job") -> bool: ...
     def preempt_job(self, namespace: str, name: str, grace_period_s: int, *, kind: str = "job") -> bool: ...
     def set_deadline(self, namespace: str, name: str, active_deadline_s: int) -> bool: ...
+    def workloads(self) -> dict[str, WorkloadView]: ...  # scheduler: kueue
+    def pending_positions(self, namespace: str, queue: str) -> dict[str, int]: ...
 
 
 class Chat(Protocol):

@@ -34,6 +34,7 @@ from bot.services.reactions import Reaction, react
 log = logging.getLogger(__name__)
 
 MAX_WAITS = 10  # then a job failed without a known pod failure is explained as it is
+KUEUE_CATCH_UP_S = 0.2  # Kueue admitted and started a job the dispatcher still has queued
 RETRY_S = 1.0  # a reaction that could not finish (card not posted yet, Redis down) is tried again
 
 
@@ -68,6 +69,9 @@ class Watcher:
             *(rt.cluster.watch(WatchSpec(plural, label_selector=MANAGED_BY_SELECTOR), self._reset, self._event)
               for plural in workload_plurals(rt.policy)),
         ]
+        self._kueue = rt.policy.scheduler.mode == "kueue"
+        if self._kueue:  # Kueue's decisions are the dispatcher's to follow
+            self.watches.append(rt.cluster.watch(WatchSpec("workloads"), self._kueue_reset, self._kueue_event))
         self._reactors = reactors
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -102,6 +106,12 @@ class Watcher:
             for key in keys:
                 self._applied.pop(key, None)
         self._mark(keys)
+
+    def _kueue_reset(self, kind: str, items: list[dict[str, Any]]) -> None:
+        self.rt.wake_dispatcher()
+
+    def _kueue_event(self, kind: str, event_type: str, obj: dict[str, Any]) -> None:
+        self.rt.wake_dispatcher()
 
     def _remember(self, key: str, seen: tuple[Any, ...]) -> None:
         with self._cond:
@@ -180,6 +190,10 @@ class Watcher:
         namespace, _, name = key.partition("/")
         record = self.rt.store.get(namespace, name)
         if record is None or record.state == "queued":
+            if record is not None and self._kueue and obs.phase not in ("admitted", "preempted", "gone"):
+                # Kueue started it before the dispatcher followed the admission: look again soon
+                self.rt.wake_dispatcher()
+                self.later(key, KUEUE_CATCH_UP_S)
             return None  # not ours, or not started by the dispatcher yet
         waits = self._waits.get(key, 0)
         reaction = react(self.rt, self.notices, record, obs, pods, origin, patient=waits < MAX_WAITS)

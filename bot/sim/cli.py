@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="serve JobSet (jobset.x-k8s.io/v1alpha2) and run its controller")
     parser.add_argument("--trainer", action="store_true",
                         help="serve Kubeflow Trainer v2 TrainJobs (with JobSet) and the torch-distributed runtime")
+    parser.add_argument("--kueue", action="store_true",
+                        help="serve Kueue's v1beta2 APIs (and visibility) and run its admission controller")
     parser.add_argument("--config", default=None, metavar="FILE",
                         help="a policy file: create the namespace of each of its teams at start")
 
@@ -57,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
             groups += parse_gpu_type_arg(text, args.nodes, args.gpus_per_node)
         extra = _namespaces(args)
         extensions = [e for e in ("jobset", "trainer") if getattr(args, e, False)]
-        cluster = SimCluster(node_specs(groups), speed=args.speed, namespaces=extra, extensions=extensions)
+        cluster = SimCluster(node_specs(groups), speed=args.speed, namespaces=extra, extensions=extensions,
+                             kueue=args.kueue)
     except ValueError as e:
         print(f"chatops sim: {e}")
         return 2
@@ -72,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             if args.kubeconfig_out:
                 srv.write_kubeconfig(args.kubeconfig_out)
                 print(f"kubeconfig written to {args.kubeconfig_out}")
-            summary = ", ".join(f"{n}x{g} {p}" for n, g, p in groups)
+            summary = ", ".join(f"{n}x{g} {p}" for n, g, p in groups) + (", Kueue" if args.kueue else "")
             print(f"simulated cluster ({summary}, speed {args.speed:g}x) listening on {srv.url}", flush=True)
             print(f"namespaces: {', '.join([*SYSTEM, *extra])}", flush=True)
             if extensions:

@@ -12,7 +12,8 @@ from bot.sim import namespaces as namespaces_mod
 from bot.sim.clock import SimClock
 from bot.sim.controller import Controller
 from bot.sim.custom import EXTENSIONS
-from bot.sim.status import BUILTIN_GROUPS
+from bot.sim.kueue.controller import KueueController
+from bot.sim.status import BUILTIN_GROUPS, KUEUE_GROUP, KUEUE_RESOURCES, RESOURCES, Resource
 from bot.sim.store import Store
 from bot.sim.trainer.runtime import torch_distributed
 
@@ -132,7 +133,8 @@ class SimCluster:
 
     It starts with ``default`` and ``kube-system`` plus ``namespaces``; content in any other namespace is
     refused until that namespace is created, as on a real cluster. ``extensions`` (``jobset``, ``trainer``)
-    install those projects' APIs and controllers; without them their URLs answer 404 as on a bare cluster.
+    install those projects' APIs and controllers, ``kueue`` Kueue's; without them their URLs answer 404 as
+    on a bare cluster.
     """
 
     def __init__(
@@ -142,11 +144,18 @@ class SimCluster:
         history_limit: int = 10_000,
         namespaces: Iterable[str] = (),
         extensions: Iterable[str] = (),
+        kueue: bool = False,
     ) -> None:
         self.groups = frozenset(BUILTIN_GROUPS).union(*(EXTENSIONS[e] for e in extensions))
         self.clock = SimClock(speed)
         self.store = Store(history_limit=history_limit, now=self.clock.iso)
         self.controller = Controller(self.store, self.clock)
+        self.resources: dict[str, Resource] = dict(RESOURCES)
+        self.kueue: KueueController | None = None
+        if kueue:
+            self.groups |= {KUEUE_GROUP}
+            self.resources.update(KUEUE_RESOURCES)
+            self.kueue = KueueController(self.store, self.clock, self.controller.events)
         self.add_namespaces([*namespaces_mod.SYSTEM, *namespaces])
         for spec in node_specs or []:
             self.add_node(spec)
@@ -159,8 +168,12 @@ class SimCluster:
 
     def start(self) -> None:
         self.controller.start()
+        if self.kueue is not None:
+            self.kueue.start()
 
     def stop(self) -> None:
+        if self.kueue is not None:
+            self.kueue.stop()
         self.controller.stop()
 
     def add_namespaces(self, names: Iterable[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.cluster.objects import Obj
+from bot.sim.kueue import api as kueue_api
 from bot.sim.status import BUILTIN_GROUPS, RESOURCES
 
 _CRUD = ["create", "delete", "get", "list", "patch", "update", "watch"]
@@ -63,9 +64,12 @@ def _group_versions(groups: frozenset[str]) -> dict[str, str]:
     return {r.group: r.api_version.rsplit("/", 1)[1] for r in RESOURCES.values() if r.group and r.group in groups}
 
 
-def discovery(path: str, method: str, groups: frozenset[str] = BUILTIN_GROUPS) -> Obj | None:
-    """The answer for a GET on a non-resource path, or None for 404; ``groups``: the API groups served."""
+def discovery(path: str, method: str, groups: frozenset[str] = BUILTIN_GROUPS, kueue: bool = False) -> Obj | None:
+    """The answer for a GET on a non-resource path, or None for 404; ``groups``: the API groups served
+    (JobSet's, Trainer's when installed); ``kueue`` adds Kueue's groups."""
     path = path.rstrip("/")
+    if kueue and (found := kueue_api.resource_list(path)) is not None:
+        return found
     if path == "/version":
         return {"major": "1", "minor": "31", "gitVersion": "v1.31.0-sim", "platform": "linux/amd64"}
     if path == "/api":
@@ -76,6 +80,7 @@ def discovery(path: str, method: str, groups: frozenset[str] = BUILTIN_GROUPS) -
         for group, version in served.items():
             gv = {"groupVersion": f"{group}/{version}", "version": version}
             listed.append({"name": group, "versions": [gv], "preferredVersion": gv})
+        listed += kueue_api.groups() if kueue else []
         return {"kind": "APIGroupList", "apiVersion": "v1", "groups": listed}
     if path == "/api/v1":
         return _resource_list("v1", "")

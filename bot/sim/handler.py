@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from bot.sim import access_review, openapi, tables
 from bot.sim import status as st
 from bot.sim.discovery import discovery
+from bot.sim.kueue import api as kueue_api
 from bot.sim.routes import Api, Route, matcher, parse_path
 from bot.sim.status import ApiError
 from bot.sim.store import Expired
@@ -117,15 +118,19 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         url = urlsplit(self.path)
         query = dict(parse_qsl(url.query))
-        route = parse_path(url.path)
-        groups = self.server.sim.cluster.groups
-        if route is not None and route.res.group not in groups:
+        cluster = self.server.sim.cluster
+        route = parse_path(url.path, cluster.resources)
+        if route is not None and route.res.group not in cluster.groups:
             route = None  # the CRD is not installed on this cluster: 404 like any unknown path
         verb = "unknown"
         code = 200
         rec: RequestRecord | None = None
         try:
             body = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else None
+            if route is None and method == "GET" and cluster.kueue is not None and \
+                    (extra := kueue_api.get(cluster, url.path, query, self._record_extra)) is not None:
+                self._send(200, extra)  # visibility API, Kueue's OpenAPI document
+                return
             if route is None and method == "GET" and url.path.rstrip("/").startswith("/openapi/v3"):
                 self._openapi(url.path.rstrip("/"))
                 return
@@ -133,7 +138,8 @@ class Handler(BaseHTTPRequestHandler):
                 if method == "POST" and (answer := access_review.review(url.path, body, self.server.sim.denied_access)):
                     self._send_json(201, answer)
                     return
-                found = discovery(url.path, method, groups) if method == "GET" else None
+                kueue = cluster.kueue is not None
+                found = discovery(url.path, method, cluster.groups, kueue) if method == "GET" else None
                 if found is None:
                     raise ApiError(404, "NotFound", "the server could not find the requested resource")
                 self._send_json(200, found)
@@ -160,6 +166,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.server.sim.record(
                     RequestRecord(method, route.res.plural, verb, route.namespace, route.name, route.sub, code)
                 )
+
+    def _record_extra(self, resource: str, namespace: str | None, name: str, sub: str, code: int) -> None:
+        self.server.sim.record(RequestRecord("GET", resource, "get", namespace, name, sub, code))
 
     def _openapi(self, path: str) -> None:
         if path == "/openapi/v3":

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from bot.domain.cluster.objects import Obj
 from bot.sim import status as st
-from bot.sim.status import RESOURCES
+from bot.sim.status import KUEUE_RESOURCES, RESOURCES
 from bot.sim.store import Store, clone
 
 NAMESPACES = RESOURCES["namespaces"]
@@ -14,7 +14,8 @@ NAMESPACES = RESOURCES["namespaces"]
 SYSTEM = ("default", "kube-system")
 UNDELETABLE = ("default", "kube-system", "kube-public")
 # Kinds whose objects live in a namespace and go with it.
-CONTENT = tuple(r.plural for r in RESOURCES.values() if r.namespaced)
+_ALL = {**RESOURCES, **KUEUE_RESOURCES}
+CONTENT = tuple(r.plural for r in _ALL.values() if r.namespaced)
 
 
 def default_namespace(obj: Obj) -> None:
@@ -44,7 +45,7 @@ def admit(store: Store, res_plural: str, name: str, namespace: str | None) -> No
         raise st.namespace_not_found(namespace)
     if ns.get("status", {}).get("phase") == "Terminating":
         raise st.forbidden(
-            RESOURCES[res_plural],
+            _ALL[res_plural],
             name,
             f"unable to create new content in namespace {namespace} because it is being terminated",
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,12 +32,13 @@ class Route:
     sub: str | None  # "log", "status"
 
 
-def parse_path(path: str) -> Route | None:
+def parse_path(path: str, served: Mapping[str, Resource] = RESOURCES) -> Route | None:
+    """The resource a URL names among ``served`` (the core kinds, plus Kueue's with ``--kueue``)."""
     parts = [p for p in path.split("/") if p]
     if parts[:2] == ["api", "v1"]:
-        rest, group_version = parts[2:], "v1"
-    elif len(parts) >= 3 and parts[0] == "apis":
-        rest, group_version = parts[3:], f"{parts[1]}/{parts[2]}"
+        rest, api_version = parts[2:], "v1"
+    elif parts[:1] == ["apis"] and len(parts) >= 3:
+        rest, api_version = parts[3:], f"{parts[1]}/{parts[2]}"
     else:
         return None
     namespace: str | None = None
@@ -45,10 +46,10 @@ def parse_path(path: str) -> Route | None:
         return Route(RESOURCES["namespaces"], None, rest[1], rest[2])  # namespaces/NAME/status
     if len(rest) >= 3 and rest[0] == "namespaces":
         namespace, rest = rest[1], rest[2:]
-    if not rest or rest[0] not in RESOURCES or len(rest) > 3:
+    if not rest or rest[0] not in served or len(rest) > 3:
         return None
-    res = RESOURCES[rest[0]]
-    if res.api_version != group_version or (namespace is not None and not res.namespaced):
+    res = served[rest[0]]
+    if res.api_version != api_version or (namespace is not None and not res.namespaced):
         return None
     name = rest[1] if len(rest) > 1 else None
     sub = rest[2] if len(rest) > 2 else None

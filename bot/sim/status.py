@@ -37,6 +37,18 @@ RESOURCES: dict[str, Resource] = {
                                         "trainer.kubeflow.org/v1alpha1", "trainer.kubeflow.org", namespaced=False),
 }
 BUILTIN_GROUPS = frozenset({"", "batch"})
+KUEUE_GROUP = "kueue.x-k8s.io"
+KUEUE_VERSION = f"{KUEUE_GROUP}/v1beta2"
+# Served only by ``chatops sim --kueue``, as a cluster without Kueue has no such CRDs.
+KUEUE_RESOURCES: dict[str, Resource] = {
+    "resourceflavors": Resource("resourceflavors", "ResourceFlavor", KUEUE_VERSION, KUEUE_GROUP, namespaced=False),
+    "clusterqueues": Resource("clusterqueues", "ClusterQueue", KUEUE_VERSION, KUEUE_GROUP, namespaced=False),
+    "localqueues": Resource("localqueues", "LocalQueue", KUEUE_VERSION, KUEUE_GROUP),
+    "workloads": Resource("workloads", "Workload", KUEUE_VERSION, KUEUE_GROUP),
+    "workloadpriorityclasses": Resource(
+        "workloadpriorityclasses", "WorkloadPriorityClass", KUEUE_VERSION, KUEUE_GROUP, namespaced=False
+    ),
+}
 
 
 class ApiError(Exception):

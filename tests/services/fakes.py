@@ -166,6 +166,12 @@ class FakeCluster:
         self.created[f"{namespace}/{name}"][0]["spec"]["activeDeadlineSeconds"] = active_deadline_s
         return True
 
+    def workloads(self) -> dict[str, Any]:
+        return {}  # no Kueue here
+
+    def pending_positions(self, namespace: str, queue: str) -> dict[str, int]:
+        return {}
+
 
 class _IdleWatch:
     def __init__(self, spec: WatchSpec) -> None:

@@ -96,24 +96,47 @@ def text_of(answer: dict[str, Any]) -> str:
     return json.dumps(answer, ensure_ascii=False)
 
 
+def apply_kueue_objects(sim: SimServer, policy: Policy) -> None:
+    """What the platform does with ``chatops kueue-config | kubectl apply -f -``, through the client."""
+    from kubernetes import client
+
+    from bot.domain.cluster.kueue import kueue_objects
+
+    api = client.CustomObjectsApi(sim.api_client())
+    for obj in kueue_objects(policy):
+        group, version = obj["apiVersion"].split("/")
+        plural = f"{obj['kind'].lower()}s" if obj["kind"] != "WorkloadPriorityClass" else "workloadpriorityclasses"
+        if "namespace" in obj["metadata"]:
+            api.create_namespaced_custom_object(group, version, obj["metadata"]["namespace"], plural, obj)
+        else:
+            api.create_cluster_custom_object(group, version, plural, obj)
+
+
 @contextmanager
 def bot_stack(redis_url: str, nodes: list[NodeSpec] | None = None, speed: float = 60.0,
               safety_interval_s: float = 0.2, history_limit: int = 10_000, namespaces: list[str] | None = None,
               faults: bool = False, seed: int = 0, policy_file: Path = POLICY_FILE,
               slack_setup: Callable[[FakeSlack], None] | None = None, policy: Policy | None = None,
-              extensions: tuple[str, ...] = (), **more: Any) -> Iterator[BotStack]:
+              extensions: tuple[str, ...] = (), kueue: bool = False,
+              **more: Any) -> Iterator[BotStack]:
     """The bot in HTTP mode on real parts; ``more`` adds settings (e.g. the alert webhook token).
 
     The cluster has the policy's team namespaces unless ``namespaces`` says which it has. With
     ``faults`` the bot reaches the cluster through a ``FaultProxy`` (``stack.proxy``), which passes
     everything until the test sets its rates or rules. ``slack_setup`` prepares the fake Slack before
     the bot starts (e.g. its user groups). ``policy`` overrides the file; ``extensions`` install JobSet /
-    Trainer in the sim."""
+    Trainer in the sim. With ``kueue`` the policy says ``scheduler: kueue`` and the sim runs Kueue, with
+    ``chatops kueue-config``'s objects applied before the bot starts."""
     policy = policy or load_policy(policy_file)
+    if kueue:
+        policy = policy.model_copy(update={"scheduler": policy.scheduler.model_copy(update={"mode": "kueue"})})
     cluster = SimCluster(nodes or default_nodes(), speed=speed, history_limit=history_limit,
                          namespaces=team_namespaces(policy) if namespaces is None else namespaces,
-                         extensions=extensions)
+                         extensions=extensions, kueue=kueue)
     with FakeSlack() as slack, SimServer(cluster) as sim, contextlib.ExitStack() as extra:
+        if kueue:
+            apply_kueue_objects(sim, policy)
+            sim.request_log.clear()  # the platform's setup, not the bot's calls (RBAC tests read the log)
         proxy = extra.enter_context(FaultProxy(sim.url, seed=seed)) if faults else None
         if slack_setup is not None:
             slack_setup(slack)

@@ -16,10 +16,11 @@ from typing import Any, cast
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from bot.adapters.kube import custom
+from bot.adapters.kube import custom, kueue
 from bot.adapters.kube.calls import ObjectNotFound, RetryPolicy
 from bot.adapters.kube.reading import IDEMPOTENCY_ANNOTATION, amount, phase_of, quantity
 from bot.adapters.kube.watch import KindWatch, OnEvent, OnReset
+from bot.domain.cluster.kueue_workloads import WorkloadView
 from bot.domain.cluster.manifests import LABEL_NAME, MANAGED_BY_SELECTOR
 from bot.domain.cluster.objects import Job, Node, Obj, ObjectList, Pod
 from bot.domain.cluster.snapshot import JobPhase, Snapshot
@@ -99,6 +100,14 @@ class KubeCluster:
     def watch(self, spec: WatchSpec, on_reset: OnReset, on_event: OnEvent) -> KindWatch:
         """One list-then-watch loop for ``spec`` (run it on a thread of its own; ``stop`` ends it)."""
         return KindWatch(self.api_client, spec, on_reset, on_event)
+
+    def workloads(self) -> dict[str, WorkloadView]:
+        """Kueue's Workloads of Jobs, by ``ns/job`` (``scheduler: kueue``)."""
+        return kueue.workloads(self.api_client, self.policy)
+
+    def pending_positions(self, namespace: str, queue: str) -> dict[str, int]:
+        """Kueue's visibility API: job name → position in the ClusterQueue of the LocalQueue's pending ones."""
+        return kueue.pending_positions(self.api_client, self.policy, namespace, queue)
 
     # --- reading ---------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 
 from bot.adapters.kube import custom
+from bot.adapters.kube.kueue import workload_lister
 from bot.domain.cluster.objects import Obj
 from bot.domain.cluster.watch_spec import WatchSpec
 
@@ -56,7 +57,7 @@ class KindWatch:
         }
         if spec.kind in custom.BY_PLURAL:  # JobSets, TrainJobs
             calls[spec.kind] = custom.list_all_call(k8s.CustomObjectsApi(api_client), custom.BY_PLURAL[spec.kind])
-        self._call = calls[spec.kind]
+        self._call = calls.get(spec.kind) or workload_lister(api_client)  # "workloads": Kueue's, with scheduler: kueue
 
     def _selectors(self) -> dict[str, str]:
         out = {}

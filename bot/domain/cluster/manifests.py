@@ -33,6 +33,11 @@ GPU_RESOURCE = "nvidia.com/gpu"
 GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
 COMPLETION_INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index"
 CONTAINER_NAME = "trainer"
+# With ``scheduler: kueue``: the team's LocalQueue, the WorkloadPriorityClass, Kueue's time limit.
+KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+KUEUE_PRIORITY_LABEL = "kueue.x-k8s.io/priority-class"
+KUEUE_MAX_EXEC_LABEL = "kueue.x-k8s.io/max-exec-time-seconds"
+KUEUE_LOCAL_QUEUE = "gpu-chatops"  # the LocalQueue's name in every team namespace
 TTL_AFTER_FINISHED_S = 7 * 86400  # long enough to read logs and status after the end, then GC
 
 # Variables the bot sets itself; a user's --env of the same name would break rendezvous, so it is dropped.
@@ -181,8 +186,19 @@ def pod_spec(record: JobRecord, policy: Policy, *, master_addr: str | None = Non
     return spec
 
 
+def kueue_labels(record: JobRecord) -> dict[str, str]:
+    """What a Job queued in Kueue carries: its LocalQueue, its WorkloadPriorityClass, its time limit."""
+    return {KUEUE_QUEUE_LABEL: KUEUE_LOCAL_QUEUE, KUEUE_PRIORITY_LABEL: record.priority,
+            KUEUE_MAX_EXEC_LABEL: str(int(record.time_limit_s))}
+
+
 def render_job(record: JobRecord, policy: Policy, *, suspend: bool = False) -> dict[str, Any]:
-    """The ``batch/v1`` Job for ``record``; ``suspend=True`` creates it without starting pods."""
+    """The ``batch/v1`` Job for ``record``; ``suspend=True`` creates it without starting pods.
+
+    With ``scheduler: kueue`` it is always created suspended and queue-labelled: Kueue unsuspends it.
+    """
+    kueue = policy.scheduler.mode == "kueue"
+    suspend = suspend or kueue
     spec: dict[str, Any] = {
         "suspend": suspend,
         "backoffLimit": 0,  # a failed training run is reported, not silently rerun on the team's GPUs
@@ -198,7 +214,10 @@ def render_job(record: JobRecord, policy: Policy, *, suspend: bool = False) -> d
     if record.nodes > 1:
         # Indexed pods get stable hostnames <job>-<index> and their index as an annotation.
         spec["completionMode"] = "Indexed"
-    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": object_metadata(record), "spec": spec}
+    meta = object_metadata(record)
+    if kueue:
+        meta["labels"].update(kueue_labels(record))
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": spec}
 
 
 def render_service(record: JobRecord, policy: Policy) -> dict[str, Any] | None:

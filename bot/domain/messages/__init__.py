@@ -12,6 +12,7 @@ from bot.domain.messages.backends import *  # noqa: F403
 from bot.domain.messages.cards import *  # noqa: F403
 from bot.domain.messages.console import *  # noqa: F403
 from bot.domain.messages.conversation import *  # noqa: F403
+from bot.domain.messages.kueue import *  # noqa: F403
 from bot.domain.messages.org import *  # noqa: F403
 from bot.domain.messages.parsing import *  # noqa: F403
 from bot.domain.messages.policy import *  # noqa: F403

@@ -170,3 +170,14 @@ def doctor_unknown_products(products: list[str]) -> str:
 
 def doctor_cluster_unreachable(why: str) -> str:
     return f"the Kubernetes API did not answer ({why}); check KUBECONFIG"
+
+
+def scheduler_mode_help(mode: str) -> str:
+    """What ``chatops check-config`` says about ``scheduler:``."""
+    if mode == "kueue":
+        return ("scheduler: kueue — Kueue admits jobs: the bot creates them suspended with the labels "
+                "kueue.x-k8s.io/queue-name (the team's LocalQueue gpu-chatops), kueue.x-k8s.io/priority-class "
+                "(low, normal, high) and kueue.x-k8s.io/max-exec-time-seconds, and follows their Workloads. "
+                "Apply the queues first: chatops kueue-config FILE | kubectl apply -f -")
+    return ("scheduler: builtin — the bot's own queue admits jobs (priority, fair share, quotas, backfill). "
+            "On a cluster with Kueue set `scheduler: kueue` and apply `chatops kueue-config FILE`.")

@@ -139,8 +139,14 @@ class JobDefaults(_Strict):
 
 
 class Scheduler(_Strict):
-    """Tuning of the queue (every key optional): fair-share memory, backfill depth, ETA horizon."""
+    """Who admits jobs, and tuning of the bot's own queue (every key optional).
 
+    ``scheduler: kueue`` (or ``scheduler: {mode: kueue, ...}``) hands admission to the cluster's Kueue:
+    the bot creates suspended, queue-labelled jobs and follows Kueue's Workloads. ``builtin`` (the
+    default) is the bot's own queue: fair-share memory, backfill depth, ETA horizon.
+    """
+
+    mode: Literal["builtin", "kueue"] = "builtin"
     fair_share_half_life: int = 24 * 3600
     backfill_depth: PositiveInt = 1000
     eta_horizon: int = 7 * 86400
@@ -148,6 +154,11 @@ class Scheduler(_Strict):
     _durations = field_validator("fair_share_half_life", "eta_horizon", mode="before")(
         lambda cls, v: _duration(v)
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mode_only(cls, value: Any) -> Any:
+        return {"mode": value} if isinstance(value, str) else value
 
 
 class Policy(_Strict):
