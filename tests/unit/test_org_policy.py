@@ -123,3 +123,11 @@ def test_check_config_finds_what_matches_nobody(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as err:
             load(path)
         assert any(said in p for p in err.value.problems), (name, err.value.problems)
+
+
+def test_kueue_mode_with_another_workload_kind_is_refused_by_the_config_check() -> None:
+    data = yaml.safe_load((Path(__file__).resolve().parents[1] / "chatops.example.yaml").read_text())
+    data |= {"scheduler": "kueue", "job_kind": "jobset"}
+    with pytest.raises(ConfigError) as err:
+        parse_policy(data)
+    assert any("not supported with scheduler: kueue" in p for p in err.value.problems)

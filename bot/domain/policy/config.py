@@ -211,6 +211,12 @@ class Policy(_Strict):
             if rule.when.template is not None and rule.when.template not in self.templates:
                 problems.append(f"approvals.{i}.when.template: '{rule.when.template}' is not in templates "
                                 f"({', '.join(sorted(self.templates)) or 'none defined'})")
+        if self.scheduler.mode == "kueue":
+            kinds = {"job_kind": self.job_kind} | {f"templates.{n}.job_kind": t.job_kind
+                                                  for n, t in self.templates.items() if t.job_kind}
+            problems += [f"{key}: '{kind}' is not supported with scheduler: kueue yet (the bot queues batch/v1 "
+                         "Jobs in Kueue); use job_kind: job, or the builtin scheduler"
+                         for key, kind in kinds.items() if kind != "job"]
         problems += [f"gpu_prices.{t}: '{t}' is not in gpu_types ({', '.join(sorted(self.gpu_types))})"
                      for t in self.gpu_prices if t not in self.gpu_types]
         if problems:
