@@ -12,7 +12,7 @@ from bot.domain.jobs import CONTRACT_STATES, FINAL_STATES, JobRecord
 from bot.domain.policy.judge import identify
 from bot.render import accounting as render
 from bot.render.replies import Reply
-from bot.services.ports import HasChat, HasClock, HasPolicy, HasStore
+from bot.services.needs import HasChat, HasClock, HasPolicy, HasStore
 
 MAX_RECORDS = 100_000
 

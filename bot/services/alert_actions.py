@@ -21,7 +21,8 @@ from bot.domain.policy.judge import identify
 from bot.render import replies as rendering
 from bot.services.audit import append
 from bot.services.jobs import JobsService
-from bot.services.ports import AlertStates, AuditLog, HasPolicy, Silences
+from bot.services.needs import HasPolicy
+from bot.services.ports import AlertStates, AuditLog, Silences
 
 
 class AlertActions:

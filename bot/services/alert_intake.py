@@ -16,7 +16,8 @@ from bot.domain.alerts.payload import GroupState, Target, Webhook, group_id, par
 from bot.domain.alerts.routing import job_candidates, merge, route_channel
 from bot.domain.errors import BackendError
 from bot.domain.jobs import JobRecord
-from bot.services.ports import AlertStates, QueuePorts
+from bot.services.needs import QueuePorts
+from bot.services.ports import AlertStates
 
 log = logging.getLogger(__name__)
 

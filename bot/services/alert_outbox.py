@@ -20,7 +20,8 @@ from bot.domain.alerts.payload import GroupState, Target
 from bot.domain.errors import BackendError
 from bot.render.alerts import render_group
 from bot.services.alert_intake import AlertFolder
-from bot.services.ports import AlertStates, HasChat
+from bot.services.needs import HasChat
+from bot.services.ports import AlertStates
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,8 @@ from bot.services.alert_intake import AlertFolder, AlertReceiver
 from bot.services.alert_outbox import AlertOutbox
 from bot.services.gpu_views import IdleNudger
 from bot.services.jobs import JobsService
-from bot.services.ports import AlertPorts, Silences
+from bot.services.needs import AlertPorts
+from bot.services.ports import Silences
 
 
 def alert_actions(rt: AlertPorts, silences: Silences | None, jobs: JobsService) -> AlertActions:

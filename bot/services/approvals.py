@@ -19,7 +19,8 @@ from bot.render import replies as rendering
 from bot.render.approvals import approval_card, approval_done, deny_modal
 from bot.services.audit import record as audit
 from bot.services.launch import LaunchService, Pending
-from bot.services.ports import HasApprovals, HasAudit, HasChat, HasClock, HasCluster, HasPolicy
+from bot.services.needs import HasChat, HasClock, HasCluster, HasPolicy
+from bot.services.ports import HasApprovals, HasAudit
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from bot.domain.audit import AuditEntry
 from bot.domain.errors import BackendError, PolicyError, ValidationError
 from bot.render import replies as rendering
 from bot.render.audit import audit_page
-from bot.services.ports import AuditLog, HasAudit, HasClock, HasPolicy
+from bot.services.needs import HasClock, HasPolicy
+from bot.services.ports import AuditLog, HasAudit
 
 log = logging.getLogger(__name__)
 PAGE = 15  # entries per page: one page stays well inside Slack's 50 blocks and 3000-character sections

@@ -4,7 +4,7 @@ state change. Writers call ``publish_card`` and return at once: it never waits o
 from __future__ import annotations
 
 from bot.domain.jobs import JobRecord
-from bot.services.ports import CardPorts
+from bot.services.needs import CardPorts
 
 
 def publish_card(rt: CardPorts, record: JobRecord, origin: float | None = None) -> JobRecord:

@@ -43,7 +43,7 @@ from bot.services.gpu_views import GpuViews
 from bot.services.job_control import JobControl
 from bot.services.jobs import JobsService
 from bot.services.launch import LaunchService, Pending, preview_token
-from bot.services.ports import CommandPorts
+from bot.services.needs import CommandPorts
 from bot.services.understanding import Understanding, build_understanding
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,8 @@ from bot.domain.policy.judge import Identity, may_see
 from bot.domain.scheduling.dependencies import find_cycle, overall, verdict
 from bot.render.replies import Reply
 from bot.services.cards import publish_card
-from bot.services.ports import CardPorts, HasWake, JobQueue
+from bot.services.needs import CardPorts, HasWake
+from bot.services.ports import JobQueue
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from bot.render.queue import why_text
 from bot.services.audit import record as audit
 from bot.services.cards import publish_card
 from bot.services.kueue_follow import KueueFollower
+from bot.services.needs import DispatcherPorts
 from bot.services.notices import Notices
-from bot.services.ports import DispatcherPorts
 from bot.services.reconcile import PassResult, Reconciler
 
 __all__ = ["LEASE", "Dispatcher", "PassResult"]

@@ -21,7 +21,8 @@ from bot.render import replies as rendering
 from bot.render.alerts import idle_nudge
 from bot.render.gpus import JobRow, TypeRow, gpus_with_metrics, model_to_type, short_type
 from bot.services.jobs import JobsService
-from bot.services.ports import AlertStates, CardPorts, GpuMetrics, GpuViewPorts
+from bot.services.needs import CardPorts, GpuViewPorts
+from bot.services.ports import AlertStates, GpuMetrics
 
 log = logging.getLogger(__name__)
 

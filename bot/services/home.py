@@ -9,8 +9,9 @@ from typing import Any
 from bot.domain.errors import BackendError
 from bot.domain.jobs import FINAL_STATES, RUNNING_STATES
 from bot.render.home import HomeFacts, home_view
+from bot.services.needs import HomePorts
 from bot.services.notices import notice_store
-from bot.services.ports import HomePorts, NoticeMarks
+from bot.services.ports import NoticeMarks
 
 SEEN = "home:seen"
 RECENT_FINISHED = 5

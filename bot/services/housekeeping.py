@@ -13,7 +13,7 @@ from typing import Protocol
 from bot.domain.jobs import JobRecord
 from bot.render import job_control as render
 from bot.services.dependencies import DependencyPass, DepPorts
-from bot.services.ports import HasNoticeMarks, HasPolicy
+from bot.services.needs import HasNoticeMarks, HasPolicy
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from bot.services.audit import record as audit
 from bot.services.cards import publish_card
 from bot.services.dependencies import first_waited
 from bot.services.jobs import JobsService
-from bot.services.ports import HasNoticeMarks, JobsPorts
+from bot.services.needs import HasNoticeMarks, JobsPorts
 
 DONE_TTL_S = 15 * 60
 

@@ -17,7 +17,7 @@ from bot.services.audit import record as audit
 from bot.services.cards import publish_card
 from bot.services.kueue_follow import kueue_queue
 from bot.services.logs import logs_reply
-from bot.services.ports import JobsPorts
+from bot.services.needs import JobsPorts
 from bot.services.queue_view import ordered_queue
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,8 @@ from bot.domain.cluster.snapshot import JobPhase
 from bot.domain.errors import BackendError
 from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.services.cards import publish_card
+from bot.services.needs import DispatcherPorts, JobsPorts
 from bot.services.notices import Notices
-from bot.services.ports import DispatcherPorts, JobsPorts
 from bot.services.reconcile import Fence, PassResult, Reconciler
 
 MAX_EXEC = "DeactivatedDueToMaximumExecutionTimeExceeded"

@@ -28,7 +28,7 @@ from bot.render import replies as rendering
 from bot.services.audit import record as audit
 from bot.services.cards import publish_card
 from bot.services.dependencies import first_waited, resolve_after
-from bot.services.ports import LaunchPorts
+from bot.services.needs import LaunchPorts
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from bot.domain.errors import BackendError
 from bot.domain.jobs import JobRecord
 from bot.render import replies as rendering
 from bot.render.logs import fit_lines, log_blocks
-from bot.services.ports import LogPorts
+from bot.services.needs import LogPorts
 
 INDEX_LABEL = "batch.kubernetes.io/job-completion-index"
 

@@ -10,7 +10,8 @@ from bot.domain.errors import BackendError
 from bot.domain.jobs import FINAL_STATES, JobRecord
 from bot.render import cards as cards_render
 from bot.render.replies import Reply
-from bot.services.ports import HasNoticeMarks, NoticeMarks, NoticePorts
+from bot.services.needs import HasNoticeMarks, NoticePorts
+from bot.services.ports import NoticeMarks
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.domain.jobs import JobRecord
 from bot.domain.scheduling.cycle import ordered, quotas_of
-from bot.services.ports import QueuePorts
+from bot.services.needs import QueuePorts
 
 
 def ordered_queue(rt: QueuePorts) -> list[JobRecord]:

@@ -18,8 +18,8 @@ from bot.domain.cluster.objects import Obj
 from bot.domain.errors import BackendError
 from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.services.cards import publish_card
+from bot.services.needs import ReactionPorts
 from bot.services.notices import Notices
-from bot.services.ports import ReactionPorts
 
 log = logging.getLogger(__name__)
 

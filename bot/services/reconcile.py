@@ -17,7 +17,7 @@ from bot.domain.cluster.workloads import render_workload
 from bot.domain.errors import BackendError
 from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.services.cards import publish_card
-from bot.services.ports import DispatcherPorts
+from bot.services.needs import DispatcherPorts
 
 # An admitted job without its Kubernetes Job is created by the sync only after this long: the pass
 # that admitted it creates it right away, so a younger one is a create in flight, not a crash.

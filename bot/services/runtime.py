@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from bot.domain.policy.config import Policy
+from bot.services.needs import Wakeup
 from bot.services.ports import (
     AlertStates,
     ApprovalRequests,
@@ -20,7 +21,6 @@ from bot.services.ports import (
     JobQueue,
     NoticeMarks,
     Previews,
-    Wakeup,
 )
 
 

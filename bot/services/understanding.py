@@ -35,7 +35,7 @@ from bot.domain.language.followups import (
     resolve_pronoun,
 )
 from bot.domain.language.parsing import Parsed, parse
-from bot.services.ports import UnderstandingPorts
+from bot.services.needs import UnderstandingPorts
 
 log = logging.getLogger(__name__)
 

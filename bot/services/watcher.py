@@ -27,8 +27,8 @@ from bot.domain.jobs import JobRecord
 from bot.services.cards import publish_card
 from bot.services.home import HomeService
 from bot.services.informer import Informer
+from bot.services.needs import WatcherPorts
 from bot.services.notices import Notices, notice_store
-from bot.services.ports import WatcherPorts
 from bot.services.reactions import Reaction, react
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from bot.sim import access_review, openapi, tables
 from bot.sim import status as st
 from bot.sim.discovery import discovery
 from bot.sim.kueue import api as kueue_api
-from bot.sim.routes import Api, Route, matcher, parse_path
+from bot.sim.routes import Api, Route, matcher, parse_path, request_verb
 from bot.sim.status import ApiError
 from bot.sim.store import Expired
 
@@ -144,7 +144,7 @@ class Handler(BaseHTTPRequestHandler):
                     raise ApiError(404, "NotFound", "the server could not find the requested resource")
                 self._send_json(200, found)
                 return
-            verb = _verb(method, route, query)
+            verb = request_verb(method, route, query)
             # logged before the answer goes out: a client that got its answer finds its request logged
             rec = RequestRecord(method, route.res.plural, verb, route.namespace, route.name, route.sub, 0)
             self.server.sim.record(rec)
@@ -267,18 +267,6 @@ class Handler(BaseHTTPRequestHandler):
             self._chunk(b"")
         finally:
             store.unwatch(watcher)
-
-
-def _verb(method: str, route: Route, query: dict[str, str]) -> str:
-    if method == "GET":
-        if route.name is not None:
-            return "get"
-        return "watch" if query.get("watch") in ("true", "1") else "list"
-    if method == "POST":
-        return "create" if route.name is None else "unknown"
-    if route.name is None:
-        return "deletecollection" if method == "DELETE" else "unknown"
-    return {"PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, "unknown")
 
 
 class SimHTTPServer(ThreadingHTTPServer):

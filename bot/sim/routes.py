@@ -258,3 +258,16 @@ class Api:
             owners = entry.obj["metadata"].get("ownerReferences") or []
             if any(o.get("uid") == uid for o in owners):
                 self.store.delete("pods", ns, entry.obj["metadata"]["name"])
+
+
+def request_verb(method: str, route: Route, query: dict[str, str]) -> str:
+    """The Kubernetes verb of a request (what RBAC and the audit log would call it)."""
+    if method == "GET":
+        if route.name is not None:
+            return "get"
+        return "watch" if query.get("watch") in ("true", "1") else "list"
+    if method == "POST":
+        return "create" if route.name is None else "unknown"
+    if route.name is None:
+        return "deletecollection" if method == "DELETE" else "unknown"
+    return {"PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, "unknown")

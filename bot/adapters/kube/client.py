@@ -18,7 +18,7 @@ from kubernetes import config as k8s_config
 
 from bot.adapters.kube import custom, kueue
 from bot.adapters.kube.calls import ObjectNotFound, RetryPolicy
-from bot.adapters.kube.reading import IDEMPOTENCY_ANNOTATION, amount, phase_of, quantity
+from bot.adapters.kube.reading import IDEMPOTENCY_ANNOTATION, phase_of, snapshot_of
 from bot.adapters.kube.watch import KindWatch, OnEvent, OnReset
 from bot.domain.cluster.kueue_workloads import WorkloadView
 from bot.domain.cluster.manifests import LABEL_NAME, MANAGED_BY_SELECTOR
@@ -33,13 +33,9 @@ from bot.domain.errors import (
     PermanentBackendError,
     Rejected,
 )
-from bot.domain.scheduling.model import ClusterFacts, NodeFacts
 
 log = logging.getLogger(__name__)
 
-GPU = "nvidia.com/gpu"
-PRODUCT_LABEL = "nvidia.com/gpu.product"
-JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
 REQUEST_TIMEOUT = (3.05, 30)  # (connect, read) seconds for one attempt
 
 
@@ -115,44 +111,7 @@ class KubeCluster:
         """GPU nodes, the GPUs that pods hold on each, and bound pods per bot job."""
         nodes = cast(ObjectList[Node], self.read("list nodes", self.core.list_node)).get("items", [])
         pods = cast(ObjectList[Pod], self.read("list pods", self.core.list_pod_for_all_namespaces)).get("items", [])
-        facts = ClusterFacts()
-        for node in nodes:
-            meta, status = node["metadata"], node.get("status", {})
-            product = meta.get("labels", {}).get(PRODUCT_LABEL)
-            ready = any(
-                c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", [])
-            )
-            alloc = status.get("allocatable", {})
-            facts.nodes.append(
-                NodeFacts(
-                    name=meta["name"],
-                    gpu_type=self._short_by_product.get(product) if product else None,
-                    allocatable=quantity(alloc.get(GPU, 0)),
-                    ready=ready or not status.get("conditions"),
-                    cpu=float(amount(alloc.get("cpu"))),
-                    memory=int(amount(alloc.get("memory"))),
-                )
-            )
-        bound: dict[str, int] = {}
-        held: dict[str, dict[str, int]] = {}
-        for pod in pods:
-            spec, pod_status = pod.get("spec", {}), pod.get("status", {})
-            node_name = spec.get("nodeName")
-            if not node_name or pod_status.get("phase") in ("Succeeded", "Failed"):
-                continue
-            gpus = sum(
-                quantity(c.get("resources", {}).get("limits", {}).get(GPU, 0)) for c in spec.get("containers", [])
-            )
-            facts.used[node_name] = facts.used.get(node_name, 0) + gpus
-            labels = pod["metadata"].get("labels", {})
-            # the bot job's name (a JobSet's pods belong to child Jobs named <jobset>-node-0)
-            job = labels.get(LABEL_NAME) or next((labels[k] for k in JOB_NAME_LABELS if k in labels), None)
-            if job and labels.get("app.kubernetes.io/managed-by") == "gpu-chatops":
-                key = f"{pod['metadata']['namespace']}/{job}"
-                bound[key] = bound.get(key, 0) + 1
-                on_node = held.setdefault(key, {})
-                on_node[node_name] = on_node.get(node_name, 0) + gpus
-        return Snapshot(facts, bound, held)
+        return snapshot_of(nodes, pods, self._short_by_product)
 
     def managed_jobs(self, kinds: Collection[str] = ()) -> dict[str, JobPhase]:
         """Every bot-managed Job in the cluster, keyed ``namespace/name``; also the bot's objects of the

@@ -30,12 +30,12 @@ from redis.retry import Retry
 
 from bot.adapters.redis import queue_lua
 from bot.adapters.redis.errors import mapped
+from bot.adapters.redis.job_names import JobNames
 from bot.adapters.redis.leases import LeasesAndUsage
 from bot.adapters.redis.parking import Parking
 from bot.adapters.redis.retention import Retention
 from bot.domain.errors import LeaseLost, PermanentBackendError, TransientBackendError
-from bot.domain.jobs import FINAL_STATES, JobRecord, RecordState, SubmitResult
-from bot.domain.names import MAX_JOB_NAME
+from bot.domain.jobs import JobRecord, RecordState, SubmitResult
 
 STATES: frozenset[str] = frozenset(get_args(RecordState))
 _FIELDS = frozenset(f.name for f in dataclasses.fields(JobRecord))
@@ -49,7 +49,7 @@ def _s(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-class QueueStore(LeasesAndUsage, Parking, Retention):
+class QueueStore(LeasesAndUsage, Parking, Retention, JobNames):
     def __init__(
         self, client: redis.Redis, prefix: str = "chatops:", *, clock: Callable[[], float] = time.time
     ) -> None:
@@ -159,39 +159,6 @@ class QueueStore(LeasesAndUsage, Parking, Retention):
             state, _, at = _s(entry).partition(" ")
             out.append((state, float(at)))
         return out
-
-    def name_taken(self, namespace: str, name: str) -> bool:
-        """True while a job of that name has not finished; a finished job's name may be used again."""
-        record = self.get(namespace, name)
-        return record is not None and record.state not in FINAL_STATES
-
-    def free_name(self, namespace: str, base: str) -> str:
-        """``base``, ``base-2``, ``base-3``... the first not taken, cut to fit MAX_JOB_NAME.
-
-        A hint, not a reservation: submit still answers conflict if someone takes it first.
-        """
-        if not base:
-            raise ValueError("free_name needs a non-empty base name")
-        start = 1
-        while True:
-            candidates = [self._candidate(base, n) for n in range(start, start + 50)]
-            with self._backend("name check"):
-                pipe = self._r.pipeline(transaction=False)
-                for c in candidates:
-                    pipe.get(self._k(f"job:{namespace}/{c}"))
-                taken = [raw is not None and JobRecord.from_json(raw).state not in FINAL_STATES
-                         for raw in pipe.execute()]
-            for c, t in zip(candidates, taken, strict=True):
-                if not t:
-                    return c
-            start += 50
-
-    @staticmethod
-    def _candidate(base: str, n: int) -> str:
-        if n == 1:
-            return base[:MAX_JOB_NAME].rstrip("-")
-        suffix = f"-{n}"
-        return base[: MAX_JOB_NAME - len(suffix)].rstrip("-") + suffix
 
     def list(
         self,
