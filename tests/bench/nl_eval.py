@@ -40,6 +40,7 @@ SHARED_COPY = ROOT / "tests/nl/shared_utterances.jsonl"
 PROJECT = ROOT / "tests/nl/utterances.jsonl"
 CATEGORIES = ROOT / "tests/nl/categories.jsonl"
 HELDOUT = ROOT / "tests/nl/heldout"
+BLIND2 = ROOT / "tests/nl/blind2"  # written blind later; scored, so no longer blind
 FOLLOWUPS = ROOT / "tests/nl/followups.jsonl"
 REPEAT = 50
 
@@ -284,6 +285,9 @@ def main() -> int:
         score(f"held-out ({len(heldout)} files)", rows, show="--show-heldout" in sys.argv)
     else:
         print("held-out: no tests/nl/heldout/*.jsonl here")
+    if "--heldout" not in sys.argv and (blind2 := sorted(BLIND2.glob("*.jsonl"))):
+        rows = [r for path in blind2 for r in load(path)]
+        score(f"blind2 ({len(blind2)} files, second held-out set)", rows, show="--show-heldout" in sys.argv)
     latency([row["text"] for rows in sets.values() for row in rows])
     if FOLLOWUPS.exists():
         score_followups(load(FOLLOWUPS))
