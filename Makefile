@@ -62,7 +62,7 @@ system-deps:
 	fi
 
 test: $(STAMP) system-deps
-	$(PY) -m pytest -q -p no:cacheprovider -n 2  # two workers: most tests wait on real servers
+	$(PY) -m pytest -q -p no:cacheprovider -n 4  # four workers on two cores: most tests wait on real servers and simulated time, not on the CPU
 
 check: $(STAMP)
 	$(VENV)/bin/ruff check bot handlers tests

@@ -22,6 +22,7 @@ from bot.services.jobs import JobsService
 from bot.services.launch import LaunchService
 from bot.services.runtime import Runtime
 from tests.services.fakes import FakeChat, FakeCluster, fake_runtime
+from tests.support.waiting import wait
 
 POLICY = load_policy(Path(__file__).resolve().parents[1] / "chatops.example.yaml")
 NODES = [NodeFacts("h100-0", "h100", 8)]
@@ -169,6 +170,7 @@ def test_time_limit_near_notice_once_with_a_button() -> None:
     rt, chat, cluster, _, clock = _setup()
     _submit(rt, "near")
     _start(rt, cluster, "near")
+    wait(lambda: _get(rt, "near").card_ts, what="the card posted (the desk posts in its own thread)")
     keeper = Housekeeping(rt)
     assert keeper.deadline_notices() == []  # an hour left: not yet
     clock.now += 31 * 60
