@@ -21,7 +21,7 @@ import pytest
 from tests.e2e.test_demo import PROMPT, STARTUP_BUDGET_S, chatops
 
 ROOT = Path(__file__).resolve().parents[2]
-VENV = Path(sys.executable).parents[2]
+VENV = Path(sys.executable).parents[1]
 
 
 def _env(home: Path) -> dict[str, str]:

@@ -111,7 +111,8 @@ def test_requeue_puts_a_running_job_back_and_it_runs_again(stack: BotStack) -> N
 
 
 def test_after_waits_for_success_then_starts(stack: BotStack) -> None:
-    pre = launch(stack, f"launch pre --image {IMAGE} --gpus 8 --gpu-type h100 --env SIM_DURATION=1m")
+    # long enough that the dependent's waiting card is in Slack before `pre` ends (the card shows the newest state)
+    pre = launch(stack, f"launch pre --image {IMAGE} --gpus 8 --gpu-type h100 --env SIM_DURATION=10m")
     post = launch(stack, f"launch post --image {IMAGE} --gpus 1 --gpu-type l40s --after {pre} "
                          "--env SIM_DURATION=1m")
     _card(stack, post, f"waiting for `{pre}` to succeed")
