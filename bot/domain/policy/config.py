@@ -11,15 +11,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PrivateAttr, field_validator, model_validator
+from pydantic import Field, NonNegativeFloat, PrivateAttr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from bot.domain import messages as msg
-from bot.domain.durations import parse_duration
 from bot.domain.errors import ConfigError
 from bot.domain.jobs import JobKind
 from bot.domain.names import DNS1123_LABEL, image_problem
-from bot.domain.policy.org import DEFAULT_APPROVAL_TTL_S, ApprovalRule, AuditSettings, is_group
+from bot.domain.policy.org import (
+    DEFAULT_APPROVAL_TTL_S,
+    ApprovalRule,
+    AuditSettings,
+    StrictModel,
+    duration_value,
+    is_group,
+)
 from bot.domain.policy.people import people_problems
 from bot.domain.policy.problems import explain
 from bot.domain.policy.workload_kinds import JobSetOptions, TrainerOptions
@@ -34,23 +40,7 @@ def _channel_id(value: str | None) -> str | None:
     return value
 
 
-def _duration(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError("expected a duration like 12h")
-    if isinstance(value, int):
-        if value <= 0:
-            raise ValueError("must be a positive number of seconds")
-        return value
-    if not isinstance(value, str):
-        raise ValueError("expected a duration like 12h, 90m or 7d")
-    return parse_duration(value)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Team(_Strict):
+class Team(StrictModel):
     namespace: str
     members: list[str] = Field(default_factory=list)
     gpu_quota: PositiveInt
@@ -66,7 +56,7 @@ class Team(_Strict):
         return v
 
 
-class Limits(_Strict):
+class Limits(StrictModel):
     max_gpus_per_job: PositiveInt = 32
     max_nodes_per_job: PositiveInt = 4
     default_time_limit: int = 86400
@@ -76,10 +66,10 @@ class Limits(_Strict):
     max_extend_without_admin: int | None = None
 
     _durations = field_validator("default_time_limit", "max_time_limit", mode="before")(
-        lambda cls, v: _duration(v)
+        lambda cls, v: duration_value(v)
     )
     _extend = field_validator("max_extend_without_admin", mode="before")(
-        lambda cls, v: None if v is None else _duration(v)
+        lambda cls, v: None if v is None else duration_value(v)
     )
 
     @model_validator(mode="after")
@@ -89,11 +79,11 @@ class Limits(_Strict):
         return self
 
 
-class Images(_Strict):
+class Images(StrictModel):
     allowed: list[str] = Field(default_factory=list)
 
 
-class Template(_Strict):
+class Template(StrictModel):
     image: str | None = None
     command: list[str] | None = None
     gpus: PositiveInt | None = None
@@ -104,7 +94,7 @@ class Template(_Strict):
     env: dict[str, str] = Field(default_factory=dict)
     job_kind: JobKind | None = None  # None: the policy's job_kind
 
-    _time = field_validator("time_limit", mode="before")(lambda cls, v: None if v is None else _duration(v))
+    _time = field_validator("time_limit", mode="before")(lambda cls, v: None if v is None else duration_value(v))
 
     @field_validator("image")
     @classmethod
@@ -114,21 +104,21 @@ class Template(_Strict):
         return v
 
 
-class AlertRoute(_Strict):
+class AlertRoute(StrictModel):
     match: dict[str, str]
     channel: str
 
     _channel = field_validator("channel")(lambda cls, v: _channel_id(v))
 
 
-class Alerts(_Strict):
+class Alerts(StrictModel):
     routes: list[AlertRoute] = Field(default_factory=list)
     default_channel: str | None = None
 
     _channel = field_validator("default_channel")(lambda cls, v: _channel_id(v))
 
 
-class JobDefaults(_Strict):
+class JobDefaults(StrictModel):
     """Resources every job gets beside its GPUs (keys the example file may omit)."""
 
     cpu_per_gpu: PositiveInt = 8
@@ -138,7 +128,7 @@ class JobDefaults(_Strict):
     termination_grace_period_s: int = Field(default=120, ge=0)
 
 
-class Scheduler(_Strict):
+class Scheduler(StrictModel):
     """Who admits jobs, and tuning of the bot's own queue (every key optional).
 
     ``scheduler: kueue`` (or ``scheduler: {mode: kueue, ...}``) hands admission to the cluster's Kueue:
@@ -152,7 +142,7 @@ class Scheduler(_Strict):
     eta_horizon: int = 7 * 86400
 
     _durations = field_validator("fair_share_half_life", "eta_horizon", mode="before")(
-        lambda cls, v: _duration(v)
+        lambda cls, v: duration_value(v)
     )
 
     @model_validator(mode="before")
@@ -161,7 +151,7 @@ class Scheduler(_Strict):
         return {"mode": value} if isinstance(value, str) else value
 
 
-class Policy(_Strict):
+class Policy(StrictModel):
     admins: list[str] = Field(default_factory=list)
     teams: dict[str, Team]
     limits: Limits = Field(default_factory=Limits)
@@ -185,8 +175,8 @@ class Policy(_Strict):
     gpu_prices: dict[str, NonNegativeFloat] = Field(default_factory=dict)
     retention: int = 90 * 86400
 
-    _retention = field_validator("retention", mode="before")(lambda cls, v: _duration(v))
-    _ttl = field_validator("approval_ttl", mode="before")(lambda cls, v: _duration(v))
+    _retention = field_validator("retention", mode="before")(lambda cls, v: duration_value(v))
+    _ttl = field_validator("approval_ttl", mode="before")(lambda cls, v: duration_value(v))
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:

@@ -35,11 +35,11 @@ def duration_value(value: Any) -> int:
     return parse_duration(value)
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ApprovalWhen(_Strict):
+class ApprovalWhen(StrictModel):
     """When a launch needs a second person's yes; every key given must hold (an AND)."""
 
     gpus_over: Annotated[int, Field(ge=0)] | None = None
@@ -57,12 +57,12 @@ class ApprovalWhen(_Strict):
         return self
 
 
-class ApprovalRule(_Strict):
+class ApprovalRule(StrictModel):
     when: ApprovalWhen
     approvers: list[str] = Field(min_length=1)
 
 
-class AuditSettings(_Strict):
+class AuditSettings(StrictModel):
     """How much of the audit trail Redis keeps: the newest ``max_entries``, none older than ``max_age``."""
 
     max_entries: Annotated[int, Field(gt=0)] = 100_000

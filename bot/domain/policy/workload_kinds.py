@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from bot.domain.policy.org import StrictModel
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class JobSetOptions(_Strict):
+class JobSetOptions(StrictModel):
     """How a ``job_kind: jobset`` job is made (JobSet's ``failurePolicy``)."""
 
     max_restarts: int = Field(default=0, ge=0)  # whole-set restarts before the JobSet fails
 
 
-class TrainerOptions(_Strict):
+class TrainerOptions(StrictModel):
     """How a ``job_kind: trainjob`` job is made: the ClusterTrainingRuntime its ``runtimeRef`` names."""
 
     runtime: str = "torch-distributed"
