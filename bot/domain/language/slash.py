@@ -28,7 +28,7 @@ from bot.domain.actions import (
     Usage,
 )
 from bot.domain.durations import format_duration
-from bot.domain.errors import ParseError
+from bot.domain.errors import ParseError, ValidationError
 from bot.domain.language.fuzzy import closest
 from bot.domain.language.scanner import scan as scan_text
 from bot.domain.language.slash_args import (
@@ -47,6 +47,7 @@ from bot.domain.language.slash_args import (
 from bot.domain.language.slash_jobs import BUILDERS as JOB_BUILDERS
 from bot.domain.language.slash_jobs import command_words
 from bot.domain.language.slash_launch import build_launch, launch_args
+from bot.domain.language.slash_repair import checked_fix
 
 
 def tokenize(text: str) -> list[str]:
@@ -70,7 +71,17 @@ def typo_of(word: str) -> str | None:
 
 
 def parse_words(toks: list[str]) -> Action:
-    """``[/gpu] SUBCOMMAND ARGS...`` as words. Raises ``ParseError`` for anything off-grammar."""
+    """``[/gpu] SUBCOMMAND ARGS...`` as words. Raises ``ParseError`` for anything off-grammar, with a
+    fix that parses whenever one edit of a flag makes the line right."""
+    try:
+        return _parse_words(toks)
+    except (ParseError, ValidationError) as err:
+        if err.fix is None or isinstance(err.fix, str):
+            err.fix = checked_fix(err.fix, toks, _parse_words, tokenize)
+        raise
+
+
+def _parse_words(toks: list[str]) -> Action:
     if toks and toks[0].lower() == "/gpu":
         toks = toks[1:]
     if not toks:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import html
+import math
 import re
 import shlex
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ _ALIASES: dict[str, str] = {
     "--dependency": "--after", "-d": "--after", "--group-by": "--by",
 }  # fmt: skip
 
-_EXAMPLES = {
+EXAMPLES = {
     "--template": "llama-finetune", "--image": "ghcr.io/acme/train:1.4", "--gpus": "8", "--gpu-type": "h100",
     "--nodes": "2", "--time": "6h", "--priority": "high", "--env": "WANDB_PROJECT=demo", "--state": "running",
     "--tail": "200", "--memory": "256Gi", "--cpus": "32", "--days": "7", "--user": "U0123ABC",
@@ -136,7 +137,7 @@ def scan_args(sub: str, args: list[str]) -> ArgScan:
             else:
                 value, end = "", i + 1
             if not value.strip():
-                raise ParseError(msg.parse_missing_value(name, _EXAMPLES.get(name, "VALUE")), None)
+                raise ParseError(msg.parse_missing_value(name, EXAMPLES.get(name, "VALUE")), None)
             scan.opts.append(Opt(name, value, i, end))
             i = end
             continue
@@ -156,6 +157,8 @@ def positive_int(scan: ArgScan, opt: Opt) -> int:
     raw = opt.value.strip()
     if not re.fullmatch(r"[+-]?\d+", raw):
         n = word_to_int(raw)
+        if n is None and re.fullmatch(r"\d*\.\d+", raw):
+            n = max(1, math.ceil(float(raw)))  # 2.5 GPUs: at least what was asked, whole
         fix = scan.opt_fix(opt, str(n)) if n is not None and n > 0 else None
         raise ParseError(msg.parse_not_whole_number(opt.flag, raw), fix)
     value = int(raw)
