@@ -78,7 +78,7 @@ check: $(STAMP)
 # Line and branch coverage of bot/ and handlers/ (subprocesses too: `chatops run` under test is measured).
 coverage: $(STAMP) system-deps
 	rm -f .coverage .coverage.*
-	$(PY) -m pytest -q -p no:cacheprovider -n 2 --cov --cov-report= || echo "(some tests failed: coverage still reported)"
+	$(PY) -m pytest -q -p no:cacheprovider -n 4 --dist worksteal --cov --cov-report= || echo "(some tests failed: coverage still reported)"
 	$(PY) -m coverage combine -q || true
 	$(PY) -m coverage report --include='bot/*,handlers/*' --skip-covered --sort=cover | tail -40
 	@for part in 'bot/*,handlers/*' 'bot/domain/*'; do \
