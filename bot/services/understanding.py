@@ -191,8 +191,10 @@ class Understanding:
         except BackendError as err:
             log.warning("last launch unavailable: %s", err)
             return None
-        if found is None:
-            return None
+        if found is None:  # a clear "same as before" with nothing before: say so, not "I can only help with..."
+            probe = Launch(name="-", image="-", gpu_type="-", given=frozenset({"image", "gpu_type"}))
+            return Understood(Clarify(question=msg.nothing_to_repeat()), source="followup") \
+                if again_of(body, probe) is not None else None
         name, launch = found
         action = again_of(body, launch)
         return Understood(action, source="followup", based_on=name) if action is not None else None

@@ -44,7 +44,9 @@ def test_same_as_before_starts_from_the_last_launch_in_any_channel() -> None:
     again = _shown(svc, "launch that again", "URES0001", channel="CVISION01")
     assert "Based on `llama-ft-3`" in again
     # someone else has no launch on record: nothing to base it on, no copy of another's job
-    assert "Based on" not in _shown(svc, "same as before but with 4 GPUs", "URES0002")
+    nothing = _shown(svc, "same as before but with 4 GPUs", "URES0002")
+    assert "Based on" not in nothing and "no earlier launch for me to repeat" in nothing
+    assert "no earlier launch" not in _shown(svc, "what is the weather like", "URES0002")
 
 
 def test_a_non_admin_selector_over_others_jobs_is_refused_with_what_works() -> None:

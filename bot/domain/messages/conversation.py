@@ -24,3 +24,11 @@ def clarify_which_job_of(verb: str, names: list[str]) -> str:
     listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + f" and {shown[-1]}"
     more = f" (and {len(names) - 6} more)" if len(names) > 6 else ""
     return f"Which job should I {verb}? You have {listed}{more} queued or running, e.g. `/gpu {verb} {names[0]}`."
+
+
+def nothing_to_repeat() -> str:
+    return (
+        "You have no earlier launch for me to repeat. Say it in full, e.g. "
+        "`/gpu launch llama-ft --image ghcr.io/acme/train:1.4 --gpus 8 --gpu-type h100 --time 6h`; "
+        "after that, \"same as before but with 16 GPUs\" works."
+    )
