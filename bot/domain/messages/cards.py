@@ -37,7 +37,9 @@ def per_node_resources(memory: str | None, cpus: int | None) -> str:
 
 
 def stop_preview(names: list[str]) -> str:
-    return f"Stop {len(names)} job(s): {', '.join(f'`{n}`' for n in names)}?"
+    if len(names) == 1:
+        return f"Stop `{names[0]}`?"
+    return f"Stop these {len(names)} jobs: {', '.join(f'`{n}`' for n in names)}?"
 
 
 def _names(names: list[str]) -> str:
