@@ -6,12 +6,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import socket
 import sys
-import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
@@ -22,6 +19,7 @@ from bot.sim.kueue import api as kueue_api
 from bot.sim.routes import Api, Route, matcher, parse_path, request_verb
 from bot.sim.status import ApiError
 from bot.sim.store import Expired
+from bot.sim.tracked_http import TrackedHandler, TrackedServer
 
 if TYPE_CHECKING:
     from bot.sim.cluster import SimCluster
@@ -55,39 +53,8 @@ class Backend(Protocol):
     def record(self, rec: RequestRecord) -> None: ...
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive for the client's connection pool, chunked watches
+class Handler(TrackedHandler):
     server: SimHTTPServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the request log lives in ``SimServer.request_log``, not on stderr
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in separate writes; without NODELAY each answer waits ~40 ms on Nagle.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, add=False)
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_PATCH(self) -> None:
-        self._dispatch("PATCH")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
 
     # --- plumbing ------------------------------------------------------------------------------------
 
@@ -115,7 +82,7 @@ class Handler(BaseHTTPRequestHandler):
     def _send_json(self, code: int, obj: Any, warnings: list[str] | None = None) -> None:
         self._send(code, json.dumps(obj, separators=(",", ":")).encode(), warnings=warnings)
 
-    def _dispatch(self, method: str) -> None:
+    def dispatch(self, method: str) -> None:
         url = urlsplit(self.path)
         query = dict(parse_qsl(url.query))
         cluster = self.server.sim.cluster
@@ -269,13 +236,9 @@ class Handler(BaseHTTPRequestHandler):
             store.unwatch(watcher)
 
 
-class SimHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-
+class SimHTTPServer(TrackedServer):
     def __init__(self, address: tuple[str, int], sim: Backend) -> None:
         self.sim = sim
-        self._conns: set[socket.socket] = set()
-        self._conns_lock = threading.Lock()
         super().__init__(address, Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -284,15 +247,3 @@ class SimHTTPServer(ThreadingHTTPServer):
         if isinstance(error, HUNG_UP):
             return
         log.error("sim apiserver: request from %s failed", client_address, exc_info=error)
-
-    def track(self, conn: socket.socket, add: bool) -> None:
-        with self._conns_lock:
-            (self._conns.add if add else self._conns.discard)(conn)
-
-    def close_connections(self) -> None:
-        # Idle keep-alive connections would otherwise pin handler threads after stop().
-        with self._conns_lock:
-            conns = list(self._conns)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)

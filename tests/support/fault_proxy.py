@@ -27,11 +27,12 @@ import socket
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from bot.sim.tracked_http import TrackedHandler, TrackedServer
 
 Fault = Literal["500", "503", "429", "drop", "apply_then_500", "apply_then_drop", "pass"]
 FAULTS: tuple[str, ...] = ("500", "503", "429", "drop", "apply_then_500", "apply_then_drop", "pass")
@@ -74,40 +75,10 @@ def _status_body(code: int, reason: str, message: str, retry_after: float | None
     return json.dumps(status).encode()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive like the API server: the client's pool reuses connections
+class _Handler(TrackedHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, add=False)
-
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def do_PUT(self) -> None:
-        self._handle("PUT")
-
-    def do_PATCH(self) -> None:
-        self._handle("PATCH")
-
-    def do_DELETE(self) -> None:
-        self._handle("DELETE")
-
-    def _handle(self, method: str) -> None:
+    def dispatch(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         proxy = self.server.proxy
@@ -185,29 +156,15 @@ class _Handler(BaseHTTPRequestHandler):
             conn.close()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(TrackedServer):
     proxy: FaultProxy
 
     def __init__(self, address: tuple[str, int], proxy: FaultProxy) -> None:
         super().__init__(address, _Handler)
         self.proxy = proxy
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that hangs up (the bot timing out, or stopping) is normal here, not news
-
-    def track(self, conn: socket.socket, *, add: bool) -> None:
-        with self._open_lock:
-            (self._open.add if add else self._open.discard)(conn)
-
-    def close_all(self) -> None:
-        with self._open_lock:
-            conns = list(self._open)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
 
 
 @dataclass
@@ -302,7 +259,7 @@ class FaultProxy:
         if self._server is None:
             return
         self._server.shutdown()
-        self._server.close_all()
+        self._server.close_connections()
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
