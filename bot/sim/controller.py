@@ -18,6 +18,7 @@ from bot.sim.events import EventRecorder
 from bot.sim.jobctl import JobController
 from bot.sim.jobset.controller import JobSetController
 from bot.sim.kubelet import Kubelet
+from bot.sim.loop import ControllerLoop
 from bot.sim.pod_status import gpus_of
 from bot.sim.scheduler import Gang, NodeState, PodReq, Scheduler
 from bot.sim.store import Store
@@ -26,7 +27,9 @@ from bot.sim.trainer.controller import TrainJobController
 TICK_SECONDS = 0.02
 
 
-class Controller:
+class Controller(ControllerLoop):
+    thread_name = "sim-controller"
+
     def __init__(self, store: Store, clock: SimClock) -> None:
         self.store = store
         self.clock = clock
@@ -36,7 +39,7 @@ class Controller:
         self.kubelet = Kubelet(store, clock, self.events, self._at)
         self.jobs = JobController(store, clock, self.events, self.scheduler, self.kubelet, self._at)
         self._inbox: deque[tuple[str, str, Obj]] = deque()
-        self._wake = threading.Event()
+        super().__init__()
         self._timers: list[tuple[float, int, str, str, str, str]] = []
         self._seq = itertools.count()
         self._dirty: set[tuple[str, str]] = set()
@@ -45,24 +48,9 @@ class Controller:
         # JobSets and TrainJobs to reconcile, by (namespace, name); kept apart from Jobs
         self._dirty_owners: dict[str, set[tuple[str, str]]] = {"jobsets": set(), "trainjobs": set()}
         self._job_by_uid: dict[str, tuple[str, str]] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         store.add_listener(self._on_change)
 
     # --- lifecycle -----------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="sim-controller", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
 
     def _run(self) -> None:
         while not self._stop.is_set():

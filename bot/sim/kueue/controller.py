@@ -26,40 +26,28 @@ from bot.sim.kueue.workloads import (
     requests_of,
     set_condition,
 )
+from bot.sim.loop import ControllerLoop
 from bot.sim.store import Store
 
 KINDS = ("jobs", "workloads", "clusterqueues", "localqueues", "resourceflavors", "workloadpriorityclasses")
 PERIOD_S = 0.1  # real seconds between cycles without changes (for maximum execution times)
 
 
-class KueueController:
+class KueueController(ControllerLoop):
+    thread_name = "sim-kueue"
+
     def __init__(self, store: Store, clock: SimClock, events: EventRecorder) -> None:
         self.store, self.clock, self.events = store, clock, events
         self.lock = threading.Lock()
         self.pending: dict[str, list[Obj]] = {}  # ClusterQueue → its pending Workloads, in admission order
         self._seq: dict[str, int] = {}  # uid → arrival order: FIFO among equal timestamps
         self._count = itertools.count()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         store.add_listener(self._on_change)
 
     def _on_change(self, kind: str, event_type: str, obj: Obj) -> None:
         if kind in KINDS:
             self._wake.set()
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="sim-kueue", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
 
     def _run(self) -> None:
         while not self._stop.is_set():
