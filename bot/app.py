@@ -14,7 +14,9 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 
 from bot.adapters.alertmanager import Alertmanager
 from bot.adapters.charts import usage_png
+from bot.adapters.kube import clusters as kube_clusters
 from bot.adapters.kube.client import KubeCluster
+from bot.adapters.kube.clusters import KubeClusters
 from bot.adapters.prometheus import PrometheusGpu
 from bot.adapters.redis.stores import RedisStores
 from bot.adapters.slack.groups import SlackGroups
@@ -65,16 +67,19 @@ class _NoTokenSkippedWarning(logging.Filter):
 logging.getLogger("slack_bolt.App").addFilter(_NoTokenSkippedWarning())
 
 
-def build_runtime(settings: Settings, policy: Policy, cluster: KubeCluster | None = None,
+def build_runtime(settings: Settings, policy: Policy, cluster: KubeCluster | KubeClusters | None = None,
                   slack: SlackCards | None = None, stores: RedisStores | None = None) -> Runtime:
     """The adapters behind the services' ports: one Redis connection, the cluster, Slack, Prometheus."""
     if cluster is None:
-        cluster = KubeCluster.from_env(policy.gpu_types, settings.kubeconfig)
+        cluster = kube_clusters.connect(policy.clusters, policy.gpu_types, settings.kubeconfig)
     if slack is None:
         slack = SlackCards(make_client(Settings.reveal(settings.slack_bot_token), settings.slack_api_url))
     prom = PrometheusGpu(settings.prometheus_url) if settings.prometheus_url else None
     if stores is None:
         stores = RedisStores.connect(Settings.reveal(settings.redis_url), policy.redis_prefix)
+    if isinstance(cluster, kube_clusters.KubeClusters):  # several clusters: a job's calls go to its own
+        queue = stores.queue
+        cluster.locate = lambda namespace, name: (r.cluster or None) if (r := queue.get(namespace, name)) else None
     return runtime_of(policy, stores, cluster, slack, prom)
 
 
@@ -148,7 +153,7 @@ class Bot:
 
     @classmethod
     def create(cls, settings: Settings, policy: Policy, *, host: str = "0.0.0.0", port: int = 8080,
-               http_mode: bool = True, cluster: KubeCluster | None = None,
+               http_mode: bool = True, cluster: KubeCluster | KubeClusters | None = None,
                safety_interval_s: float = 5.0, directory_refresh_s: float = REFRESH_EVERY_S) -> Bot:
         slack = SlackCards(make_client(Settings.reveal(settings.slack_bot_token), settings.slack_api_url))
         stores = RedisStores.connect(Settings.reveal(settings.redis_url), policy.redis_prefix)

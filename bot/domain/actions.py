@@ -52,6 +52,8 @@ class Launch:
     cpus: int | None = None
     # Slurm's --dependency: start only once each of these jobs has ended as its condition asks
     after: tuple[After, ...] = ()
+    # a cluster of the policy's ``clusters:`` (None: wherever its GPU type has room)
+    cluster: str | None = None
     # Which fields the user gave explicitly: a template fills only the others.
     given: frozenset[str] = field(default_factory=frozenset)
 

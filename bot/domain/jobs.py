@@ -76,6 +76,12 @@ class JobRecord:
     # a TrainJob's own report (status.trainerStatus), when its trainer reports progress
     trainer_progress: int | None = None
     trainer_remaining_s: int | None = None
+    # Several clusters (policy ``clusters:``): where it runs (set at admission; "" = the one cluster),
+    # where it was asked to go (--cluster, a template's cluster), and since when its cluster has not
+    # answered while it runs (its card says so instead of failing it).
+    cluster: str = ""
+    cluster_wanted: str | None = None
+    unreachable_since: float | None = None
 
     @property
     def key(self) -> str:

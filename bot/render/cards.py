@@ -70,6 +70,8 @@ def _state_line(r: JobRecord, position: int | None) -> str:
         line += f" · {msg.over_quota_note()}"
     if r.trainer_progress is not None and r.state in ("running", "succeeded"):
         line += f" · {msg.trainer_progress(r.trainer_progress, r.trainer_remaining_s)}"
+    if r.unreachable_since is not None and r.state in RUNNING_STATES:  # not failed: not seen for now
+        line += "\n" + msg.cluster_unreachable_since(r.cluster, r.unreachable_since)
     text = r.diagnosis if r.diagnosis and r.state not in ("succeeded", "stopped") else r.reason
     return f"{line}\n{text}" if text else line
 
@@ -116,6 +118,8 @@ def job_card(r: JobRecord, position: int | None = None, now: float | None = None
     if r.state in ACTIVE_STATES or r.state in FINAL_STATES:
         blocks.append(_buttons(r))
     context = f"{r.namespace}/{r.name} · team {r.team} · {r.priority} priority · submitted {_stamp(r.submitted_at)}"
+    if r.cluster or r.cluster_wanted:  # only set when the policy has several clusters
+        context += f" · {msg.on_cluster(r.cluster or r.cluster_wanted or '')}"
     if r.approved_by:
         context += f" · {msg.approval_card_note(r.approved_by)}"
     blocks.append(ContextBlock(elements=[_md(context)]))

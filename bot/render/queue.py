@@ -8,6 +8,7 @@ from bot.domain import messages as msg
 from bot.domain.clipping import clip
 from bot.domain.jobs import JobRecord
 from bot.domain.scheduling.model import Why
+from bot.domain.scheduling.pools import SEP, pool_text
 from bot.render.replies import MAX_SECTION, Reply
 
 MAX_ROWS = 40  # rows shown in full; Slack allows 50 blocks and 3000 characters per section
@@ -16,6 +17,8 @@ ROWS_PER_SECTION = 8
 
 def why_text(why: Why) -> str:
     """The reason a queued job waits, as shown on its card and in ``/gpu queue``."""
+    if SEP in why.gpu_type:  # several clusters: the pool is a (cluster, GPU type), said as such
+        why = why._replace(gpu_type=pool_text(why.gpu_type))
     if why.kind == "quota":
         return msg.sched_quota(why.team, why.used, why.quota, why.borrowed, why.gpus, why.gpu_type)
     if why.kind == "idle_only":
@@ -30,6 +33,8 @@ def why_text(why: Why) -> str:
 
 def queue_row(position: int, r: JobRecord, now: float, mine: bool) -> str:
     gpus = f"{r.gpus} × {r.gpu_type}" + (f" on {r.nodes} nodes" if r.nodes > 1 else "")
+    if r.cluster_wanted:  # several clusters, and this job asked for one
+        gpus += f" · {msg.on_cluster(r.cluster_wanted)}"
     name = f"*`{r.name}`* :point_left:" if mine else f"`{r.name}`"
     prio = "" if r.priority == "normal" else f" · {r.priority} priority"
     preempted = f" · preempted {r.preemptions}×" if r.preemptions else ""

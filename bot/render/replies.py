@@ -168,9 +168,12 @@ def status(r: JobRecord, position: int | None, pods: list[str]) -> Reply:
     return card
 
 
-def gpus_table(rows: list[tuple[str, int, int, int]]) -> Reply:
-    lines = ["*Cluster GPUs*", "```type    capacity  in use  free"]
+def gpus_table(rows: list[tuple[str, int, int, int]], notes: list[str] | None = None) -> Reply:
+    """GPUs by type (by "cluster type" with several clusters); ``notes``: the clusters that do not answer."""
+    width = max([7, *(len(r[0]) for r in rows)])
+    lines = ["*Cluster GPUs*", f"```{'type':<{width}} capacity  in use  free"]
     for gpu_type, cap, used, free in rows:
-        lines.append(f"{gpu_type:<7} {cap:>8} {used:>7} {free:>5}")
+        lines.append(f"{gpu_type:<{width}} {cap:>8} {used:>7} {free:>5}")
     lines.append("```")
+    lines += notes or []
     return text_reply("\n".join(lines))

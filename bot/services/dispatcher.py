@@ -26,7 +26,9 @@ from bot.domain.errors import BackendError, LeaseLost
 from bot.domain.jobs import RUNNING_STATES, JobRecord
 from bot.domain.scheduling.cycle import Books, Decision, Waiting, decide, explain
 from bot.domain.scheduling.eta import changed_meaningfully
+from bot.domain.scheduling.pools import pool_text, split_pool
 from bot.render.queue import why_text
+from bot.services import placement
 from bot.services.audit import record as audit
 from bot.services.cards import publish_card
 from bot.services.kueue_follow import KueueFollower
@@ -69,16 +71,20 @@ class Dispatcher:
     def run_pass(self) -> PassResult:
         with self._lock:
             result = PassResult()
+            kueue = self.rt.policy.scheduler.mode == "kueue"
+            # several clusters: which answer is known first, so that one that does not is left alone
+            snap = self.rt.cluster.snapshot() if len(self.rt.policy.clusters) > 1 and not kueue else None
             jobs = self.rt.cluster.managed_jobs(workload_plurals(self.rt.policy))
             rows = self.rt.store.queued_with_seq()
-            if self.rt.policy.scheduler.mode == "kueue":
+            if kueue:
                 # Kueue admits: its queued jobs live in the cluster (suspended) and are followed, not mended.
                 self.reconciler.sync(jobs, [], result, self.fence)
                 self.kueue.follow(jobs, [r for r, _ in rows], result, self.fence)
             else:
-                moved = self.reconciler.sync(jobs, [r for r, _ in rows], result, self.fence)
+                down = frozenset(snap.unreachable) if snap is not None else frozenset()
+                moved = self.reconciler.sync(jobs, [r for r, _ in rows], result, self.fence, down=down)
                 rows = [(r, seq) for r, seq in rows if r.key not in moved]
-                self._schedule(self.rt.cluster.snapshot(), jobs, rows, result)
+                self._schedule(snap or self.rt.cluster.snapshot(), jobs, rows, result)
             self.passes += 1
             self._count_queue(rows, set(result.admitted))
             for line in result.mended:
@@ -102,8 +108,13 @@ class Dispatcher:
     def _schedule(self, snap: Snapshot, jobs: dict[str, JobPhase], rows: list[tuple[JobRecord, int]],
                   result: PassResult) -> None:
         books = self._books(snap, jobs, rows)
+        policy, where = self.rt.policy, None
+        if snap.clusters:  # several clusters: a pool per (cluster, GPU type), a cluster for each queued job
+            policy, pooled_books, where = placement.pooled(policy, books, snap)
+            placement.follow(self.rt, snap, books.active, where, {r.key: r for r, _ in rows}, self.fence)
+            books = pooled_books
         t0 = time.perf_counter()
-        d = decide(self.rt.policy, books)
+        d = decide(policy, books)
         result.decision_s = time.perf_counter() - t0
         self.rt.store.save_usage(d.usage, lease=self.fence)
         self._preempt(d, result)
@@ -111,7 +122,8 @@ class Dispatcher:
             r = d.records[s.job.key]
             admitted = self.rt.store.transition(r.namespace, r.name, ["queued"], "admitted", lease=self.fence,
                                                 admitted_at=self.rt.clock(), reason=None, eta=None,
-                                                over_quota=s.over_quota, making_room=False)
+                                                over_quota=s.over_quota, making_room=False,
+                                                **({"cluster": split_pool(s.job.gpu_type)[1]} if where else {}))
             if admitted is not None:
                 metrics.ADMISSIONS.labels(admitted.gpu_type).inc()
                 self.reconciler.create(admitted, self.fence)
@@ -182,7 +194,7 @@ class Dispatcher:
         if w.kind == "preempting":
             return msg.sched_preempting(w.victims)
         if w.kind == "draining":
-            return msg.sched_draining(w.gpus, w.gpu_type)
+            return msg.sched_draining(w.gpus, pool_text(w.gpu_type))
         if w.kind == "why" and w.why is not None:
             return why_text(w.why)
         return r.reason or ""

@@ -11,6 +11,7 @@ from bot.domain.actions import Help, ListJobs, Logs, Status, Stop
 from bot.domain.errors import BackendError, ForbiddenError, NotFoundError
 from bot.domain.jobs import ACTIVE_STATES, CONTRACT_STATES, RUNNING_STATES, JobRecord
 from bot.domain.policy.judge import Identity, check_stop, identify, may_read_logs, may_see
+from bot.domain.scheduling.pools import gpu_pools, pooled_facts
 from bot.render import queue as queue_render
 from bot.render import replies as rendering
 from bot.services.audit import record as audit
@@ -93,14 +94,15 @@ class JobsService:
         return queue_render.queue_reply(ordered, user_id, self.rt.clock())
 
     def gpus(self) -> rendering.Reply:
-        facts = self.rt.cluster.snapshot().facts
+        snap = self.rt.cluster.snapshot()
+        facts = pooled_facts(snap.facts) if snap.clusters else snap.facts  # several clusters: by cluster
         rows = []
-        for gpu_type in self.rt.policy.gpu_types:
-            cap = facts.capacity(gpu_type)
+        for label, pool in gpu_pools(self.rt.policy, snap):
+            cap = facts.capacity(pool)
             if cap:
-                free = facts.free(gpu_type)
-                rows.append((gpu_type, cap, cap - free, free))
-        return rendering.gpus_table(rows)
+                free = facts.free(pool)
+                rows.append((label, cap, cap - free, free))
+        return rendering.gpus_table(rows, [msg.gpus_cluster_unreachable(c, t) for c, t in snap.unreachable.items()])
 
     # --- stopping --------------------------------------------------------------------------------
 

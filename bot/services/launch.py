@@ -54,6 +54,7 @@ def launch_from_dict(data: dict[str, Any]) -> Launch:
         memory=data.get("memory"),
         cpus=int(data["cpus"]) if data.get("cpus") else None,
         after=tuple(After(job=d["job"], condition=d.get("condition", "ok")) for d in data.get("after") or []),
+        cluster=data.get("cluster"),
         given=frozenset(data.get("given", [])),
     )
 
@@ -104,6 +105,7 @@ class LaunchService:
             channel=channel,
             after=after,
             after_met=met,
+            cluster_wanted=a.cluster,
             reason=None if met or not after else first_waited(self.rt.store, after),
         )
 

@@ -8,7 +8,7 @@ every card change is recorded for the card desk (never waits on Slack).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from bot.domain import messages as msg
@@ -49,11 +49,14 @@ class Reconciler:
             publish_card(self.rt, done)
 
     def sync(self, jobs: Mapping[str, JobPhase], queued: list[JobRecord], result: PassResult,
-             fence: Fence) -> set[str]:
-        """Follow running jobs to their end and mend disagreements; returns the queued keys it moved."""
+             fence: Fence, *, down: Collection[str] = ()) -> set[str]:
+        """Follow running jobs to their end and mend disagreements; returns the queued keys it moved.
+        Jobs on a cluster in ``down`` (several clusters, one not answering) are left as they are."""
         moved: set[str] = set()
         now = self.rt.clock()
         for r in self.rt.store.list(states=RUNNING_STATES, limit=100_000):
+            if down and r.cluster in down:
+                continue  # its cluster does not answer: not gone, not failed, just not seen
             phase = jobs.get(r.key)
             if phase is None and r.created_at is None:
                 if now - (r.admitted_at or 0.0) < MEND_ADMITTED_AFTER_S:

@@ -71,7 +71,7 @@ def test_identity_words_change_nothing_but_the_fields() -> None:
     assert a.gpus == 16
     assert set(to_dict(a)) - {"action", "given"} == {
         "name", "template", "image", "gpus", "gpu_type", "nodes", "time_limit_s", "priority", "command", "env",
-        "memory", "cpus", "after"}
+        "memory", "cpus", "after", "cluster"}
 
 
 @pytest.mark.parametrize("text", ["yes", "yes, launch it", "go", "go ahead", "launch it", "ok do it", "Yes!"])

@@ -57,13 +57,15 @@ class KubeCluster:
         self._short_by_product = {product: short for short, product in gpu_types.items()}
 
     @classmethod
-    def from_env(cls, gpu_types: Mapping[str, str], kubeconfig: str | None = None) -> KubeCluster:
-        """From ``KUBECONFIG`` (or the given file), else the in-cluster service account."""
+    def from_env(cls, gpu_types: Mapping[str, str], kubeconfig: str | None = None,
+                 context: str | None = None) -> KubeCluster:
+        """From ``KUBECONFIG`` (or the given file; ``context``: one of its contexts, else its current
+        one), else (or for the context ``in-cluster``) the in-cluster service account."""
         configuration = _configuration()
         try:
-            if kubeconfig:
+            if kubeconfig and context != "in-cluster":
                 k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
-                    config_file=kubeconfig, client_configuration=configuration
+                    config_file=kubeconfig, client_configuration=configuration, context=context
                 )
             else:
                 k8s_config.load_incluster_config(  # type: ignore[no-untyped-call]
@@ -79,6 +81,12 @@ class KubeCluster:
 
     def close(self) -> None:
         self.api_client.close()  # type: ignore[no-untyped-call]
+
+    def ping(self) -> None:
+        """One quick call, not retried (``/version``): is the API server there at all?"""
+        version = k8s.VersionApi(self.api_client)
+        self.policy.run("ping", lambda: version.get_code(_preload_content=False, _request_timeout=(1.0, 3.0)),
+                        retry=False)
 
     # --- the one way to call ----------------------------------------------------------------------
 

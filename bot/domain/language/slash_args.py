@@ -28,6 +28,7 @@ FLAGS: dict[str, dict[str, bool]] = {
     "launch": {
         "--template": True, "--image": True, "--gpus": True, "--gpu-type": True, "--nodes": True,
         "--time": True, "--priority": True, "--env": True, "--memory": True, "--cpus": True, "--after": True,
+        "--cluster": True,
     },
     "status": {},
     "list": {"--mine": False, "--team": False, "--all": False, "--state": True},
@@ -60,7 +61,7 @@ EXAMPLES = {
     "--template": "llama-finetune", "--image": "ghcr.io/acme/train:1.4", "--gpus": "8", "--gpu-type": "h100",
     "--nodes": "2", "--time": "6h", "--priority": "high", "--env": "WANDB_PROJECT=demo", "--state": "running",
     "--tail": "200", "--memory": "256Gi", "--cpus": "32", "--days": "7", "--user": "U0123ABC",
-    "--after": "pretrain-7", "--since": "30d", "--by": "team",
+    "--after": "pretrain-7", "--cluster": "onprem", "--since": "30d", "--by": "team",
 }  # fmt: skip
 
 

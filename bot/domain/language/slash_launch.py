@@ -79,6 +79,8 @@ def _field(scan: ArgScan, opt: Opt) -> tuple[str, object]:
         return "cpus", to_int(scan, opt)
     if opt.flag == "--after":
         return "after", parse_after(scan, opt)
+    if opt.flag == "--cluster":
+        return "cluster", value.lower()
     if opt.flag == "--memory":
         if bad := memory_problem(value):
             why, fixed = bad
@@ -167,6 +169,8 @@ def launch_args(action: Launch) -> list[str]:
     for key, val in action.env:
         out += ["--env", f"{key}={val}"]
     out += after_args(action.after)
+    if action.cluster:
+        out += ["--cluster", action.cluster]
     if action.command:
         out += ["--", *action.command]
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.domain.messages.alerts import *  # noqa: F403
 from bot.domain.messages.backends import *  # noqa: F403
 from bot.domain.messages.cards import *  # noqa: F403
+from bot.domain.messages.clusters import *  # noqa: F403
 from bot.domain.messages.console import *  # noqa: F403
 from bot.domain.messages.conversation import *  # noqa: F403
 from bot.domain.messages.kueue import *  # noqa: F403

@@ -18,6 +18,7 @@ from bot.domain import messages as msg
 from bot.domain.errors import ConfigError
 from bot.domain.jobs import JobKind
 from bot.domain.names import DNS1123_LABEL, image_problem
+from bot.domain.policy.clusters import ClusterMap, cluster_problems, clusters_field
 from bot.domain.policy.org import (
     DEFAULT_APPROVAL_TTL_S,
     ApprovalRule,
@@ -93,6 +94,7 @@ class Template(StrictModel):
     priority: Literal["low", "normal", "high"] | None = None
     env: dict[str, str] = Field(default_factory=dict)
     job_kind: JobKind | None = None  # None: the policy's job_kind
+    cluster: str | None = None  # a name of ``clusters``: where its jobs go (None: wherever there is room)
 
     _time = field_validator("time_limit", mode="before")(lambda cls, v: None if v is None else duration_value(v))
 
@@ -168,6 +170,7 @@ class Policy(StrictModel):
     approvals: list[ApprovalRule] = Field(default_factory=list)
     approval_ttl: int = DEFAULT_APPROVAL_TTL_S
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    clusters: ClusterMap = clusters_field()  # name → context, GPU types, namespaces (none: the one cluster)
     # Users that user groups put in two teams (set when groups are resolved): refused, both teams named.
     _conflicts: dict[str, tuple[str, ...]] = PrivateAttr(default_factory=dict)
 
@@ -207,6 +210,8 @@ class Policy(StrictModel):
             problems += [f"{key}: '{kind}' is not supported with scheduler: kueue yet (the bot queues batch/v1 "
                          "Jobs in Kueue); use job_kind: job, or the builtin scheduler"
                          for key, kind in kinds.items() if kind != "job"]
+        problems += cluster_problems(self.clusters, list(self.gpu_types), {t.namespace for t in self.teams.values()},
+                                     {n: t.cluster for n, t in self.templates.items()}, self.scheduler.mode)
         problems += [f"gpu_prices.{t}: '{t}' is not in gpu_types ({', '.join(sorted(self.gpu_types))})"
                      for t in self.gpu_prices if t not in self.gpu_types]
         if problems:

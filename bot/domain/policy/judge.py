@@ -15,6 +15,7 @@ from bot.domain.actions import Action, Launch, Priority, Stop
 from bot.domain.errors import ClusterFactError, ForbiddenError, PolicyError, Refusal, ValidationError
 from bot.domain.jobs import JobRecord
 from bot.domain.names import image_problem, job_name_problem
+from bot.domain.policy.clusters import DEFAULT_CLUSTER, candidates, cluster_names
 from bot.domain.policy.config import Policy
 from bot.domain.resources import format_memory, memory_problem, quantity_value
 from bot.domain.scheduling.model import ClusterFacts
@@ -103,6 +104,8 @@ def apply_template(policy: Policy, action: Launch) -> Launch:
         changes["time_limit_s"] = tpl.time_limit
     if "priority" not in given and tpl.priority is not None:
         changes["priority"] = tpl.priority
+    if "cluster" not in given and tpl.cluster is not None:
+        changes["cluster"] = tpl.cluster
     if tpl.env:
         changes["env"] = tuple(sorted({**tpl.env, **dict(action.env)}.items()))
     return dataclasses.replace(action, **changes)  # type: ignore[arg-type]
@@ -191,6 +194,8 @@ def check_launch(policy: Policy, ident: Identity, action: Launch, facts: Cluster
                                   gpus=a.gpus // a.nodes * facts.node_count(a.gpu_type)),
         )
     _check_node_size(a, a.gpu_type, facts)
+    if a.cluster is not None:
+        check_cluster(policy, ident, a)
     return dataclasses.replace(a, time_limit_s=time_limit)
 
 
@@ -264,3 +269,19 @@ def judge_launch(policy: Policy, ident: Identity, action: Launch, facts: Cluster
     except Refusal as first:
         first.fix = passing_fix(policy, ident, first.fix, facts)
         raise
+
+
+def check_cluster(policy: Policy, ident: Identity, a: Launch) -> None:
+    """``--cluster NAME``: a cluster of the policy that offers the GPU type and serves the team's namespace."""
+    assert a.cluster is not None and a.gpu_type is not None
+    if not policy.clusters and a.cluster == DEFAULT_CLUSTER:
+        return  # the one cluster, by its name
+    fits = candidates(policy, a.gpu_type, ident.namespace)
+    fix = _with(a, cluster=fits[0]) if fits else _with(a, cluster=None)
+    if a.cluster not in policy.clusters:
+        raise PolicyError(msg.unknown_cluster(a.cluster, cluster_names(policy)), fix)
+    entry = policy.clusters[a.cluster]
+    if entry.gpu_types is not None and a.gpu_type not in entry.gpu_types:
+        raise PolicyError(msg.cluster_lacks_gpu_type(a.cluster, a.gpu_type, fits), fix)
+    if entry.namespaces is not None and ident.namespace not in entry.namespaces:
+        raise PolicyError(msg.cluster_lacks_namespace(a.cluster, ident.namespace, fits), fix)

@@ -22,6 +22,7 @@ class NodeFacts:
     ready: bool = True
     cpu: float = 0.0  # allocatable cores; 0 = not reported
     memory: int = 0  # allocatable bytes; 0 = not reported
+    cluster: str = ""  # the policy's cluster name when it has several ("" = the one cluster)
 
 
 @dataclass
