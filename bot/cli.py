@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -63,6 +64,26 @@ def _check_config(args: argparse.Namespace) -> int:
 
         print(groups_resolved_at_run_time(groups), file=sys.stderr)
     print(scheduler_mode_help(policy.scheduler.mode))
+    return _check_clusters(args.file, policy)
+
+
+def _check_clusters(path: str, policy: Policy) -> int:
+    """The contexts that ``clusters:`` names, against KUBECONFIG (when it can be read)."""
+    if not policy.clusters:
+        return 0
+    from bot.adapters.kube.clusters import kube_contexts
+    from bot.domain.messages import clusters_summary, contexts_not_checked
+    from bot.domain.policy.clusters import context_problems
+
+    contexts = kube_contexts(os.environ.get("KUBECONFIG"))
+    if contexts is None:
+        print(contexts_not_checked(), file=sys.stderr)
+    elif problems := context_problems(policy.clusters, contexts):
+        print(f"{path}: {len(problems)} problem(s)", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    print(clusters_summary(list(policy.clusters), policy.scheduler.mode))
     return 0
 
 

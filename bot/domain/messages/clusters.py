@@ -52,8 +52,21 @@ __all__ = [
     "cluster_lacks_namespace",
     "cluster_unreachable_since",
     "cluster_wait_unreachable",
+    "clusters_summary",
+    "contexts_not_checked",
     "gpus_cluster_unreachable",
     "on_cluster",
     "pool_label",
     "unknown_cluster",
 ]
+
+
+def contexts_not_checked() -> str:
+    return ("note: KUBECONFIG is not set (or unreadable), so the clusters' contexts were not checked; "
+            "set KUBECONFIG to the bot's kubeconfig and run check-config again")
+
+
+def clusters_summary(names: list[str], scheduler_mode: str) -> str:
+    if scheduler_mode == "kueue":
+        return f"clusters: {names[0]} (Kueue mode: several clusters are MultiKueue's, set up in Kueue itself)"
+    return f"clusters: {', '.join(names)} (each cluster's GPUs are separate pools; a job goes where its type has room)"

@@ -102,3 +102,11 @@ def candidates(policy: HasClusters, gpu_type: str, namespace: str, wanted: str |
     """The clusters a job may go to: the one it asks for, else every cluster that offers its type."""
     names = [wanted] if wanted else cluster_names(policy)
     return [c for c in names if offers(policy, c, gpu_type, namespace)]
+
+
+def context_problems(clusters: Mapping[str, ClusterEntry], contexts: Collection[str]) -> list[str]:
+    """Contexts the clusters name that the kubeconfig does not have (``in-cluster`` needs none)."""
+    known = ", ".join(sorted(contexts)) or "none"
+    return [f"clusters.{name}.context: '{e.context}' is not a context of KUBECONFIG ({known}); name one of them "
+            f"(kubectl config get-contexts) or {IN_CLUSTER}"
+            for name, e in clusters.items() if e.context != IN_CLUSTER and e.context not in contexts]
