@@ -33,7 +33,7 @@ from bot.services.dispatcher import Dispatcher
 from bot.services.housekeeping import Housekeeping
 from bot.services.periodic import Periodic
 from bot.services.ports import Chat, Cluster, GpuMetrics
-from bot.services.reload import Reloader
+from bot.services.reload import CONFIG_POLL_S, Reloader
 from bot.services.runtime import Runtime
 from bot.services.understanding import SentenceModel, build_understanding
 from bot.services.watcher import Watcher
@@ -154,7 +154,8 @@ class Bot:
     @classmethod
     def create(cls, settings: Settings, policy: Policy, *, host: str = "0.0.0.0", port: int = 8080,
                http_mode: bool = True, cluster: KubeCluster | KubeClusters | None = None,
-               safety_interval_s: float = 5.0, directory_refresh_s: float = REFRESH_EVERY_S) -> Bot:
+               safety_interval_s: float = 5.0, directory_refresh_s: float = REFRESH_EVERY_S,
+               config_poll_s: float = CONFIG_POLL_S) -> Bot:
         slack = SlackCards(make_client(Settings.reveal(settings.slack_bot_token), settings.slack_api_url))
         stores = RedisStores.connect(Settings.reveal(settings.redis_url), policy.redis_prefix)
         rt = build_runtime(settings, policy, cluster, slack, stores)
@@ -178,6 +179,8 @@ class Bot:
                       Periodic("housekeeping", 1.0, Housekeeping(rt).run_pass)]
         path = settings.chatops_config
         reloader = Reloader(rt, directory, path, load_policy) if path else None
+        if reloader is not None:  # the file watch: the same path as SIGHUP
+            background.append(Periodic("policy-file", config_poll_s, reloader.check_file))
         return cls(rt, commands, app, dispatcher, server, slack, Watcher(rt), alerts=alerts, listeners=listeners,
                    directory=directory, background=background, reloader=reloader)
 

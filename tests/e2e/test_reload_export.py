@@ -93,3 +93,43 @@ def test_check_config_accepts_the_example_and_warns_about_groups() -> None:
     plain = subprocess.run([str(CHATOPS), "check-config", str(EXAMPLE.parent / "chatops.yaml")],
                            capture_output=True, text=True, timeout=60)
     assert plain.returncode == 0 and "resolved at run time" not in plain.stderr
+
+
+def test_an_edited_policy_file_is_reloaded_without_a_signal(redis_url: str, tmp_path: Path) -> None:
+    """The file watch: the same path as SIGHUP (validated first; a bad file keeps the old policy, the log
+    and the admins say why), taken when the file's content changes."""
+    policy_file = tmp_path / "chatops.yaml"
+    written = POLICY_FILE.read_text()
+    policy_file.write_text(written)
+    cluster = SimCluster([NodeSpec("h100-0", 8, H100)], namespaces=team_namespaces(load_policy(POLICY_FILE)))
+    with FakeSlack() as slack, SimServer(cluster) as sim:
+        env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
+               "SLACK_API_URL": slack.url, "REDIS_URL": redis_url,
+               "KUBECONFIG": str(sim.write_kubeconfig(tmp_path / "kubeconfig")), "CHATOPS_CONFIG": str(policy_file)}
+        env.pop("SLACK_APP_TOKEN", None)
+        port, log = free_port(), tmp_path / "bot.log"
+        url = f"http://127.0.0.1:{port}/slack/events"
+        proc = _start_bot(env, port, log)
+        try:
+            assert "not a member of any team" in _ask(slack, url, "list", "UNEW0009", "before")
+            policy_file.write_text(written.replace("gpu_quota: 16", "gpu_quota: lots"))  # no signal
+            wait(lambda: any("rejected" in str(line["message"]) for line in _log_lines(log)), 20, "the rejection")
+            told = slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args.get("channel") == "UADMIN01"
+                                  and "was not reloaded" in json.dumps(c.args), timeout=10)
+            assert "teams.research.gpu_quota" in json.dumps(told.args)
+            assert "not a member of any team" in _ask(slack, url, "list", "UNEW0009", "bad")  # the old one stays
+            policy_file.write_text(written.replace("[URES0001, URES0002, URES0003]",
+                                                   "[URES0001, URES0002, URES0003, UNEW0009]"))
+            n = 0
+
+            def member_now() -> bool:
+                nonlocal n
+                n += 1
+                return "not a member" not in _ask(slack, url, "list", "UNEW0009", f"after-{n}")
+
+            wait(member_now, 20, "the edited policy in force")
+            reloads = [line for line in _log_lines(log) if "policy reloaded" in str(line["message"])]
+            assert len(reloads) == 1, reloads  # the good file once; the bad one was tried once
+            assert sum("rejected" in str(line["message"]) for line in _log_lines(log)) == 1
+        finally:
+            assert _stopped(proc, log) == 0, log.read_text()[-3000:]

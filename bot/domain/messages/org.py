@@ -178,6 +178,10 @@ def reload_rejected(path: str, problems: list[str]) -> str:
     return f"policy reload from {path} rejected; the old policy stays in force: " + "; ".join(problems)
 
 
+def reload_file_changed(path: str) -> str:
+    return f"{path} changed: reloading the policy"
+
+
 def reload_needs_restart(keys: list[str]) -> str:
     return f"policy reload: {', '.join(keys)} changed, which takes effect only after a restart"
 
