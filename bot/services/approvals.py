@@ -8,13 +8,16 @@ restart between the decision and the submit finds (or makes) the same single job
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any, Protocol
 
 from bot.domain import messages as msg
 from bot.domain.actions import to_dict
 from bot.domain.errors import BackendError, ForbiddenError, Refusal
+from bot.domain.jobs import JobRecord
 from bot.domain.policy.approvals import NeedsApproval, may_approve
+from bot.domain.policy.judge import Identity
 from bot.render import replies as rendering
 from bot.render.approvals import approval_card, approval_done, deny_modal
 from bot.services.audit import record as audit
@@ -28,10 +31,26 @@ log = logging.getLogger(__name__)
 class ApprovalPorts(HasPolicy, HasCluster, HasChat, HasClock, HasAudit, HasApprovals, Protocol): ...
 
 
+class ExtensionApplier(Protocol):
+    """Who applies an approved extension, once (``JobControl``)."""
+
+    def apply_approved(self, token: str, req: dict[str, Any], approver: str) -> bool: ...
+
+
+def _is_extension(req: dict[str, Any]) -> bool:
+    return req.get("kind") == "extend"
+
+
+def _act(req: dict[str, Any], verb: str) -> str:
+    """The audit action of a decision: ``launch.approved``, ``extend.denied``, ..."""
+    return f"{'extend' if _is_extension(req) else 'launch'}.{verb}"
+
+
 class ApprovalService:
     def __init__(self, rt: ApprovalPorts, launches: LaunchService) -> None:
         self.rt = rt
         self.launches = launches
+        self.extensions: ExtensionApplier | None = None  # set by the composition (JobControl)
 
     # --- asking ----------------------------------------------------------------------------------
 
@@ -60,6 +79,27 @@ class ApprovalService:
             audit(self.rt, ident.user_id, ident.team, "launch.approval_requested", target, why)
         return rendering.text_reply(msg.approval_requested(p.data["name"], channel, p.need.approvers, ttl))
 
+    def ask_extension(self, ident: Identity, r: JobRecord, by_s: int, new_limit: int, need: NeedsApproval) -> str:
+        """`/gpu extend` that a rule matches: the approval card in the team's channel (once per ask)."""
+        ttl, now = self.rt.policy.approval_ttl, self.rt.clock()
+        seed = f"extend\0{r.key}\0{r.time_limit_s}\0{by_s}\0{ident.user_id}"
+        token = "x" + hashlib.sha256(seed.encode()).hexdigest()[:19]  # a double click asks once
+        team = self.rt.policy.teams.get(r.team)
+        channel = (team.channel if team else None) or r.channel
+        request = {"kind": "extend", "name": r.name, "namespace": r.namespace, "team": r.team,
+                   "requester": ident.user_id, "by_s": by_s, "from_limit": r.time_limit_s, "rule": need.rule,
+                   "approvers": list(need.approvers), "reasons": list(need.reasons), "asked_at": now,
+                   "deadline": now + ttl, "card_channel": channel, "channel": channel}
+        if self.rt.approvals.open(token, request, now + ttl, ttl):
+            text = msg.extend_approval_card_text(ident.user_id, r.name, by_s, new_limit, need.reasons,
+                                                 need.approvers, now + ttl)
+            ts = self.rt.cards.post(channel, approval_card(text, token)) if channel else None
+            if channel and ts:
+                self.rt.approvals.set_card(token, channel, ts)
+            audit(self.rt, ident.user_id, ident.team, "extend.approval_requested", r.key,
+                  f"ok: +{by_s}s, asks {', '.join(need.approvers)} ({'; '.join(need.reasons)})")
+        return msg.extend_approval_requested(r.name, by_s, channel, need.approvers, ttl)
+
     def _eta(self, gpus: int, gpu_type: str) -> str | None:
         try:
             free = self.rt.cluster.snapshot().facts.free(gpu_type)
@@ -86,8 +126,8 @@ class ApprovalService:
         req = self._request(token)
         need = self._need(req)
         if clicker == req["requester"]:
-            audit(self.rt, clicker, str(req.get("team", "")), "launch.approved", self._target(req),
-                  "refused: the requester cannot approve their own launch")
+            audit(self.rt, clicker, str(req.get("team", "")), _act(req, "approved"), self._target(req),
+                  "refused: the requester cannot approve their own request")
             raise ForbiddenError(msg.approval_not_yourself(), None)
         if not may_approve(need, req["requester"], clicker):
             raise ForbiddenError(msg.approval_not_approver(need.approvers), None)
@@ -111,15 +151,28 @@ class ApprovalService:
         if dec["verdict"] != "approved":
             raise self._answered(req, dec)
         if won:
-            audit(self.rt, clicker, str(req.get("team", "")), "launch.approved", self._target(req),
+            audit(self.rt, clicker, str(req.get("team", "")), _act(req, "approved"), self._target(req),
                   f"ok: for {req['requester']}")
         # Also when the decision was made before (a retry, or a crash before its submit): same token, one job.
         self._finish(token, req, approver)
         if not won and approver != clicker:
             raise self._answered(req, dec)
-        return rendering.text_reply(msg.approval_approved_card(req["requester"], req["name"], approver))
+        return rendering.text_reply(self._approved_text(req, approver))
+
+    def _approved_text(self, req: dict[str, Any], approver: str) -> str:
+        if _is_extension(req):
+            return msg.extend_approved_card(req["requester"], req["name"], int(req["by_s"]), approver)
+        return msg.approval_approved_card(req["requester"], req["name"], approver)
 
     def _finish(self, token: str, req: dict[str, Any], approver: str) -> None:
+        if _is_extension(req):
+            applied = self.extensions is not None and self.extensions.apply_approved(token, req, approver)
+            self.rt.approvals.submitted(token)
+            if applied:
+                self._close_card(token, self._approved_text(req, approver))
+                self.rt.cards.dm(req["requester"], rendering.text_reply(
+                    msg.extend_approved_dm(req["name"], int(req["by_s"]), approver)))
+            return
         done = self.launches.submit_approved(token, req, approver)
         self.rt.approvals.submitted(token)
         if done.created:
@@ -139,10 +192,13 @@ class ApprovalService:
         decision = {"verdict": "denied", "by": clicker, "at": self.rt.clock(), "reason": why}
         if not self.rt.approvals.decide(token, decision, self.rt.policy.approval_ttl):
             raise self._answered(req, self.rt.approvals.decision(token) or decision)
-        audit(self.rt, clicker, str(req.get("team", "")), "launch.denied", self._target(req),
+        audit(self.rt, clicker, str(req.get("team", "")), _act(req, "denied"), self._target(req),
               f"ok: for {req['requester']}: {why}")
-        self._close_card(token, msg.approval_denied_card(req["requester"], req["name"], clicker, why))
-        self.rt.cards.dm(req["requester"], rendering.text_reply(msg.approval_denied_dm(req["name"], clicker, why)))
+        ext = _is_extension(req)
+        closed = msg.extend_denied_card if ext else msg.approval_denied_card
+        self._close_card(token, closed(req["requester"], req["name"], clicker, why))
+        dm = (msg.extend_denied_dm if ext else msg.approval_denied_dm)(req["name"], clicker, why)
+        self.rt.cards.dm(req["requester"], rendering.text_reply(dm))
 
     # --- expiry ----------------------------------------------------------------------------------
 
@@ -158,7 +214,8 @@ class ApprovalService:
                 self._finish(token, req, str(dec["by"]))
             except Refusal as err:  # the policy changed meanwhile: the requester is told, the sweep moves on
                 self.rt.approvals.submitted(token)
-                audit(self.rt, req["requester"], str(req.get("team", "")), "launch.submitted", self._target(req),
+                audit(self.rt, req["requester"], str(req.get("team", "")),
+                      "extend" if _is_extension(req) else "launch.submitted", self._target(req),
                       f"refused: {err.why}"[:500])
                 self.rt.cards.dm(req["requester"], rendering.refusal(err))
         return len(tokens)
@@ -173,10 +230,13 @@ class ApprovalService:
             if not self.rt.approvals.decide(token, decision, self.rt.policy.approval_ttl) or req is None:
                 continue
             ttl = int(req["deadline"] - req["asked_at"])
-            audit(self.rt, "", str(req.get("team", "")), "launch.expired", self._target(req),
+            audit(self.rt, "", str(req.get("team", "")), _act(req, "expired"), self._target(req),
                   f"ok: unanswered after {ttl}s, asked by {req['requester']}")
-            self._close_card(token, msg.approval_expired_card(req["requester"], req["name"], ttl))
-            self.rt.cards.dm(req["requester"], rendering.text_reply(msg.approval_expired_dm(req["name"], ttl)))
+            ext = _is_extension(req)
+            self._close_card(token, (msg.extend_expired_card if ext else msg.approval_expired_card)(
+                req["requester"], req["name"], ttl))
+            dm = (msg.extend_expired_dm if ext else msg.approval_expired_dm)(req["name"], ttl)
+            self.rt.cards.dm(req["requester"], rendering.text_reply(dm))
             closed += 1
         return closed
 

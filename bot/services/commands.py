@@ -70,7 +70,8 @@ class CommandService:
         self.gpu_views = GpuViews(rt, self.jobs, rt.prometheus)
         self.audit = AuditService(rt)
         self.approvals = ApprovalService(rt, self.launches)
-        self.control = JobControl(rt, self.jobs)
+        self.control = JobControl(rt, self.jobs, self.approvals)
+        self.approvals.extensions = self.control  # an approved extension is applied by the job verbs
         self.accounting = Accounting(rt)
 
     def confirm_launch(self, token: str, clicker: str) -> rendering.Reply:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.domain import messages as msg
 from bot.domain.actions import Extend, Hold, ListJobs, Release, Requeue, Status
 from bot.domain.errors import ForbiddenError, NotFoundError, PolicyError, ValidationError
-from bot.domain.jobs import RUNNING_STATES, JobRecord
+from bot.domain.jobs import ACTIVE_STATES, RUNNING_STATES, JobRecord
+from bot.domain.policy.approvals import NeedsApproval, allows_beyond_max, extension_approval_needed
 from bot.domain.policy.job_control import check_owner, extended_limit
 from bot.domain.policy.judge import Identity, identify, may_see
 from bot.render import replies as rendering
@@ -30,10 +31,17 @@ DONE_TTL_S = 15 * 60
 class ControlPorts(JobsPorts, HasNoticeMarks, Protocol): ...
 
 
+class ExtensionAsker(Protocol):
+    """Who posts an extension's approval card (``ApprovalService``)."""
+
+    def ask_extension(self, ident: Identity, r: JobRecord, by_s: int, new_limit: int, need: NeedsApproval) -> str: ...
+
+
 class JobControl:
-    def __init__(self, rt: ControlPorts, jobs: JobsService) -> None:
+    def __init__(self, rt: ControlPorts, jobs: JobsService, approvals: ExtensionAsker | None = None) -> None:
         self.rt = rt
         self.jobs = jobs
+        self.approvals = approvals  # None: extensions are never sent for approval
 
     def once(self, verb: str, user_id: str, request_key: str, work: Callable[[], str]) -> rendering.Reply:
         """Do ``work`` once per (verb, user, request): a retry of the request answers what the first said."""
@@ -62,10 +70,32 @@ class JobControl:
         r = self.jobs.find(ident, action.job)
         if expect_limit is not None and r.time_limit_s != expect_limit:
             return msg.extended(r.name, 0, r.time_limit_s, False, None)  # extended already (a double click)
-        new = extended_limit(self.rt.policy, ident, r, action.by_s)
+        policy = self.rt.policy
+        need = extension_approval_needed(policy, r, action.by_s) if self.approvals is not None else None
+        # an extension the approvals match is judged as approved (an approver stands in for an admin)
+        new = extended_limit(policy, ident, r, action.by_s, approved=need is not None,
+                             beyond_max=need is not None and allows_beyond_max(policy, need))
         if r.kind != "job" and r.state in RUNNING_STATES:
             # a running JobSet's or TrainJob's deadline lives in objects its controller owns
             raise ValidationError(msg.extend_not_for_kind(r.name, r.kind), None)
+        if need is not None and self.approvals is not None:
+            return self.approvals.ask_extension(ident, r, action.by_s, new, need)
+        return self._apply(ident, r, action.by_s, new)
+
+    def apply_approved(self, token: str, req: dict[str, Any], approver: str) -> bool:
+        """An approved extension, applied once: not if the job's limit moved since it was asked (applied
+        already, or changed otherwise), and only by the first to mark it (two approvers, a retry, the sweep)."""
+        r = self.rt.store.get(str(req["namespace"]), str(req["name"]))
+        if r is None or r.state not in ACTIVE_STATES or r.time_limit_s != int(req["from_limit"]):
+            return False
+        if not self.rt.notice_marks.first(token, "extension-applied"):
+            return False
+        ident = identify(self.rt.policy, str(req["requester"]))
+        by_s = int(req["by_s"])
+        self._apply(ident, r, by_s, r.time_limit_s + by_s, approver)
+        return True
+
+    def _apply(self, ident: Identity, r: JobRecord, by_s: int, new: int, approver: str | None = None) -> str:
         updated = self.rt.store.update(r.namespace, r.name, time_limit_s=new)
         if updated is None:
             raise NotFoundError(msg.job_not_found(r.name, []), ListJobs())
@@ -73,11 +103,13 @@ class JobControl:
         if updated.state in RUNNING_STATES and (updated.created_at or self.rt.cluster.job_exists(r.namespace, r.name)):
             self.rt.cluster.set_deadline(r.namespace, r.name, new)  # False: it ended meanwhile (the watcher says how)
         publish_card(self.rt, updated)
-        audit(self.rt, ident.user_id, ident.team, "extend", r.key, f"ok: time limit {r.time_limit_s}s → {new}s")
+        approval = f", approved by {approver}" if approver else ""
+        audit(self.rt, ident.user_id, ident.team, "extend", r.key,
+              f"ok: time limit {r.time_limit_s}s → {new}s{approval}")
         self.rt.wake_dispatcher()  # the ETAs of the jobs behind move with it
         start = updated.started_at or updated.admitted_at
         running = updated.state in RUNNING_STATES
-        return msg.extended(r.name, action.by_s, new, running, start + new if running and start else None)
+        return msg.extended(r.name, by_s, new, running, start + new if running and start else None)
 
     # --- hold / release ------------------------------------------------------------------------------
 

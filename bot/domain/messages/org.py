@@ -214,3 +214,53 @@ def reload_rejected_dm(path: str, problems: list[str]) -> str:
     listed = "\n".join(f"• {p}" for p in problems[:10])
     return (f":warning: The policy file `{path}` was not reloaded; the old policy stays in force. Fix:\n{listed}\n"
             f"Check it with `chatops check-config {path}`, then send the bot SIGHUP again.")
+
+
+# --- approvals of `/gpu extend` --------------------------------------------------------------------
+
+def approval_reason_extend(limit_s: int) -> str:
+    return f"an extension of more than {_dur(limit_s)}"
+
+
+def approval_reason_beyond_max(max_s: int) -> str:
+    return f"past the {_dur(max_s)} time limit cap"
+
+
+def extend_approval_card_text(requester: str, name: str, by_s: int, new_s: int, reasons: tuple[str, ...],
+                              approvers: tuple[str, ...], expires_at: float) -> str:
+    return (f":raised_hand: <@{requester}> asks to extend `{name}` by {_dur(by_s)} (to {_dur(new_s)} in all)\n"
+            f"*Needs approval:* {'; '.join(reasons)}\n*Approvers:* {_people(approvers)} · expires {_when(expires_at)}")
+
+
+def extend_approval_requested(name: str, by_s: int, channel: str | None, approvers: tuple[str, ...],
+                              ttl_s: int) -> str:
+    where = f" in <#{channel}>" if channel else ""
+    return (f"Extending `{name}` by {_dur(by_s)} needs approval: asked{where}; {_people(approvers)} may approve "
+            f"it within {_dur(ttl_s)}. You will get a DM with the answer.")
+
+
+def extend_approved_card(requester: str, name: str, by_s: int, approver: str) -> str:
+    return (f":white_check_mark: Extending `{name}` by {_dur(by_s)} (asked by <@{requester}>) was approved by "
+            f"<@{approver}> and applied.")
+
+
+def extend_approved_dm(name: str, by_s: int, approver: str) -> str:
+    return f":white_check_mark: <@{approver}> approved extending `{name}` by {_dur(by_s)}; it is applied."
+
+
+def extend_denied_card(requester: str, name: str, approver: str, reason: str) -> str:
+    return f":no_entry: Extending `{name}` (asked by <@{requester}>) was denied by <@{approver}>: {reason}"
+
+
+def extend_denied_dm(name: str, approver: str, reason: str) -> str:
+    return f":no_entry: <@{approver}> denied extending `{name}`: {reason}. Its time limit is unchanged."
+
+
+def extend_expired_card(requester: str, name: str, ttl_s: int) -> str:
+    return (f":hourglass: The request to extend `{name}` (asked by <@{requester}>) expired unanswered "
+            f"after {_dur(ttl_s)}.")
+
+
+def extend_expired_dm(name: str, ttl_s: int) -> str:
+    return (f":hourglass: Nobody approved extending `{name}` within {_dur(ttl_s)}, so its time limit is unchanged. "
+            "Ask again with the same `/gpu extend` command.")

@@ -16,17 +16,20 @@ def check_owner(ident: Identity, record: JobRecord, verb: str) -> None:
         raise ForbiddenError(msg.not_yours_to(verb, record.name, record.owner), ListJobs(scope="mine"))
 
 
-def extended_limit(policy: Policy, ident: Identity, record: JobRecord, by_s: int) -> int:
-    """The job's new time limit after adding ``by_s``: never beyond ``limits.max_time_limit``."""
+def extended_limit(policy: Policy, ident: Identity, record: JobRecord, by_s: int, *, approved: bool = False,
+                   beyond_max: bool = False) -> int:
+    """The job's new time limit after adding ``by_s``: never beyond ``limits.max_time_limit`` (unless an
+    approval under an ``over_max_time`` rule allows it: ``beyond_max``). ``approved``: an approver's yes
+    stands in for an admin's (``limits.max_extend_without_admin``)."""
     check_owner(ident, record, "extend")
     if record.state not in ACTIVE_STATES:
         raise PolicyError(msg.cannot_extend_state(record.name, record.state), Status(job=record.name))
     cap = policy.limits.max_extend_without_admin
-    if cap is not None and by_s > cap and not ident.is_admin:
+    if cap is not None and by_s > cap and not ident.is_admin and not approved:
         raise ForbiddenError(msg.extend_needs_admin(record.name, by_s, cap), Extend(job=record.name, by_s=cap))
     wanted = record.time_limit_s + by_s
     most = policy.limits.max_time_limit
-    if wanted > most:
+    if wanted > most and not beyond_max:
         room = most - record.time_limit_s
         fix = Extend(job=record.name, by_s=room) if room >= 60 else Status(job=record.name)
         raise PolicyError(msg.extend_beyond_max(record.name, wanted, most, room), fix)

@@ -47,13 +47,25 @@ class ApprovalWhen(StrictModel):
     time_over: int | None = None
     over_quota: bool | None = None
     template: str | None = None
+    # `/gpu extend`: a rule with either of these is about extensions (its other keys then look at the job)
+    extend_over: int | None = None  # an extension by more than this
+    over_max_time: bool | None = None  # the new limit is past limits.max_time_limit (asked for, not refused)
 
-    _time = field_validator("time_over", mode="before")(lambda cls, v: None if v is None else duration_value(v))
+    _time = field_validator("time_over", "extend_over", mode="before")(
+        lambda cls, v: None if v is None else duration_value(v))
+
+    @property
+    def extension(self) -> bool:
+        """A rule for `/gpu extend`, not for launches."""
+        return self.extend_over is not None or self.over_max_time is not None
 
     @model_validator(mode="after")
     def _some_condition(self) -> ApprovalWhen:
         if all(getattr(self, k) is None for k in type(self).model_fields):
-            raise ValueError("needs at least one condition: gpus_over, priority, time_over, over_quota or template")
+            raise ValueError("needs at least one condition: gpus_over, priority, time_over, over_quota, template, "
+                             "extend_over or over_max_time")
+        if self.extension and self.over_quota is not None:
+            raise ValueError("over_quota is about launches; leave it out of a rule with extend_over/over_max_time")
         return self
 
 
