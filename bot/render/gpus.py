@@ -40,11 +40,14 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v:.0f}%"
 
 
-def gpus_with_metrics(types: list[TypeRow], jobs: list[JobRow]) -> Reply:
-    lines = [msg.gpus_util_title(), "```type    capacity  in use  free   util"]
+def gpus_with_metrics(types: list[TypeRow], jobs: list[JobRow], notes: list[str] | None = None) -> Reply:
+    """``notes``: with several clusters, those that do not answer."""
+    width = max([7, *(len(r.gpu_type) for r in types)])
+    lines = [msg.gpus_util_title(), f"```{'type':<{width}} capacity  in use  free   util"]
     for r in types:
-        lines.append(f"{r.gpu_type:<7} {r.capacity:>8} {r.allocated:>7} {r.free:>5} {_pct(r.util):>6}")
+        lines.append(f"{r.gpu_type:<{width}} {r.capacity:>8} {r.allocated:>7} {r.free:>5} {_pct(r.util):>6}")
     lines.append("```")
+    lines += notes or []
     if jobs:
         lines += [msg.gpus_jobs_title(), "```job                              GPUs   util   memory"]
         for j in jobs:

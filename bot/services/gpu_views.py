@@ -17,6 +17,7 @@ from bot.domain.actions import Usage
 from bot.domain.durations import format_duration
 from bot.domain.errors import BackendError, TransientBackendError
 from bot.domain.jobs import RUNNING_STATES
+from bot.domain.scheduling.pools import gpu_pools, pooled_facts, split_pool
 from bot.render import replies as rendering
 from bot.render.alerts import idle_nudge
 from bot.render.gpus import JobRow, TypeRow, gpus_with_metrics, model_to_type, short_type
@@ -39,7 +40,8 @@ class GpuViews:
     def gpus(self) -> rendering.Reply:
         if self.prom is None:
             return self.jobs.gpus()
-        facts = self.rt.cluster.snapshot().facts
+        snap = self.rt.cluster.snapshot()
+        facts = pooled_facts(snap.facts) if snap.clusters else snap.facts  # several clusters: by cluster
         table = model_to_type(self.rt.policy.gpu_types)
         util_by_type: dict[str, float] = {}
         for model, util in self.prom.util_by_model().items():
@@ -47,16 +49,16 @@ class GpuViews:
             if short is not None:
                 util_by_type[short] = util
         rows = []
-        for gpu_type in self.rt.policy.gpu_types:
-            cap = facts.capacity(gpu_type)
-            if cap:
-                free = facts.free(gpu_type)
-                rows.append(TypeRow(gpu_type, cap, cap - free, free, util_by_type.get(gpu_type)))
+        for label, pool in gpu_pools(self.rt.policy, snap):
+            cap = facts.capacity(pool)
+            if cap:  # utilisation is Prometheus's per GPU model, over every cluster it scrapes
+                free = facts.free(pool)
+                rows.append(TypeRow(label, cap, cap - free, free, util_by_type.get(split_pool(pool)[0])))
         jobs = []
         for r in self.rt.store.list(states=("running",), limit=50):
             stats = self.prom.job_stats(r.namespace, r.name)
             jobs.append(JobRow(r.key, stats.gpus or r.gpus, stats.util, stats.memory_mib))
-        return gpus_with_metrics(rows, jobs)
+        return gpus_with_metrics(rows, jobs, [msg.gpus_cluster_unreachable(c, t) for c, t in snap.unreachable.items()])
 
     def usage(self, action: Usage, channel: str) -> rendering.Reply:
         window = format_duration(action.window_s)

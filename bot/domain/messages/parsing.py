@@ -151,9 +151,10 @@ _HELP_TOPICS: dict[str, str] = {
     "launch": (
         "*`/gpu launch [NAME] [--template T] [--image I] [--gpus N] [--gpu-type T] [--nodes N] "
         "[--time 6h] [--priority low|normal|high] [--memory 256Gi] [--cpus N] [--env K=V]... "
-        "[--after JOB[:ok|:any|:notok]] [-- CMD...]`*\n"
+        "[--after JOB[:ok|:any|:notok]] [--cluster NAME] [-- CMD...]`*\n"
         "Start a training job. `--gpus` is the total across all nodes; `--memory` and `--cpus` are per node "
-        "(by default they come with the GPUs); a template fills only what you leave out.\n"
+        "(by default they come with the GPUs); a template fills only what you leave out; `--cluster` (when "
+        "the policy lists several clusters) sends it to that one, else it goes where its GPU type has room.\n"
         "• `/gpu launch llama-ft --image ghcr.io/acme/train:1.4 --gpus 8 --gpu-type h100 --time 12h`\n"
         "• `/gpu launch --template llama-finetune --gpus 16 --nodes 2`\n"
         "• `/gpu launch dpo-7b --image ghcr.io/acme/train:1.4 --gpus 1 --gpu-type l40s --env WANDB_PROJECT=dpo "
