@@ -120,3 +120,24 @@ def test_the_permissions_checked_are_those_deploy_grants() -> None:
 
     assert granted("gpu-chatops-team-namespace") == set(TEAM_NAMESPACE)
     assert granted("gpu-chatops-cluster-read") == set(CLUSTER_WIDE)
+
+
+def test_several_clusters_are_each_checked_under_their_name(setup: tuple[SimServer, FakeSlack, dict[str, str]],
+                                                           tmp_path: Path) -> None:
+    sim, slack, env = setup
+    cloud = SimCluster([NodeSpec("h100-0", 8, H100)])  # no ml-vision namespace: the policy says it serves only research
+    with SimServer(cloud) as other:
+        _request(f"{other.url}/api/v1/namespaces", "POST", {"metadata": {"name": "ml-research"}})
+        onprem_kc = sim.write_kubeconfig(tmp_path / "onprem.yaml", "onprem")
+        cloud_kc = other.write_kubeconfig(tmp_path / "cloud.yaml", "cloud")
+        policy = tmp_path / "chatops.yaml"
+        policy.write_text(POLICY_FILE.read_text() + "\nclusters:\n  onprem: {context: onprem}\n"
+                          "  cloud: {context: cloud, gpu_types: [h100], namespaces: [ml-research]}\n")
+        out = doctor({**env, "KUBECONFIG": f"{onprem_kc}:{cloud_kc}", "CHATOPS_CONFIG": str(policy)})
+    assert out.returncode == 0, out.stdout + out.stderr
+    for line in ("ok   slack token", "ok   onprem: namespace ml-vision", "ok   cloud: namespace ml-research",
+                 "ok   cloud: gpu nodes: 1 × h100", "ok   onprem: gpu nodes: 1 × h100"):
+        assert line in out.stdout, line
+    assert "cloud: namespace ml-vision" not in out.stdout
+    assert out.stdout.count("slack token") == 1
+    assert [c.method for c in slack.calls()] == ["auth.test"]  # once, not once per cluster
