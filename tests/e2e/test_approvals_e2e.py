@@ -134,3 +134,37 @@ def test_a_request_nobody_answers_expires(redis_url: str, tmp_path: Path) -> Non
         assert "no longer open" in _click(stack, APPROVAL_APPROVE, token, "ULEAD001")
         assert not _jobs(stack)
         assert any(a == "launch.expired" for a, _, _ in _audit(stack))
+
+
+def test_an_extension_over_the_rule_is_approved_then_applied_once(redis_url: str, tmp_path: Path) -> None:
+    """`/gpu extend` past the policy's `extend_over`: the approval card, a lead's yes, the Job's deadline."""
+    from tests.support.watching import launch, wait_card
+
+    rules = [{"when": {"extend_over": "8h"}, "approvers": ["@gpu-leads"]}]
+    for stack in _stack(redis_url, tmp_path, approvals=rules):
+        name = launch(stack, "launch ext --image ghcr.io/acme/train:1.4 --gpus 1 --gpu-type h100 --time 2h "
+                             "--env SIM_DURATION=1h", REQUESTER)
+        wait_card(stack, name, "Running")
+        told = text_of(stack.ask(f"extend {name} 10h", REQUESTER))
+        assert "needs approval" in told and "<@ULEAD001>" in told
+        card = _approval_card(stack)
+        assert card.args["channel"] == "CRESEARCH1" and "asks to extend `ext` by 10h" in text_of(card.args)
+        token = button_value({"blocks": card.args["blocks"]}, APPROVAL_APPROVE)
+        _, rid = stack.click(APPROVAL_APPROVE, token, REQUESTER)
+        assert "cannot approve it yourself" in text_of(stack.answer(rid))
+        for clicker in ("ULEAD001", "ULEAD001"):  # a double click: applied once
+            _, rid = stack.click(APPROVAL_APPROVE, token, clicker)
+            assert "approved by <@ULEAD001> and applied" in text_of(stack.answer(rid))
+        r = stack.bot.runtime.store.get("ml-research", name)
+        assert r is not None and r.time_limit_s == 12 * 3600
+
+        def deadline(stack: BotStack = stack, name: str = name) -> int | None:
+            from kubernetes import client
+
+            job = json.loads(client.BatchV1Api(stack.sim.api_client()).read_namespaced_job(
+                name, "ml-research", _preload_content=False).data)
+            return int(job["spec"].get("activeDeadlineSeconds") or 0) or None
+
+        assert wait(lambda: deadline() == 12 * 3600, 10, "the Job's new deadline")
+        trail = [e.action for e in AuditStore(stack.bot.runtime.store.client, "chatops:").since(0)]
+        assert trail.count("extend") == 1 and "extend.approval_requested" in trail and "extend.approved" in trail
