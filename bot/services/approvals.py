@@ -127,7 +127,7 @@ class ApprovalService:
         need = self._need(req)
         if clicker == req["requester"]:
             audit(self.rt, clicker, str(req.get("team", "")), _act(req, "approved"), self._target(req),
-                  "refused: the requester cannot approve their own request")
+                  f"refused: the requester cannot approve their own {'extension' if _is_extension(req) else 'launch'}")
             raise ForbiddenError(msg.approval_not_yourself(), None)
         if not may_approve(need, req["requester"], clicker):
             raise ForbiddenError(msg.approval_not_approver(need.approvers), None)
