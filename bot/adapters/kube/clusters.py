@@ -64,6 +64,7 @@ class KubeClusters:
         self.clock = clock
         self.locate: Locate = lambda namespace, name: None
         self.down: dict[str, float] = {}  # cluster → since when it has not answered
+        self._last: dict[str, Snapshot] = {}  # cluster → what it showed when it last answered
         self._lock = threading.Lock()
 
     @classmethod
@@ -126,8 +127,15 @@ class KubeClusters:
                 part = kube.snapshot()
             except BackendError as err:
                 self._failed(name, err)
-                continue
-            self._answered(name)
+                last = self._last.get(name)
+                if last is None:
+                    continue
+                # as last seen: its GPU types still exist (a launch for them waits, it is not refused);
+                # the scheduler places nothing there while it is down
+                part = last
+            else:
+                self._answered(name)
+                self._last[name] = part
             nodes += [dataclasses.replace(n, name=f"{name}/{n.name}", cluster=name) for n in part.facts.nodes]
             used |= {f"{name}/{node}": gpus for node, gpus in part.facts.used.items()}
             bound |= part.bound_pods
