@@ -91,13 +91,23 @@ class JobRecord:
         return self.gpus // self.nodes
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), separators=(",", ":"), sort_keys=True)
+        """Compact: a field at its default is left out (``from_json`` restores it); the fields the
+        store's scripts read are always written."""
+        data = {k: v for k, v in dataclasses.asdict(self).items() if k in _ALWAYS or v != _DEFAULTS.get(k, _NONE)}
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> JobRecord:
         data: dict[str, Any] = json.loads(text)
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_NONE = object()
+_ALWAYS = frozenset({"name", "namespace", "team", "owner", "state", "idempotency_key"})
+_DEFAULTS: dict[str, Any] = dataclasses.asdict(JobRecord("", "", "", "", "", 0, ""))
+for _required in ("name", "namespace", "team", "owner", "image", "gpus", "gpu_type"):
+    del _DEFAULTS[_required]
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ class PassResult:
     preempted: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)  # waiting jobs whose ETA or reason changed
     decision_s: float = 0.0  # time spent deciding (plan + preemption), without I/O
+    decided_after_s: float = 0.0  # from the start of the pass (the wake-up: GPUs freed, a submit) to the decision
+    explain_s: float = 0.0  # reasons and estimates of the waiting jobs (0 when nothing moved)
 
 
 class Reconciler:

@@ -60,6 +60,7 @@ return {0, ARGV[4]}
 # lease (the fencing check, in the same atomic step as the write: a dispatcher that lost its lease
 # while paused cannot admit).
 # Returns 1 when written, 0 when the record changed (or vanished) meanwhile, -1 when fenced off.
+# A change of a queued job is logged in the change feed (``queue_feed.py``).
 APPLY = """
 local p, jk = ARGV[1], ARGV[2]
 if ARGV[8] and ARGV[8] ~= '' and redis.call('GET', p .. 'lease:' .. ARGV[8]) ~= ARGV[9] then return -1 end
@@ -79,6 +80,7 @@ if old ~= new then
   if new == 'queued' then redis.call('ZADD', p .. 'queue', 'NX', seq, jk) end
 end
 if ARGV[7] ~= '' then redis.call('RPUSH', p .. 'hist:' .. jk, ARGV[7]) end
+if old == 'queued' or new == 'queued' then redis.call('ZADD', p .. 'qchg', redis.call('INCR', p .. 'qver'), jk) end
 return 1
 """
 

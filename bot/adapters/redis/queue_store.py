@@ -12,7 +12,8 @@ Keys, all under ``prefix``: ``job:{ns}/{name}`` (record JSON), ``seq`` (submit c
 ``job:{ns}/{name}#{seq}`` (a finished job archived when its name was used again; in the indexes under
 that member, with its history),
 ``usage`` (hash team -> "decayed GPU-hours, as-of time" for fair share), ``parked`` (zset of queued
-jobs that may not start yet, score = submit seq; see ``parking.py``).
+jobs that may not start yet, score = submit seq; see ``parking.py``), ``qver`` and ``qchg`` (the
+queue's change feed, ``queue_feed.py``).
 """
 
 from __future__ import annotations
@@ -29,13 +30,16 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from bot.adapters.redis import queue_lua
+from bot.adapters.redis.bulk_updates import BulkUpdates
 from bot.adapters.redis.errors import mapped
 from bot.adapters.redis.job_names import JobNames
 from bot.adapters.redis.leases import LeasesAndUsage
 from bot.adapters.redis.parking import Parking
+from bot.adapters.redis.queue_feed import QueueFeed
 from bot.adapters.redis.retention import Retention
+from bot.adapters.redis.submits import Submits
 from bot.domain.errors import LeaseLost, PermanentBackendError, TransientBackendError
-from bot.domain.jobs import JobRecord, RecordState, SubmitResult
+from bot.domain.jobs import JobRecord, RecordState
 
 STATES: frozenset[str] = frozenset(get_args(RecordState))
 _FIELDS = frozenset(f.name for f in dataclasses.fields(JobRecord))
@@ -49,7 +53,7 @@ def _s(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-class QueueStore(LeasesAndUsage, Parking, Retention, JobNames):
+class QueueStore(Submits, BulkUpdates, QueueFeed, LeasesAndUsage, Parking, Retention, JobNames):
     def __init__(
         self, client: redis.Redis, prefix: str = "chatops:", *, clock: Callable[[], float] = time.time
     ) -> None:
@@ -63,6 +67,7 @@ class QueueStore(LeasesAndUsage, Parking, Retention, JobNames):
         self._register_lease_scripts(client)
         self._register_parking_scripts(client)
         self._register_retention_scripts(client)
+        self._register_feed_scripts(client)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "chatops:") -> QueueStore:
@@ -201,20 +206,6 @@ class QueueStore(LeasesAndUsage, Parking, Retention, JobNames):
             start += _CHUNK
             out += [r for r in self._load(jks) if keep(r)]
         return out[:limit]
-
-    def submit(self, record: JobRecord) -> SubmitResult:
-        """Store a new job once. Safe to retry: the idempotency key returns the first outcome."""
-        if not record.idempotency_key:
-            raise ValueError("submit needs a record with a non-empty idempotency_key")
-        if record.state not in STATES:
-            raise ValueError(f"unknown state {record.state!r}")
-        if not record.submitted_at:
-            record = dataclasses.replace(record, submitted_at=self._clock())
-        r = record
-        args = [self.prefix, r.key, r.idempotency_key, r.to_json(), r.owner, r.team, r.name, r.state]
-        with self._backend("submit"):
-            code, raw = self._submit(args=[*args, f"{r.state} {r.submitted_at!r}", "parked" if r.parked else ""])
-        return SubmitResult(JobRecord.from_json(raw), created=int(code) == 0, conflict=int(code) == 2)
 
     def transition(
         self,

@@ -126,7 +126,7 @@ class SchedState:
     now: float
     free: dict[str, dict[str, int]]
     running: list[RunningJob]
-    queue: list[QueuedJob]  # in scheduling order (see order_queue)
+    queue: Sequence[QueuedJob]  # in scheduling order (see order_queue; ``queue_index.LazyQueue``)
     quotas: dict[str, int]
     # GPUs still held by pods of jobs the bot preempted or stopped: free within ``drain_s``.
     draining: dict[str, dict[str, int]] = field(default_factory=dict)
