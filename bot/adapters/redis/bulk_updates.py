@@ -60,7 +60,7 @@ class BulkUpdates:
                     continue
                 old = JobRecord.from_json(raw)
                 new = dataclasses.replace(old, **fields)
-                self._apply(args=[self.prefix, key, raw, new.to_json(), old.state, new.state, "", *fence],
+                self._apply(args=[self.prefix, key, raw, new.to_json(), old.state, new.state, "", "", *fence],
                             client=pipe)
                 sent.append((i, new))
             codes = pipe.execute()

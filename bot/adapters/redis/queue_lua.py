@@ -48,22 +48,25 @@ redis.call('ZADD', p .. 'idx:name:' .. ARGV[7], seq, jk)
 redis.call('ZADD', p .. 'idx:state:' .. ARGV[8], seq, jk)
 -- a parked job (held, or waiting on dependencies) has its place in 'parked' until it may start
 if ARGV[8] == 'queued' then redis.call('ZADD', p .. (ARGV[10] == 'parked' and 'parked' or 'queue'), seq, jk) end
-redis.call('RPUSH', p .. 'hist:' .. jk, ARGV[9])
+-- the history of a job submitted queued starts with its first transition (APPLY writes the submit
+-- entry then, from the record): most queued jobs need no list of their own
+if ARGV[8] ~= 'queued' then redis.call('RPUSH', p .. 'hist:' .. jk, ARGV[9]) end
 return {0, ARGV[4]}
 """
 
 # Compare-and-swap of a whole record. The caller merged the fields in Python (cjson would turn
 # [] into {} and round floats to 14 digits); this writes only if the record is still exactly the
 # one the merge started from, and keeps the state index, the queue and the history in step.
-# ARGV: prefix, job key, expected JSON, new JSON, old state, new state, history entry ('' = none),
-# and optionally a lease name and holder: then the write happens only while that holder owns the
+# ARGV: prefix, job key, expected JSON, new JSON, old state, new state, history entry ('' = none), the
+# submit entry (written first when the job has no history yet: see SUBMIT), and optionally a lease
+# name and holder: then the write happens only while that holder owns the
 # lease (the fencing check, in the same atomic step as the write: a dispatcher that lost its lease
 # while paused cannot admit).
 # Returns 1 when written, 0 when the record changed (or vanished) meanwhile, -1 when fenced off.
 # A change of a queued job is logged in the change feed (``queue_feed.py``).
 APPLY = """
 local p, jk = ARGV[1], ARGV[2]
-if ARGV[8] and ARGV[8] ~= '' and redis.call('GET', p .. 'lease:' .. ARGV[8]) ~= ARGV[9] then return -1 end
+if ARGV[9] and ARGV[9] ~= '' and redis.call('GET', p .. 'lease:' .. ARGV[9]) ~= ARGV[10] then return -1 end
 local key = p .. 'job:' .. jk
 if redis.call('GET', key) ~= ARGV[3] then return 0 end
 redis.call('SET', key, ARGV[4])
@@ -79,7 +82,11 @@ if old ~= new then
   -- back in the queue at its submit sequence: a preempted job keeps its place
   if new == 'queued' then redis.call('ZADD', p .. 'queue', 'NX', seq, jk) end
 end
-if ARGV[7] ~= '' then redis.call('RPUSH', p .. 'hist:' .. jk, ARGV[7]) end
+if ARGV[7] ~= '' then
+  local hist = p .. 'hist:' .. jk
+  if redis.call('EXISTS', hist) == 0 then redis.call('RPUSH', hist, ARGV[8]) end
+  redis.call('RPUSH', hist, ARGV[7])
+end
 if old == 'queued' or new == 'queued' then redis.call('ZADD', p .. 'qchg', redis.call('INCR', p .. 'qver'), jk) end
 return 1
 """

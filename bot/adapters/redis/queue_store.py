@@ -159,6 +159,9 @@ class QueueStore(Submits, BulkUpdates, QueueFeed, LeasesAndUsage, Parking, Reten
         """(state, time) of the submit and of each transition, oldest first."""
         with self._backend("history"):
             entries = self._r.lrange(self._k(f"hist:{namespace}/{name}"), 0, -1)
+        if not entries:  # submitted queued and not moved since: its history is its submit (see SUBMIT)
+            r = self.get(namespace, name)
+            return [] if r is None else [("queued", r.submitted_at)]
         out = []
         for entry in entries:
             state, _, at = _s(entry).partition(" ")
@@ -266,7 +269,8 @@ class QueueStore(Submits, BulkUpdates, QueueFeed, LeasesAndUsage, Parking, Reten
             if to_state is not None:
                 new.state = to_state  # type: ignore[assignment]  # checked against STATES
             entry = f"{new.state} {self._clock()!r}" if to_state is not None else ""
-            args = [self.prefix, jk, raw, new.to_json(), old.state, new.state, entry, *fence]
+            first = f"queued {old.submitted_at!r}"  # a job submitted queued has no history until now
+            args = [self.prefix, jk, raw, new.to_json(), old.state, new.state, entry, first, *fence]
             with self._backend("write"):
                 code = int(self._apply(args=args))
             if code == 1:

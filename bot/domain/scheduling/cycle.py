@@ -32,7 +32,7 @@ from bot.domain.scheduling.model import (
     reserve,
 )
 from bot.domain.scheduling.preemption import Preemption, PreemptionPlan, plan_preemptions
-from bot.domain.scheduling.queue_index import LazyQueue, QueueIndex
+from bot.domain.scheduling.queue_index import QueueIndex
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ def decide(policy: Policy, books: Books) -> Decision:
     records = {r.key: r for r, _ in books.queued if r.key not in books.in_cluster}
     queue: Sequence[QueuedJob]
     if books.index is not None:
-        queue = LazyQueue(books.index.ordered(ratios, skip=books.in_cluster))
+        queue = books.index.ordered(ratios, skip=books.in_cluster)
     else:
         queue = order_queue([queued_job(r, seq) for r, seq in books.queued if r.key in records], ratios)
     state = SchedState(books.now, free, running, queue, quotas, _draining(books),

@@ -106,20 +106,18 @@ class QueueIndex:
             ranked.setdefault((PRIORITY_RANK.get(priority, 1), ratios.get(team, 0.0)), []).append(g)
         return sorted(ranked.items(), key=lambda kv: kv[0])
 
-    def ordered(self, ratios: Mapping[str, float], skip: Collection[str] = ()) -> Iterator[QueuedJob]:
-        """The queue in scheduling order, ``skip`` left out; a copy of each group is taken at once, so
-        the index may change while the order is being read."""
-        groups = [(rank, [list(g) for g in gs]) for rank, gs in self._ranked(ratios)]
-        return self._walk(groups, skip)
+    def ordered(self, ratios: Mapping[str, float], skip: Collection[str] = ()) -> LazyQueue:
+        """The queue in scheduling order, ``skip`` left out. A copy of each group is taken now, so the
+        index may change while the order is being read."""
+        left_out = {key for key in skip if key in self.entries}
+        touched = {(self.entries[key].job.priority, self.entries[key].job.team) for key in left_out}
 
-    @staticmethod
-    def _walk(groups: list[tuple[tuple[int, float], list[list[QueuedJob]]]],
-              skip: Collection[str]) -> Iterator[QueuedJob]:
-        for _, gs in groups:
-            run = gs[0] if len(gs) == 1 else heapq.merge(*gs, key=_SEQ)
-            for j in run:
-                if j.key not in skip:
-                    yield j
+        def copy(g: list[QueuedJob]) -> list[QueuedJob]:
+            if (g[0].priority, g[0].team) in touched:
+                return [j for j in g if j.key not in left_out]
+            return list(g)
+
+        return LazyQueue([[(g[0].team, copy(g)) for g in gs] for _, gs in self._ranked(ratios)])
 
     def mark(self, ratios: Mapping[str, float], ends: Sequence[str]) -> str:
         """Changes when the queue, the order of its groups or the running set changes."""
@@ -127,12 +125,45 @@ class QueueIndex:
         return hashlib.sha1("|".join([str(self.version), *order, *ends]).encode()).hexdigest()
 
 
-class LazyQueue(Sequence[QueuedJob]):
-    """A queue in order, built only as far as it is read (iteration); ``len`` or indexing build it all."""
+Bucket = list[tuple[str, list[QueuedJob]]]  # the groups (team, jobs by sequence) of one rank
 
-    def __init__(self, source: Iterator[QueuedJob]) -> None:
+
+def _walk(buckets: list[Bucket], full: set[str] | None) -> Iterator[tuple[QueuedJob, int]]:
+    """Each job in order with its place (0-based); with ``full``, the jobs of those teams are left out
+    (they still count in the places), and the reader may add teams to ``full`` while it reads."""
+    passed = 0
+    for bucket in buckets:
+        heap = [(g[0].seq, n, 0) for n, (_, g) in enumerate(bucket) if g]
+        heapq.heapify(heap)
+        dropped: list[tuple[list[QueuedJob], int]] = []  # (group, first index not read) of left-out teams
+        while heap:
+            seq, n, i = heap[0]
+            team, g = bucket[n]
+            if full is not None and team in full:
+                heapq.heappop(heap)
+                dropped.append((g, i))
+                continue
+            before = sum(bisect_left(dg, seq, lo=di, key=_SEQ) - di for dg, di in dropped) if dropped else 0
+            yield g[i], passed + before
+            passed += 1
+            if i + 1 < len(g):
+                heapq.heapreplace(heap, (g[i + 1].seq, n, i + 1))
+            else:
+                heapq.heappop(heap)
+        passed += sum(len(dg) - di for dg, di in dropped)
+
+
+class LazyQueue(Sequence[QueuedJob]):
+    """A queue in order, built only as far as it is read (iteration); ``len`` or indexing build it all.
+    ``scan`` reads it afresh, leaving out the teams a decision finds at their quota."""
+
+    def __init__(self, buckets: list[Bucket]) -> None:
+        self._buckets = buckets
         self._done: list[QueuedJob] = []
-        self._source: Iterator[QueuedJob] | None = source
+        self._source: Iterator[tuple[QueuedJob, int]] | None = _walk(buckets, None)
+
+    def scan(self, full: set[str]) -> Iterator[tuple[QueuedJob, int]]:
+        return _walk(self._buckets, full)
 
     def __iter__(self) -> Iterator[QueuedJob]:
         i = 0
@@ -147,14 +178,14 @@ class LazyQueue(Sequence[QueuedJob]):
             if nxt is None:
                 self._source = None
                 return
-            self._done.append(nxt)
+            self._done.append(nxt[0])
 
     def head(self, n: int) -> list[QueuedJob]:
         return list(islice(self, n))
 
     def _all(self) -> list[QueuedJob]:
         if self._source is not None:
-            self._done.extend(self._source)
+            self._done.extend(j for j, _ in self._source)
             self._source = None
         return self._done
 
