@@ -364,3 +364,25 @@ def test_works_with_a_decoding_client(redis_url: str) -> None:
     assert s.list(states={"running"})[0].name == "train"
     assert [st for st, _ in s.history("ml-a", "train")] == ["queued", "running"]
     s.client.close()
+
+
+def test_records_stored_in_the_long_form_still_archive_and_expire(store: QueueStore) -> None:
+    import json  # the form records had before the compact one: every field, by its full name
+
+    old = rec("train", state="succeeded", finished_at=1_000.0)
+    store.submit(old)
+    store.client.set(store.prefix + "job:ml-a/train", json.dumps(dataclasses.asdict(old)))
+    assert store.get("ml-a", "train") == old
+    assert store.submit(rec("train")).created  # its name is free again: the old one is archived
+    assert [r.state for r in store.find("train")] == ["queued", "succeeded"]
+    assert store.forget_finished(before=2_000.0) == 1
+    assert [r.state for r in store.find("train")] == ["queued"]
+
+
+def test_queued_jobs_list_by_state_from_the_queue_and_the_parked(store: QueueStore) -> None:
+    a, held, b = rec("a"), rec("held", held_by="U1"), rec("b")
+    for r in (a, held, b):
+        store.submit(r)
+    store.transition("ml-a", "a", ["queued"], "admitted")
+    assert [r.name for r in store.list(states={"queued"})] == ["b", "held"]
+    assert [r.name for r in store.list(states={"queued", "admitted"})] == ["b", "held", "a"]

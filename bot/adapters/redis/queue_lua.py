@@ -22,7 +22,9 @@ if seen then
 end
 local cur = redis.call('GET', p .. 'job:' .. jk)
 if cur then
-  local old = cjson.decode(cur)
+  local r = cjson.decode(cur)  -- short field names (JobRecord.to_json), or the long ones of older records
+  local old = {state = r.s or r.state, owner = r.o or r.owner, team = r.t or r.team, name = r.n or r.name,
+               idempotency_key = r.ik or r.idempotency_key}
   local final = {succeeded = true, failed = true, stopped = true, timedout = true}
   if not final[old.state] then return {2, cur} end
   local oseq = redis.call('ZSCORE', p .. 'idx:all', jk)
@@ -45,7 +47,8 @@ redis.call('ZADD', p .. 'idx:all', seq, jk)
 redis.call('ZADD', p .. 'idx:owner:' .. ARGV[5], seq, jk)
 redis.call('ZADD', p .. 'idx:team:' .. ARGV[6], seq, jk)
 redis.call('ZADD', p .. 'idx:name:' .. ARGV[7], seq, jk)
-redis.call('ZADD', p .. 'idx:state:' .. ARGV[8], seq, jk)
+-- queued jobs are indexed by 'queue' and 'parked' alone (no 'idx:state:queued': 100 bytes a job saved)
+if ARGV[8] ~= 'queued' then redis.call('ZADD', p .. 'idx:state:' .. ARGV[8], seq, jk) end
 -- a parked job (held, or waiting on dependencies) has its place in 'parked' until it may start
 if ARGV[8] == 'queued' then redis.call('ZADD', p .. (ARGV[10] == 'parked' and 'parked' or 'queue'), seq, jk) end
 -- the history of a job submitted queued starts with its first transition (APPLY writes the submit
@@ -73,8 +76,8 @@ redis.call('SET', key, ARGV[4])
 local old, new = ARGV[5], ARGV[6]
 if old ~= new then
   local seq = redis.call('ZSCORE', p .. 'idx:all', jk)
-  redis.call('ZREM', p .. 'idx:state:' .. old, jk)
-  redis.call('ZADD', p .. 'idx:state:' .. new, seq, jk)
+  redis.call('ZREM', p .. 'idx:state:' .. old, jk)  -- (queued: only records stored before 'queue' was its index)
+  if new ~= 'queued' then redis.call('ZADD', p .. 'idx:state:' .. new, seq, jk) end
   if old == 'queued' then
     redis.call('ZREM', p .. 'queue', jk)
     redis.call('ZREM', p .. 'parked', jk)

@@ -7,7 +7,7 @@ changed meanwhile (cjson in Redis would turn [] into {} and round floats to 14 d
 
 Keys, all under ``prefix``: ``job:{ns}/{name}`` (record JSON), ``seq`` (submit counter), ``idem``
 (hash idempotency key -> ns/name), ``queue`` (zset, score = submit seq), ``idx:all``,
-``idx:owner:{o}``, ``idx:team:{t}``, ``idx:name:{name}``, ``idx:state:{s}`` (zsets of ns/name, score
+``idx:owner:{o}``, ``idx:team:{t}``, ``idx:name:{name}``, ``idx:state:{s}`` (but queued; zsets of ns/name, score
 = submit seq), ``hist:{ns}/{name}`` (list of "state time"), ``lease:{name}``, ``fence:{name}``,
 ``job:{ns}/{name}#{seq}`` (a finished job archived when its name was used again; in the indexes under
 that member, with its history),
@@ -189,8 +189,9 @@ class QueueStore(Submits, BulkUpdates, QueueFeed, LeasesAndUsage, Parking, Reten
             # Newest `limit` of each state index, merged by sequence: exact without a full scan.
             with self._backend("list"):
                 pipe = self._r.pipeline(transaction=False)
-                for s in wanted:
-                    pipe.zrevrange(self._k(f"idx:state:{s}"), 0, limit - 1, withscores=True)
+                for s in wanted:  # queued jobs: in ``queue`` or ``parked``, not in a state index
+                    for index in (("queue", "parked") if s == "queued" else (f"idx:state:{s}",)):
+                        pipe.zrevrange(self._k(index), 0, limit - 1, withscores=True)
                 pairs = [p for rows in pipe.execute() for p in rows]
             pairs.sort(key=lambda p: p[1], reverse=True)
             return [r for r in self._load(jk for jk, _ in pairs[:limit]) if keep(r)]

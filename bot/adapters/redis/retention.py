@@ -19,7 +19,9 @@ FORGET = """
 local p, jk = ARGV[1], ARGV[2]
 local key = p .. 'job:' .. jk
 if redis.call('GET', key) ~= ARGV[3] then return 0 end
-local r = cjson.decode(ARGV[3])
+local d = cjson.decode(ARGV[3])  -- short field names (JobRecord.to_json), or the long ones of older records
+local r = {state = d.s or d.state, owner = d.o or d.owner, team = d.t or d.team, name = d.n or d.name,
+           idempotency_key = d.ik or d.idempotency_key}
 redis.call('DEL', key, p .. 'hist:' .. jk)
 for _, idx in ipairs({'idx:all', 'idx:owner:' .. r.owner, 'idx:team:' .. r.team, 'idx:name:' .. r.name,
                       'idx:state:' .. r.state}) do
