@@ -106,14 +106,18 @@ class Dispatcher:
         for gpu_type, n in depth.items():
             metrics.QUEUE_DEPTH.labels(gpu_type).set(n)
 
-    def _books(self, snap: Snapshot, jobs: dict[str, JobPhase]) -> Books:
-        return Books(now=self.rt.clock(), facts=snap.facts,
-                     active=self.rt.store.list(states=RUNNING_STATES, limit=100_000), queued=[],
+    def _books(self, snap: Snapshot, jobs: dict[str, JobPhase], result: PassResult) -> Books:
+        if result.mended:  # the sync changed more than it finished: read the running set again
+            active = self.rt.store.list(states=RUNNING_STATES, limit=100_000)
+        else:  # what the sync read, less what it finished (one read of the running set a pass, not two)
+            finished = set(result.finished)
+            active = [r for r in self.reconciler.active if r.key not in finished]
+        return Books(now=self.rt.clock(), facts=snap.facts, active=active, queued=[],
                      in_cluster=frozenset(jobs), pods=snap.pods, bound_pods=snap.bound_pods,
                      usage=self.rt.store.load_usage(), index=self.book.index)
 
     def _schedule(self, snap: Snapshot, jobs: dict[str, JobPhase], result: PassResult) -> None:
-        books = self._books(snap, jobs)
+        books = self._books(snap, jobs, result)
         t0 = time.perf_counter()
         d = decide(self.rt.policy, books)
         result.decision_s = time.perf_counter() - t0

@@ -41,6 +41,7 @@ class PassResult:
 class Reconciler:
     def __init__(self, rt: DispatcherPorts) -> None:
         self.rt = rt
+        self.active: list[JobRecord] = []  # the records holding GPUs as the last sync read them
 
     def finish(self, r: JobRecord, from_states: list[str] | tuple[str, ...], to: str, reason: str | None,
                result: PassResult, fence: Fence) -> None:
@@ -55,7 +56,8 @@ class Reconciler:
         """Follow running jobs to their end and mend disagreements; returns the queued keys it moved."""
         moved: set[str] = set()
         now = self.rt.clock()
-        for r in self.rt.store.list(states=RUNNING_STATES, limit=100_000):
+        self.active = self.rt.store.list(states=RUNNING_STATES, limit=100_000)
+        for r in self.active:
             phase = jobs.get(r.key)
             if phase is None and r.created_at is None:
                 if now - (r.admitted_at or 0.0) < MEND_ADMITTED_AFTER_S:

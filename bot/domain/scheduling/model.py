@@ -113,10 +113,10 @@ class RunningJob:
     priority: str = "normal"
     over_quota: bool = False
     started_at: float = 0.0
+    gpus: int = field(init=False, repr=False, compare=False)  # the placement's sum (read very often)
 
-    @property
-    def gpus(self) -> int:
-        return sum(g for _, g in self.placement)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "gpus", sum(g for _, g in self.placement))
 
 
 @dataclass
