@@ -118,15 +118,20 @@ def _used(client: Any) -> int:
 
 def _breakdown(client: Any, prefix: str, n: int) -> dict[str, int]:
     """Bytes per queued job by kind of key (``MEMORY USAGE``; zsets and hashes shared by all jobs / n)."""
+
     def usage(key: str) -> int:
         return int(client.memory_usage(key, samples=0) or 0)
-    sample = f"{prefix}job:ml-research/q000003"
-    out = {"record": usage(sample), "history": usage(f"{prefix}hist:ml-research/q000003"),
-           "name_index": usage(f"{prefix}idx:name:q000003")}
-    shared = ["idx:all", "queue", "idx:state:queued", "idem", "parked", "qchg",
-              *(f"idx:team:{t}" for t in TEAMS)]
-    owners = list(client.scan_iter(f"{prefix}idx:owner:*", count=1000))
-    out["shared_indexes"] = round((sum(usage(prefix + k) for k in shared) + sum(usage(o) for o in owners)) / n)
+    def total(pattern: str) -> int:
+        keys = list(client.scan_iter(prefix + pattern, count=1000))
+        pipe = client.pipeline(transaction=False)
+        for k in keys:
+            pipe.memory_usage(k, samples=0)
+        return sum(int(v or 0) for v in pipe.execute())
+    out = {"record": usage(f"{prefix}job:ml-research/q000003"), "history": usage(f"{prefix}hist:ml-research/q000003")}
+    for label, pattern in (("zset_indexes", "idx:*"), ("queue_and_parked", "queue"), ("idem_buckets", "idem*"),
+                           ("name_buckets", "names:*"), ("change_feed", "qchg")):
+        out[label] = round(total(pattern) / n)
+    out["queue_and_parked"] += round(total("parked") / n)
     return out
 
 

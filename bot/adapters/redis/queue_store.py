@@ -5,9 +5,11 @@ a Lua script from ``queue_lua.py``. Records are ``JobRecord.to_json()`` strings;
 ``update`` merge fields in Python and commit with a compare-and-swap script, retried when the record
 changed meanwhile (cjson in Redis would turn [] into {} and round floats to 14 digits).
 
-Keys, all under ``prefix``: ``job:{ns}/{name}`` (record JSON), ``seq`` (submit counter), ``idem``
-(hash idempotency key -> ns/name), ``queue`` (zset, score = submit seq), ``idx:all``,
-``idx:owner:{o}``, ``idx:team:{t}``, ``idx:name:{name}``, ``idx:state:{s}`` (but queued; zsets of ns/name, score
+Keys, all under ``prefix``: ``job:{ns}/{name}`` (record JSON), ``seq`` (submit counter), ``idem:{n}``
+(hashes idempotency key -> ns/name, in buckets; ``idem``: before the buckets), ``names:{n}`` (hashes
+name -> its jobs, in buckets; ``idx:name:{name}`` zsets before them), ``queue`` (zset, score
+= submit seq), ``idx:all``,
+``idx:owner:{o}``, ``idx:team:{t}``, ``idx:state:{s}`` (but queued; zsets of ns/name, score
 = submit seq), ``hist:{ns}/{name}`` (list of "state time"), ``lease:{name}``, ``fence:{name}``,
 ``job:{ns}/{name}#{seq}`` (a finished job archived when its name was used again; in the indexes under
 that member, with its history),
@@ -123,13 +125,16 @@ class QueueStore(Submits, BulkUpdates, QueueFeed, LeasesAndUsage, Parking, Reten
 
     def get_by_idempotency_key(self, key: str) -> JobRecord | None:
         with self._backend("get"):
-            jk = self._r.hget(self._k("idem"), key)
+            bucket = self._k(f"idem:{queue_lua.bucket(key)}")
+            jk = self._r.hget(bucket, key) or self._r.hget(self._k("idem"), key)
         return self.get(*_s(jk).split("/", 1)) if jk else None
 
     def find(self, name: str, namespaces: Iterable[str] | None = None) -> builtins.list[JobRecord]:
         """Jobs called ``name`` in any (or the given) namespaces, newest first."""
         with self._backend("find"):
-            jks = self._r.zrevrange(self._k(f"idx:name:{name}"), 0, -1)
+            listed = self._r.hget(self._k(f"names:{queue_lua.bucket(name)}"), name)
+            older = self._r.zrevrange(self._k(f"idx:name:{name}"), 0, -1)  # stored before the name buckets
+        jks = [*reversed(_s(listed).split()), *older] if listed else older
         records = self._load(jks)
         if namespaces is not None:
             allowed = set(namespaces)
