@@ -85,6 +85,7 @@ class Dispatcher:
                 for key in moved:
                     self.book.forget(key)
                 self._schedule(self.rt.cluster.snapshot(), jobs, result)
+            self.book.trim(self.fence)
             self.passes += 1
             self._count_queue()
             for line in result.mended:

@@ -27,6 +27,7 @@ class QueueBook:
         self.index = QueueIndex()
         self.mark: QueueMark | None = None
         self.reloads = 0
+        self._untrimmed: QueueMark | None = None
         self._loaded_at = 0.0
 
     def reset(self) -> None:
@@ -44,9 +45,15 @@ class QueueBook:
         for key, record, seq in changes:
             self._file(key, record, seq)
         if mark.version > self.mark.version:
-            self.store.trim_changes(mark, lease=fence)
+            self._untrimmed = mark
         self.mark = mark
         return len(changes)
+
+    def trim(self, fence: Fence) -> None:
+        """Forget the feed's entries read so far (after the decision: a write the decision need not wait for)."""
+        if self._untrimmed is not None:
+            self.store.trim_changes(self._untrimmed, lease=fence)
+            self._untrimmed = None
 
     def _reload(self, fence: Fence) -> int:
         mark, rows = self.store.queue_snapshot()
@@ -59,7 +66,7 @@ class QueueBook:
         self.index, self.mark = index, mark
         self._loaded_at = time.monotonic()
         self.reloads += 1
-        self.store.trim_changes(mark, lease=fence)
+        self._untrimmed = mark
         return n
 
     def _file(self, key: str, record: JobRecord | None, seq: int | None) -> None:
