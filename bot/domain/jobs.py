@@ -97,13 +97,47 @@ class JobRecord:
         return self.gpus // self.nodes
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), separators=(",", ":"), sort_keys=True)
+        """Compact: short field names (``SHORT``), a field at its default left out (``from_json``
+        restores it); the fields the store's scripts read are always written."""
+        data = {}
+        for k in _NAMES:
+            v = getattr(self, k)
+            if k in _ALWAYS or v != _DEFAULTS.get(k, _NONE):
+                data[SHORT.get(k, k)] = v
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> JobRecord:
+        """Short or long field names (records written before the compact form was used read alike)."""
         data: dict[str, Any] = json.loads(text)
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        out = {}
+        for k, v in data.items():
+            name = _LONG.get(k, k)
+            if name in _KNOWN:
+                out[name] = v
+        return cls(**out)
+
+
+# The stored record's field names (Redis: 100,000 queued records, ~100 bytes each saved). The store's
+# Lua scripts read ``s``, ``o``, ``t``, ``n`` and ``ik`` (and the long names of older records).
+SHORT: dict[str, str] = {
+    "name": "n", "namespace": "ns", "team": "t", "owner": "o", "image": "i", "gpus": "g", "gpu_type": "gt",
+    "nodes": "nd", "time_limit_s": "tl", "priority": "p", "command": "c", "env": "e", "template": "tp",
+    "memory": "m", "cpus": "cp", "kind": "k", "state": "s", "reason": "r", "submitted_at": "sa",
+    "admitted_at": "aa", "created_at": "ca", "started_at": "sta", "finished_at": "fa", "idempotency_key": "ik",
+    "channel": "ch", "card_ts": "ts", "stopped_by": "sb", "approved_by": "ab", "eta": "eta", "over_quota": "oq",
+    "preemptions": "pre", "making_room": "mr", "node_names": "nn", "diagnosis": "dg", "held_by": "hb",
+    "after": "af", "after_met": "am", "trainer_progress": "tpg", "trainer_remaining_s": "trs",
+    "cluster": "cl", "cluster_wanted": "cw", "unreachable_since": "us",
+}
+_LONG = {v: k for k, v in SHORT.items()}
+_NAMES = tuple(f.name for f in dataclasses.fields(JobRecord))
+_KNOWN = frozenset(_NAMES)
+_NONE = object()
+_ALWAYS = frozenset({"name", "namespace", "team", "owner", "state", "idempotency_key"})
+_DEFAULTS: dict[str, Any] = dataclasses.asdict(JobRecord("", "", "", "", "", 0, ""))
+for _required in ("name", "namespace", "team", "owner", "image", "gpus", "gpu_type"):
+    del _DEFAULTS[_required]
 
 
 @dataclass(frozen=True)

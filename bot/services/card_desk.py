@@ -19,7 +19,8 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 
 from bot.domain.cards import Owed, card_metadata
 from bot.domain.errors import BackendError
@@ -60,9 +61,13 @@ class CardDesk:
 
     def owe(self, r: JobRecord) -> None:
         """Record durably that ``r`` is owed a card (before it is stored: a crash after submit loses nothing)."""
+        owed = self._owed(r)
+        if owed is not None:
+            self.ledger.owe(owed)
+
+    def _owed(self, r: JobRecord) -> Owed | None:
         channels = tuple(dict.fromkeys(c for c in (r.channel, self._team_channel(r)) if c))
-        if channels:
-            self.ledger.owe(Owed(r.key, r.idempotency_key, channels, self.clock()))
+        return Owed(r.key, r.idempotency_key, channels, self.clock()) if channels else None
 
     def publish(self, r: JobRecord, origin: float | None = None) -> JobRecord:
         """Show ``r`` on its card: an update when the card exists, else the card is owed. Never waits on Slack."""
@@ -74,6 +79,28 @@ class CardDesk:
         if owed:
             self._kick(r.key, owed)
         return r
+
+    def publish_many(self, records: Sequence[JobRecord]) -> None:
+        """``publish`` of many records (the dispatcher's waiting jobs): their dirty marks, positions and
+        obligations read and written in one round trip each, not one per card."""
+        shown = [r for r in records if r.channel and r.card_ts]
+        for r, version, position in zip(shown, self.ledger.dirty_many([r.key for r in shown]),
+                                        self._positions(shown), strict=True):
+            self.cards.update(r.channel or "", r.card_ts or "", rendering.job_card(r, position, self.clock()), None,
+                              on_done=partial(self._clean, r.key, version))
+        owed = [r for r in records if not (r.channel and r.card_ts)]
+        self.ledger.owe_many([o for r in owed if (o := self._owed(r)) is not None])
+        for r in owed:
+            channel = r.channel or self._team_channel(r)
+            if channel:
+                self._kick(r.key, channel)
+
+    def _positions(self, records: list[JobRecord]) -> list[int | None]:
+        if self.policy.scheduler.mode == "kueue":
+            return [None] * len(records)
+        queued = [r.key for r in records if r.state == "queued"]
+        at = dict(zip(queued, self.store.positions(queued), strict=True))
+        return [at.get(r.key) for r in records]
 
     # --- lifecycle -----------------------------------------------------------------------------
 

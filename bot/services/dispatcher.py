@@ -17,6 +17,8 @@ import logging
 import threading
 import time
 import uuid
+from dataclasses import replace
+from typing import Any
 
 from bot import metrics
 from bot.domain import messages as msg
@@ -34,6 +36,7 @@ from bot.services.cards import publish_card
 from bot.services.kueue_follow import KueueFollower
 from bot.services.needs import DispatcherPorts
 from bot.services.notices import Notices
+from bot.services.queue_book import QueueBook
 from bot.services.reconcile import PassResult, Reconciler
 
 __all__ = ["LEASE", "Dispatcher", "PassResult"]
@@ -52,6 +55,7 @@ class Dispatcher:
         self.reconciler = Reconciler(rt)
         self.notices = Notices(rt)
         self.kueue = KueueFollower(rt, self.reconciler, self.notices)
+        self.book = QueueBook(rt.store)  # the queue in memory, kept in step by the store's change feed
         self.safety_interval_s = safety_interval_s
         self.lease_ttl_s = lease_ttl_s
         self.holder = uuid.uuid4().hex
@@ -64,72 +68,93 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._eta_mark: tuple[str, float] = ("", 0.0)
+        self._began = 0.0
         rt.wake_dispatcher.connect(self.wake)
 
     # --- one pass --------------------------------------------------------------------------------
 
     def run_pass(self) -> PassResult:
         with self._lock:
+            self._began = time.perf_counter()
             result = PassResult()
             kueue = self.rt.policy.scheduler.mode == "kueue"
             # several clusters: which answer is known first, so that one that does not is left alone
             snap = self.rt.cluster.snapshot() if len(self.rt.policy.clusters) > 1 and not kueue else None
             jobs = self.rt.cluster.managed_jobs(workload_plurals(self.rt.policy))
-            rows = self.rt.store.queued_with_seq()
+            self.book.refresh(self.fence)
             if kueue:
                 # Kueue admits: its queued jobs live in the cluster (suspended) and are followed, not mended.
                 self.reconciler.sync(jobs, [], result, self.fence)
-                self.kueue.follow(jobs, [r for r, _ in rows], result, self.fence)
+                self.kueue.follow(jobs, [r for r, _ in self.rt.store.queued_with_seq()], result, self.fence)
             else:
                 down = frozenset(snap.unreachable) if snap is not None else frozenset()
-                moved = self.reconciler.sync(jobs, [r for r, _ in rows], result, self.fence, down=down)
-                rows = [(r, seq) for r, seq in rows if r.key not in moved]
-                self._schedule(snap or self.rt.cluster.snapshot(), jobs, rows, result)
+                moved = self.reconciler.sync(jobs, self._queued_in_cluster(jobs), result, self.fence, down=down)
+                for key in moved:
+                    self.book.forget(key)
+                self._schedule(snap or self.rt.cluster.snapshot(), jobs, result)
+            self.book.trim(self.fence)
             self.passes += 1
-            self._count_queue(rows, set(result.admitted))
+            self._count_queue()
             for line in result.mended:
                 log.warning("reconciled Redis with the cluster: %s", line)
             return result
 
-    def _count_queue(self, rows: list[tuple[JobRecord, int]], admitted: set[str]) -> None:
-        depth = dict.fromkeys(self.rt.policy.gpu_types, 0)
-        for r, _ in rows:
-            if r.key not in admitted:
-                depth[r.gpu_type] = depth.get(r.gpu_type, 0) + 1
+    def _queued_in_cluster(self, jobs: dict[str, JobPhase]) -> list[JobRecord]:
+        """The queued records that have a Kubernetes Job (few: the rest of the queue is not read)."""
+        out = []
+        for key in jobs:
+            if key in self.book.index:
+                r = self.rt.store.get(*key.split("/", 1))
+                if r is not None and r.state == "queued":
+                    out.append(r)
+        return out
+
+    def _count_queue(self) -> None:
+        depth = dict.fromkeys(self.rt.policy.gpu_types, 0) | self.book.index.depth_by_type()
         for gpu_type, n in depth.items():
             metrics.QUEUE_DEPTH.labels(gpu_type).set(n)
 
-    def _books(self, snap: Snapshot, jobs: dict[str, JobPhase], rows: list[tuple[JobRecord, int]]) -> Books:
-        return Books(now=self.rt.clock(), facts=snap.facts,
-                     active=self.rt.store.list(states=RUNNING_STATES, limit=100_000), queued=rows,
+    def _books(self, snap: Snapshot, jobs: dict[str, JobPhase], result: PassResult) -> Books:
+        if result.mended:  # the sync changed more than it finished: read the running set again
+            active = self.rt.store.list(states=RUNNING_STATES, limit=100_000)
+        else:  # what the sync read, less what it finished (one read of the running set a pass, not two)
+            finished = set(result.finished)
+            active = [r for r in self.reconciler.active if r.key not in finished]
+        return Books(now=self.rt.clock(), facts=snap.facts, active=active, queued=[],
                      in_cluster=frozenset(jobs), pods=snap.pods, bound_pods=snap.bound_pods,
-                     usage=self.rt.store.load_usage())
+                     usage=self.rt.store.load_usage(), index=self.book.index)
 
-    def _schedule(self, snap: Snapshot, jobs: dict[str, JobPhase], rows: list[tuple[JobRecord, int]],
-                  result: PassResult) -> None:
-        books = self._books(snap, jobs, rows)
+    def _schedule(self, snap: Snapshot, jobs: dict[str, JobPhase], result: PassResult) -> None:
+        books = self._books(snap, jobs, result)
         policy, where = self.rt.policy, None
         if snap.clusters:  # several clusters: a pool per (cluster, GPU type), a cluster for each queued job
+            # the queue is read whole here (the in-memory index keys its pools by GPU type alone)
+            rows = [(r, seq) for r, seq in self.rt.store.queued_with_seq() if r.key in self.book.index]
+            books = replace(books, queued=rows, index=None)
             policy, pooled_books, where = placement.pooled(policy, books, snap)
             placement.follow(self.rt, snap, books.active, where, {r.key: r for r, _ in rows}, self.fence)
             books = pooled_books
         t0 = time.perf_counter()
         d = decide(policy, books)
         result.decision_s = time.perf_counter() - t0
+        result.decided_after_s = time.perf_counter() - self._began
         self.rt.store.save_usage(d.usage, lease=self.fence)
         self._preempt(d, result)
         for s in d.starts:
-            r = d.records[s.job.key]
-            admitted = self.rt.store.transition(r.namespace, r.name, ["queued"], "admitted", lease=self.fence,
+            ns, _, name = s.job.key.partition("/")
+            admitted = self.rt.store.transition(ns, name, ["queued"], "admitted", lease=self.fence,
                                                 admitted_at=self.rt.clock(), reason=None, eta=None,
                                                 over_quota=s.over_quota, making_room=False,
                                                 **({"cluster": split_pool(s.job.gpu_type)[1]} if where else {}))
+            self.book.forget(s.job.key)  # admitted, or changed meanwhile (then the feed has it again)
             if admitted is not None:
                 metrics.ADMISSIONS.labels(admitted.gpu_type).inc()
                 self.reconciler.create(admitted, self.fence)
-                result.admitted.append(r.key)
+                result.admitted.append(s.job.key)
         self._promote(d)
+        t1 = time.perf_counter()
         self._explain(d, result)
+        result.explain_s = time.perf_counter() - t1
 
     def _preempt(self, d: Decision, result: PassResult) -> None:
         grace = self.rt.policy.job_defaults.termination_grace_period_s
@@ -164,8 +189,9 @@ class Dispatcher:
                 publish_card(self.rt, done)
 
     def _explain(self, d: Decision, result: PassResult) -> None:
-        """Reasons and ETAs of waiting jobs: worked out when the queue or the running set changed (or
-        every ETA_REFRESH_S), and written (card updated) only when they changed meaningfully."""
+        """Reasons and ETAs of the first ``eta_depth`` waiting jobs by position: worked out when the queue
+        or the running set changed (or every ETA_REFRESH_S), and written (card updated) only when they
+        changed meaningfully. A job further back keeps no estimate ("later")."""
         started = {s.job.key for s in d.starts}
         if all(j.key in started for j in d.queue):
             return
@@ -173,31 +199,42 @@ class Dispatcher:
         if fresh and not d.preemptions:
             return
         self._eta_mark = (d.mark, time.monotonic())
-        for w in explain(self.rt.policy, d):
-            r = d.records[w.key]
-            reason = self._reason(w, r)
+        depth = self.rt.policy.scheduler.eta_depth
+        explained: set[str] = set()
+        todo: list[tuple[str, dict[str, Any]]] = []
+        for w in explain(self.rt.policy, d, depth):
+            e = self.book.index.get(w.key)
+            if e is None:
+                continue
+            explained.add(w.key)
+            reason = self._reason(w, e.reason)
             # its start waits only on GPUs being freed for it: no clock time (the simulation would
             # still count the victims' full limits) but "starting: making room"
             making_room = w.kind in ("preempting", "draining")
             eta = None if making_room else w.eta
-            eta_moved = changed_meaningfully(r.eta, eta, d.state.now)
-            if reason == r.reason and not eta_moved and making_room == r.making_room:
+            eta_moved = changed_meaningfully(e.eta, eta, d.state.now)
+            if reason == e.reason and not eta_moved and making_room == e.making_room:
                 continue
-            updated = self.rt.store.update(r.namespace, r.name, lease=self.fence, reason=reason,
-                                           eta=eta if eta_moved else r.eta, making_room=making_room)
-            if updated is not None and updated.state == "queued":
-                result.updated.append(r.key)
-                publish_card(self.rt, updated)
+            todo.append((w.key, {"reason": reason, "eta": eta if eta_moved else e.eta, "making_room": making_room}))
+        for key in sorted(self.book.index.told - explained - started):  # moved back beyond the depth
+            todo.append((key, {"reason": msg.sched_later(depth), "eta": None, "making_room": False}))
+        # one batch of writes and one of cards: a pass never pokes Redis or the desk once per waiting job
+        written = self.rt.store.update_many(todo, lease=self.fence)
+        updated = [u for u in written if u is not None and u.state == "queued"]
+        for u in updated:
+            self.book.note(u)
+            result.updated.append(u.key)
+        self.rt.desk.publish_many(updated)
 
     @staticmethod
-    def _reason(w: Waiting, r: JobRecord) -> str:
+    def _reason(w: Waiting, current: str | None) -> str:
         if w.kind == "preempting":
             return msg.sched_preempting(w.victims)
         if w.kind == "draining":
             return msg.sched_draining(w.gpus, pool_text(w.gpu_type))
         if w.kind == "why" and w.why is not None:
             return why_text(w.why)
-        return r.reason or ""
+        return current or ""
 
     # --- the loop --------------------------------------------------------------------------------
 
@@ -230,6 +267,7 @@ class Dispatcher:
         token = self.rt.store.acquire_lease(LEASE, self.holder, self.lease_ttl_s)
         if token is not None:
             self.token = token
+            self.book.reset()  # another replica may have dispatched meanwhile: read the whole queue again
             log.info("dispatcher lease taken (fencing token %d); reconciling with the cluster", token)
         return token is not None
 

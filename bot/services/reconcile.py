@@ -34,11 +34,14 @@ class PassResult:
     preempted: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)  # waiting jobs whose ETA or reason changed
     decision_s: float = 0.0  # time spent deciding (plan + preemption), without I/O
+    decided_after_s: float = 0.0  # from the start of the pass (the wake-up: GPUs freed, a submit) to the decision
+    explain_s: float = 0.0  # reasons and estimates of the waiting jobs (0 when nothing moved)
 
 
 class Reconciler:
     def __init__(self, rt: DispatcherPorts) -> None:
         self.rt = rt
+        self.active: list[JobRecord] = []  # the records holding GPUs as the last sync read them
 
     def finish(self, r: JobRecord, from_states: list[str] | tuple[str, ...], to: str, reason: str | None,
                result: PassResult, fence: Fence) -> None:
@@ -54,7 +57,8 @@ class Reconciler:
         Jobs on a cluster in ``down`` (several clusters, one not answering) are left as they are."""
         moved: set[str] = set()
         now = self.rt.clock()
-        for r in self.rt.store.list(states=RUNNING_STATES, limit=100_000):
+        self.active = self.rt.store.list(states=RUNNING_STATES, limit=100_000)
+        for r in self.active:
             if down and r.cluster in down:
                 continue  # its cluster does not answer: not gone, not failed, just not seen
             phase = jobs.get(r.key)

@@ -364,3 +364,40 @@ def test_works_with_a_decoding_client(redis_url: str) -> None:
     assert s.list(states={"running"})[0].name == "train"
     assert [st for st, _ in s.history("ml-a", "train")] == ["queued", "running"]
     s.client.close()
+
+
+def test_records_stored_in_the_long_form_still_archive_and_expire(store: QueueStore) -> None:
+    import json  # the form records had before the compact one: every field, by its full name
+
+    old = rec("train", state="succeeded", finished_at=1_000.0)
+    store.submit(old)
+    store.client.set(store.prefix + "job:ml-a/train", json.dumps(dataclasses.asdict(old)))
+    names: Any = [k for k in store.client.keys(store.prefix + "names:*") if store.client.hexists(k, "train")]
+    store.client.delete(*names)  # its name in the zset of before the name buckets
+    store.client.zadd(store.prefix + "idx:name:train", {"ml-a/train": 1})
+    assert store.get("ml-a", "train") == old and store.find("train") == [old]
+    assert store.submit(rec("train")).created  # its name is free again: the old one is archived
+    assert [r.state for r in store.find("train")] == ["queued", "succeeded"]
+    assert store.forget_finished(before=2_000.0) == 1
+    assert [r.state for r in store.find("train")] == ["queued"]
+
+
+def test_queued_jobs_list_by_state_from_the_queue_and_the_parked(store: QueueStore) -> None:
+    a, held, b = rec("a"), rec("held", held_by="U1"), rec("b")
+    for r in (a, held, b):
+        store.submit(r)
+    store.transition("ml-a", "a", ["queued"], "admitted")
+    assert [r.name for r in store.list(states={"queued"})] == ["b", "held"]
+    assert [r.name for r in store.list(states={"queued", "admitted"})] == ["b", "held", "a"]
+
+
+def test_an_idempotency_key_stored_before_the_buckets_still_finds_its_job(store: QueueStore) -> None:
+    r = rec("train", idempotency_key="slack-old-1")
+    store.submit(r)
+    bucket: Any = [k for k in store.client.keys(store.prefix + "idem:*") if store.client.hexists(k, "slack-old-1")]
+    assert len(bucket) == 1  # written in its bucket, where the store reads it back
+    store.client.delete(*bucket)
+    store.client.hset(store.prefix + "idem", "slack-old-1", "ml-a/train")  # the one hash of before
+    assert store.get_by_idempotency_key("slack-old-1") == r
+    again = store.submit(dataclasses.replace(r, gpus=8))
+    assert (again.created, again.conflict, again.record) == (False, False, r)

@@ -10,6 +10,7 @@ for it before posting.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 
 import redis
@@ -90,6 +91,26 @@ class CardLedger:
         """A change of the card is on its way to Slack: returns its version (cleaned once it is there)."""
         with self._backend("dirty mark"):
             return int(self._r.hincrby(self._dirty, job, 1))
+
+    def dirty_many(self, jobs: Sequence[str]) -> list[int]:
+        """``dirty`` of each job, in one round trip."""
+        if not jobs:
+            return []
+        with self._backend("dirty mark"):
+            pipe = self._r.pipeline(transaction=False)
+            for job in jobs:
+                pipe.hincrby(self._dirty, job, 1)
+            return [int(v) for v in pipe.execute()]
+
+    def owe_many(self, owed: Sequence[Owed]) -> None:
+        """``owe`` of each, in one round trip."""
+        if not owed:
+            return
+        with self._backend("owe"):
+            pipe = self._r.pipeline(transaction=False)
+            for o in owed:
+                pipe.hsetnx(self._owed, o.job, o.to_json())
+            pipe.execute()
 
     def clean(self, job: str, version: int) -> None:
         with self._backend("dirty clean"):

@@ -31,6 +31,7 @@ redis.call('SET', key, ARGV[4])
 local from = ARGV[5] == 'parked' and 'queue' or 'parked'
 redis.call('ZREM', p .. from, jk)
 redis.call('ZADD', p .. ARGV[5], seq, jk)
+redis.call('ZADD', p .. 'qchg', redis.call('INCR', p .. 'qver'), jk)  -- the change feed (queue_feed.py)
 return 1
 """
 

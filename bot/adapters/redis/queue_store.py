@@ -5,14 +5,17 @@ a Lua script from ``queue_lua.py``. Records are ``JobRecord.to_json()`` strings;
 ``update`` merge fields in Python and commit with a compare-and-swap script, retried when the record
 changed meanwhile (cjson in Redis would turn [] into {} and round floats to 14 digits).
 
-Keys, all under ``prefix``: ``job:{ns}/{name}`` (record JSON), ``seq`` (submit counter), ``idem``
-(hash idempotency key -> ns/name), ``queue`` (zset, score = submit seq), ``idx:all``,
-``idx:owner:{o}``, ``idx:team:{t}``, ``idx:name:{name}``, ``idx:state:{s}`` (zsets of ns/name, score
+Keys, all under ``prefix``: ``job:{ns}/{name}`` (record JSON), ``seq`` (submit counter), ``idem:{n}``
+(hashes idempotency key -> ns/name, in buckets; ``idem``: before the buckets), ``names:{n}`` (hashes
+name -> its jobs, in buckets; ``idx:name:{name}`` zsets before them), ``queue`` (zset, score
+= submit seq), ``idx:all``,
+``idx:owner:{o}``, ``idx:team:{t}``, ``idx:state:{s}`` (but queued; zsets of ns/name, score
 = submit seq), ``hist:{ns}/{name}`` (list of "state time"), ``lease:{name}``, ``fence:{name}``,
 ``job:{ns}/{name}#{seq}`` (a finished job archived when its name was used again; in the indexes under
 that member, with its history),
 ``usage`` (hash team -> "decayed GPU-hours, as-of time" for fair share), ``parked`` (zset of queued
-jobs that may not start yet, score = submit seq; see ``parking.py``).
+jobs that may not start yet, score = submit seq; see ``parking.py``), ``qver`` and ``qchg`` (the
+queue's change feed, ``queue_feed.py``).
 """
 
 from __future__ import annotations
@@ -29,13 +32,16 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from bot.adapters.redis import queue_lua
+from bot.adapters.redis.bulk_updates import BulkUpdates
 from bot.adapters.redis.errors import mapped
 from bot.adapters.redis.job_names import JobNames
 from bot.adapters.redis.leases import LeasesAndUsage
 from bot.adapters.redis.parking import Parking
+from bot.adapters.redis.queue_feed import QueueFeed
 from bot.adapters.redis.retention import Retention
+from bot.adapters.redis.submits import Submits
 from bot.domain.errors import LeaseLost, PermanentBackendError, TransientBackendError
-from bot.domain.jobs import JobRecord, RecordState, SubmitResult
+from bot.domain.jobs import JobRecord, RecordState
 
 STATES: frozenset[str] = frozenset(get_args(RecordState))
 _FIELDS = frozenset(f.name for f in dataclasses.fields(JobRecord))
@@ -49,7 +55,7 @@ def _s(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-class QueueStore(LeasesAndUsage, Parking, Retention, JobNames):
+class QueueStore(Submits, BulkUpdates, QueueFeed, LeasesAndUsage, Parking, Retention, JobNames):
     def __init__(
         self, client: redis.Redis, prefix: str = "chatops:", *, clock: Callable[[], float] = time.time
     ) -> None:
@@ -63,6 +69,7 @@ class QueueStore(LeasesAndUsage, Parking, Retention, JobNames):
         self._register_lease_scripts(client)
         self._register_parking_scripts(client)
         self._register_retention_scripts(client)
+        self._register_feed_scripts(client)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "chatops:") -> QueueStore:
@@ -118,13 +125,16 @@ class QueueStore(LeasesAndUsage, Parking, Retention, JobNames):
 
     def get_by_idempotency_key(self, key: str) -> JobRecord | None:
         with self._backend("get"):
-            jk = self._r.hget(self._k("idem"), key)
+            bucket = self._k(f"idem:{queue_lua.bucket(key)}")
+            jk = self._r.hget(bucket, key) or self._r.hget(self._k("idem"), key)
         return self.get(*_s(jk).split("/", 1)) if jk else None
 
     def find(self, name: str, namespaces: Iterable[str] | None = None) -> builtins.list[JobRecord]:
         """Jobs called ``name`` in any (or the given) namespaces, newest first."""
         with self._backend("find"):
-            jks = self._r.zrevrange(self._k(f"idx:name:{name}"), 0, -1)
+            listed = self._r.hget(self._k(f"names:{queue_lua.bucket(name)}"), name)
+            older = self._r.zrevrange(self._k(f"idx:name:{name}"), 0, -1)  # stored before the name buckets
+        jks = [*reversed(_s(listed).split()), *older] if listed else older
         records = self._load(jks)
         if namespaces is not None:
             allowed = set(namespaces)
@@ -154,6 +164,9 @@ class QueueStore(LeasesAndUsage, Parking, Retention, JobNames):
         """(state, time) of the submit and of each transition, oldest first."""
         with self._backend("history"):
             entries = self._r.lrange(self._k(f"hist:{namespace}/{name}"), 0, -1)
+        if not entries:  # submitted queued and not moved since: its history is its submit (see SUBMIT)
+            r = self.get(namespace, name)
+            return [] if r is None else [("queued", r.submitted_at)]
         out = []
         for entry in entries:
             state, _, at = _s(entry).partition(" ")
@@ -181,8 +194,9 @@ class QueueStore(LeasesAndUsage, Parking, Retention, JobNames):
             # Newest `limit` of each state index, merged by sequence: exact without a full scan.
             with self._backend("list"):
                 pipe = self._r.pipeline(transaction=False)
-                for s in wanted:
-                    pipe.zrevrange(self._k(f"idx:state:{s}"), 0, limit - 1, withscores=True)
+                for s in wanted:  # queued jobs: in ``queue`` or ``parked``, not in a state index
+                    for index in (("queue", "parked") if s == "queued" else (f"idx:state:{s}",)):
+                        pipe.zrevrange(self._k(index), 0, limit - 1, withscores=True)
                 pairs = [p for rows in pipe.execute() for p in rows]
             pairs.sort(key=lambda p: p[1], reverse=True)
             return [r for r in self._load(jk for jk, _ in pairs[:limit]) if keep(r)]
@@ -201,20 +215,6 @@ class QueueStore(LeasesAndUsage, Parking, Retention, JobNames):
             start += _CHUNK
             out += [r for r in self._load(jks) if keep(r)]
         return out[:limit]
-
-    def submit(self, record: JobRecord) -> SubmitResult:
-        """Store a new job once. Safe to retry: the idempotency key returns the first outcome."""
-        if not record.idempotency_key:
-            raise ValueError("submit needs a record with a non-empty idempotency_key")
-        if record.state not in STATES:
-            raise ValueError(f"unknown state {record.state!r}")
-        if not record.submitted_at:
-            record = dataclasses.replace(record, submitted_at=self._clock())
-        r = record
-        args = [self.prefix, r.key, r.idempotency_key, r.to_json(), r.owner, r.team, r.name, r.state]
-        with self._backend("submit"):
-            code, raw = self._submit(args=[*args, f"{r.state} {r.submitted_at!r}", "parked" if r.parked else ""])
-        return SubmitResult(JobRecord.from_json(raw), created=int(code) == 0, conflict=int(code) == 2)
 
     def transition(
         self,
@@ -275,7 +275,8 @@ class QueueStore(LeasesAndUsage, Parking, Retention, JobNames):
             if to_state is not None:
                 new.state = to_state  # type: ignore[assignment]  # checked against STATES
             entry = f"{new.state} {self._clock()!r}" if to_state is not None else ""
-            args = [self.prefix, jk, raw, new.to_json(), old.state, new.state, entry, *fence]
+            first = f"queued {old.submitted_at!r}"  # a job submitted queued has no history until now
+            args = [self.prefix, jk, raw, new.to_json(), old.state, new.state, entry, first, *fence]
             with self._backend("write"):
                 code = int(self._apply(args=args))
             if code == 1:

@@ -12,21 +12,29 @@ from typing import Any
 
 import redis
 
+from bot.adapters.redis.queue_lua import IDEM
 from bot.domain.jobs import FINAL_STATES, JobRecord
 
 # ARGV: prefix, job key (ns/name or ns/name#seq), expected JSON. Returns 1 when forgotten, 0 when changed.
-FORGET = """
+FORGET = IDEM + """
 local p, jk = ARGV[1], ARGV[2]
 local key = p .. 'job:' .. jk
 if redis.call('GET', key) ~= ARGV[3] then return 0 end
-local r = cjson.decode(ARGV[3])
+local d = cjson.decode(ARGV[3])  -- short field names (JobRecord.to_json), or the long ones of older records
+local r = {state = d.s or d.state, owner = d.o or d.owner, team = d.t or d.team, name = d.n or d.name,
+           idempotency_key = d.ik or d.idempotency_key}
 redis.call('DEL', key, p .. 'hist:' .. jk)
 for _, idx in ipairs({'idx:all', 'idx:owner:' .. r.owner, 'idx:team:' .. r.team, 'idx:name:' .. r.name,
                       'idx:state:' .. r.state}) do
-  redis.call('ZREM', p .. idx, jk)
+  redis.call('ZREM', p .. idx, jk)  -- (idx:name: only records stored before the name buckets)
 end
+name_swap(p, r.name, jk, nil)
 local ik = r.idempotency_key
-if ik and ik ~= '' and redis.call('HGET', p .. 'idem', ik) == jk then redis.call('HDEL', p .. 'idem', ik) end
+if ik and ik ~= '' then
+  local bucket = idem_key(p, ik)
+  if redis.call('HGET', bucket, ik) == jk then redis.call('HDEL', bucket, ik) end
+  if redis.call('HGET', p .. 'idem', ik) == jk then redis.call('HDEL', p .. 'idem', ik) end
+end
 return 1
 """
 

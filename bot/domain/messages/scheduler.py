@@ -39,6 +39,10 @@ def sched_draining(gpus: int, gpu_type: str) -> str:
     return f"needs {gpus} × {gpu_type}: preempted jobs are checkpointing and exiting"
 
 
+def sched_later(depth: int) -> str:
+    return f"more than {depth} jobs are ahead of it: its start is estimated once it is closer to the front"
+
+
 def sched_preempting(count: int) -> str:
     return f"making room: preempting {count} preemptible job{'s' if count != 1 else ''}"
 

@@ -142,6 +142,7 @@ class Scheduler(StrictModel):
     fair_share_half_life: int = 24 * 3600
     backfill_depth: PositiveInt = 1000
     eta_horizon: int = 7 * 86400
+    eta_depth: PositiveInt = 500  # waiting jobs (by position) that get an estimated start; "later" beyond
 
     _durations = field_validator("fair_share_half_life", "eta_horizon", mode="before")(
         lambda cls, v: duration_value(v)

@@ -7,7 +7,7 @@ type, widest hole), so a decision over 10,000 queued jobs costs about the same a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from bot.domain.scheduling.model import (
     PRIORITY_RANK,
@@ -23,6 +23,7 @@ from bot.domain.scheduling.model import (
     place_gang,
     reserve,
 )
+from bot.domain.scheduling.queue_index import LazyQueue
 
 
 def shadow(
@@ -107,7 +108,7 @@ class _Pool:
         self.capped_widest = max(self.capped.values(), default=0)
 
 
-def plan_admissions(state: SchedState, *, explain: bool = True) -> Plan:
+def plan_admissions(state: SchedState, *, explain: bool = True, scan: bool = True) -> Plan:
     """Who starts now, in order: in-quota jobs with EASY backfill, then over-quota jobs on idle GPUs.
 
     A job that cannot start becomes its GPU type's head: its start is estimated from running jobs'
@@ -115,6 +116,10 @@ def plan_admissions(state: SchedState, *, explain: bool = True) -> Plan:
     it fits in today's free GPUs and either ends before the head's start or leaves the head's GPUs
     alone. Over-quota jobs run only on types no in-quota job is waiting for. ``explain=False`` skips
     the reasons of jobs that wait (what the ETA simulation and the admission decision need).
+
+    A decision over a ``LazyQueue`` (the dispatcher's, 100,000 jobs) does not read the jobs of a team
+    at its quota one by one: they can only be over quota, and they only matter when GPUs stay idle for
+    over-quota jobs at the end; then (rarely) the plan is made again reading every job.
     """
     plan = Plan(free_after={t: dict(by_node) for t, by_node in state.free.items()})
     pools = {t: _Pool(by_node) for t, by_node in plan.free_after.items()}
@@ -123,17 +128,22 @@ def plan_admissions(state: SchedState, *, explain: bool = True) -> Plan:
     waiting_types: set[str] = set()
     over: list[QueuedJob] = []
     ahead: dict[str, list[int]] = {}  # type → waiting jobs seen so far per priority rank
-    examined, depth = 0, state.backfill_depth
-    blocked = False
+    depth = state.backfill_depth
+    blocked, blocked_at = False, 0
     now, quotas = state.now, state.quotas
-    for j in state.queue:
-        if blocked:
-            examined += 1
-            if examined > depth:
-                if not explain:
-                    break
-                _wait(plan, j, ahead, Why("behind", j.gpus, j.gpu_type))
-                continue
+    full: set[str] | None = None  # teams at their quota whose jobs the scan leaves out
+    items: Iterable[tuple[QueuedJob, int]]
+    if scan and not explain and isinstance(state.queue, LazyQueue):
+        full = {t for t, quota in quotas.items() if used.get(t, 0) >= quota}
+        items = state.queue.scan(full)
+    else:
+        items = ((j, k) for k, j in enumerate(state.queue))
+    for j, place in items:
+        if blocked and place - blocked_at > depth:  # examined since the first blocked one (bf_max_job_test)
+            if not explain:
+                break
+            _wait(plan, j, ahead, Why("behind", j.gpus, j.gpu_type))
+            continue
         team, gpus = j.team, j.nodes * j.gpus_per_node
         if used.get(team, 0) + gpus > quotas.get(team, 0):
             over.append(j)
@@ -146,7 +156,11 @@ def plan_admissions(state: SchedState, *, explain: bool = True) -> Plan:
             pool.take(spot, j.gpus_per_node, guarded)
             used[team] = used.get(team, 0) + gpus
             plan.starts.append(Start(j, spot))
+            if full is not None and used[team] >= quotas.get(team, 0):
+                full.add(team)
             continue
+        if not blocked:
+            blocked_at = place
         blocked = True
         waiting_types.add(t)
         if pool.head is None and pool is not empty:
@@ -157,6 +171,8 @@ def plan_admissions(state: SchedState, *, explain: bool = True) -> Plan:
             _wait(plan, j, ahead, Why("draining" if draining else "capacity", j.gpus, t, pool.total), is_head=True)
         else:
             _wait(plan, j, ahead, Why("behind", j.gpus, t, pool.total))
+    if full and any(p.total > 0 and t not in waiting_types for t, p in pools.items()):
+        return plan_admissions(state, explain=False, scan=False)  # idle GPUs the left-out jobs may borrow
     borrowed = borrowed_use(state.running) if explain else {}
     for j in over:
         t = j.gpu_type

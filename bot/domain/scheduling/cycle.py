@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from bot.domain.jobs import JobRecord
@@ -32,6 +32,7 @@ from bot.domain.scheduling.model import (
     reserve,
 )
 from bot.domain.scheduling.preemption import Preemption, PreemptionPlan, plan_preemptions
+from bot.domain.scheduling.queue_index import QueueIndex
 
 
 @dataclass(frozen=True)
@@ -46,13 +47,15 @@ class Books:
     pods: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # job key → node → GPUs held
     bound_pods: Mapping[str, int] = field(default_factory=dict)  # job key → pods bound to a node
     usage: Mapping[str, Usage] = field(default_factory=dict)  # fair-share usage as stored
+    # the queue kept in memory by the dispatcher (``queued`` is then empty): read only as far as needed
+    index: QueueIndex | None = None
 
 
 @dataclass
 class Decision:
     state: SchedState
     usage: dict[str, Usage]  # accrued up to ``now``: to be stored
-    records: dict[str, JobRecord]  # the queued records the plan considered
+    records: dict[str, JobRecord]  # the queued records the plan considered (empty with an index)
     plan: Plan
     preemption: PreemptionPlan
     promotions: list[str]  # over-quota running jobs that are in quota now (no longer preemptible)
@@ -67,7 +70,7 @@ class Decision:
         return self.preemption.preemptions
 
     @property
-    def queue(self) -> list[QueuedJob]:
+    def queue(self) -> Sequence[QueuedJob]:
         return self.state.queue
 
 
@@ -172,27 +175,48 @@ def decide(policy: Policy, books: Books) -> Decision:
     ratios = share_ratios({t: u.gpu_hours for t, u in usage.items()}, quotas)
     # a re-queued job whose old Job is still being deleted waits until it is gone
     records = {r.key: r for r, _ in books.queued if r.key not in books.in_cluster}
-    queue = order_queue([queued_job(r, seq) for r, seq in books.queued if r.key in records], ratios)
+    queue: Sequence[QueuedJob]
+    if books.index is not None:
+        queue = books.index.ordered(ratios, skip=books.in_cluster)
+    else:
+        queue = order_queue([queued_job(r, seq) for r, seq in books.queued if r.key in records], ratios)
     state = SchedState(books.now, free, running, queue, quotas, _draining(books),
                        drain_s=float(policy.job_defaults.termination_grace_period_s),
                        backfill_depth=policy.scheduler.backfill_depth)
     plan = plan_admissions(state, explain=False)  # the decision; the reasons are worked out by explain
     pre = plan_preemptions(state, plan)
     # a running job's end is in it too: `/gpu extend` moves the estimates of everyone behind at once
-    ends = (f"{r.key}@{r.end_at:.0f}" for r in running)
-    mark = hashlib.sha1("|".join([*(j.key for j in queue), *ends]).encode()).hexdigest()
+    ends = [f"{r.key}@{r.end_at:.0f}" for r in running]
+    if books.index is not None:
+        mark = books.index.mark(ratios, ends)
+    else:
+        mark = hashlib.sha1("|".join([*(j.key for j in queue), *ends]).encode()).hexdigest()
     return Decision(state, usage, records, plan, pre, promotions(state, plan), mark)
 
 
-def explain(policy: Policy, d: Decision) -> list[Waiting]:
-    """Every queued job that does not start in ``d``: why it waits and its estimated start."""
+def explain(policy: Policy, d: Decision, depth: int | None = None) -> list[Waiting]:
+    """Every queued job that does not start in ``d`` (or the first ``depth`` of them by position): why
+    it waits and its estimated start. The jobs further back are not simulated ("later")."""
     started = {s.job.key for s in d.plan.starts}
-    waiting = [j for j in d.state.queue if j.key not in started]
+    state = d.state
+    if depth is not None:
+        head: list[QueuedJob] = []
+        shown = 0
+        for j in d.state.queue:  # the first ``depth`` waiting, and every job that starts now
+            if j.key in started:
+                head.append(j)
+            elif shown < depth:
+                head.append(j)
+                shown += 1
+            if shown >= depth and len(head) >= depth + len(started):
+                break
+        state = replace(d.state, queue=head)
+    waiting = [j for j in state.queue if j.key not in started]
     if not waiting:
         return []
     sched = policy.scheduler
-    plan = plan_admissions(d.state, explain=True)  # the same decision, now with every waiting job's why
-    etas = estimate(d.state, float(sched.eta_horizon), usage=d.usage, half_life_s=float(sched.fair_share_half_life))
+    plan = plan_admissions(state, explain=True)  # the same decision, now with every waiting job's why
+    etas = estimate(state, float(sched.eta_horizon), usage=d.usage, half_life_s=float(sched.fair_share_half_life))
     preempting: dict[str, int] = {}
     for p in d.preemption.preemptions:
         preempting[p.for_key] = preempting.get(p.for_key, 0) + 1

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from bot.domain.scheduling.admission import plan_admissions
 from bot.domain.scheduling.fair_share import Usage, accrue, share_ratios
-from bot.domain.scheduling.model import RunningJob, SchedState, order_queue
+from bot.domain.scheduling.model import PRIORITY_RANK, QueuedJob, RunningJob, SchedState, order_queue
 
 CHURN_ABS_S = 300.0  # an estimate moving by less than 5 minutes...
 CHURN_REL = 0.05  # ...or by less than 5% of the wait is not news
@@ -49,6 +49,7 @@ def estimate(
     out: dict[str, float | None] = {j.key: None for j in queue}
     t = now
     draining = state.draining
+    last_ranking: list[tuple[str, str, bool]] | None = None
     for _ in range(max_events):
         drain_left = max(0.0, now + state.drain_s - t)
         sim = replace(state, now=t, free=free, running=running, queue=queue, draining=draining, drain_s=drain_left)
@@ -84,9 +85,20 @@ def estimate(
                 held[r.team] = held.get(r.team, 0) + r.gpus
             team_usage = {k: accrue(u, held.get(k, 0), t, half_life_s) for k, u in team_usage.items()}
             ratios = share_ratios({k: u.gpu_hours for k, u in team_usage.items()}, state.quotas)
-            queue = order_queue(queue, ratios)
+            ranking = _ranking(queue, ratios)
+            if ranking != last_ranking:  # the teams' places changed: re-order (else the order stands)
+                queue = order_queue(queue, ratios)
+                last_ranking = ranking
         running = [r for r in running if r.end_at > t]
     return out
+
+
+def _ranking(queue: list[QueuedJob], ratios: Mapping[str, float]) -> list[tuple[str, str, bool]]:
+    """The (priority, team) groups in the order ``order_queue`` ranks them, each marked when it ties with
+    the one before (then they are merged by sequence): the same ranking gives the same order."""
+    keys = sorted((PRIORITY_RANK.get(p, 1), ratios.get(team, 0.0), p, team) for p, team in
+                  {(j.priority, j.team) for j in queue})
+    return [(k[2], k[3], i > 0 and k[:2] == keys[i - 1][:2]) for i, k in enumerate(keys)]
 
 
 def changed_meaningfully(old: float | None, new: float | None, now: float) -> bool:

@@ -114,10 +114,10 @@ class RunningJob:
     priority: str = "normal"
     over_quota: bool = False
     started_at: float = 0.0
+    gpus: int = field(init=False, repr=False, compare=False)  # the placement's sum (read very often)
 
-    @property
-    def gpus(self) -> int:
-        return sum(g for _, g in self.placement)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "gpus", sum(g for _, g in self.placement))
 
 
 @dataclass
@@ -127,7 +127,7 @@ class SchedState:
     now: float
     free: dict[str, dict[str, int]]
     running: list[RunningJob]
-    queue: list[QueuedJob]  # in scheduling order (see order_queue)
+    queue: Sequence[QueuedJob]  # in scheduling order (see order_queue; ``queue_index.LazyQueue``)
     quotas: dict[str, int]
     # GPUs still held by pods of jobs the bot preempted or stopped: free within ``drain_s``.
     draining: dict[str, dict[str, int]] = field(default_factory=dict)
