@@ -9,6 +9,9 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.domain.policy.config import load_policy
@@ -34,10 +37,18 @@ def _log_lines(log: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
 
 
-def test_sighup_reloads_a_good_policy_and_keeps_the_old_one_for_a_bad_one(redis_url: str, tmp_path: Path) -> None:
-    policy_file = tmp_path / "chatops.yaml"
-    written = POLICY_FILE.read_text()
-    policy_file.write_text(written)
+@dataclass
+class Running:
+    slack: FakeSlack
+    url: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+    env: dict[str, str]
+
+
+@contextmanager
+def _running_bot(redis_url: str, tmp_path: Path, policy_file: Path) -> Iterator[Running]:
+    """``chatops run --http`` on ``policy_file`` against a one-node sim and the fake Slack; stopped with SIGTERM."""
     cluster = SimCluster([NodeSpec("h100-0", 8, H100)], namespaces=team_namespaces(load_policy(POLICY_FILE)))
     with FakeSlack() as slack, SimServer(cluster) as sim:
         env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
@@ -45,27 +56,35 @@ def test_sighup_reloads_a_good_policy_and_keeps_the_old_one_for_a_bad_one(redis_
                "KUBECONFIG": str(sim.write_kubeconfig(tmp_path / "kubeconfig")), "CHATOPS_CONFIG": str(policy_file)}
         env.pop("SLACK_APP_TOKEN", None)
         port, log = free_port(), tmp_path / "bot.log"
-        url = f"http://127.0.0.1:{port}/slack/events"
         proc = _start_bot(env, port, log)
         try:
-            assert "not a member of any team" in _ask(slack, url, "list", "UNEW0009", "before")
-            policy_file.write_text(written.replace("gpu_quota: 16", "gpu_quota: lots"))
-            proc.send_signal(signal.SIGHUP)
-            wait(lambda: any("rejected" in str(line["message"]) for line in _log_lines(log)), 10, "the rejection")
-            rejected = next(str(line["message"]) for line in _log_lines(log) if "rejected" in str(line["message"]))
-            assert "teams.research.gpu_quota" in rejected and "old policy stays" in rejected
-            assert "not a member of any team" in _ask(slack, url, "list", "UNEW0009", "bad")
-            assert proc.poll() is None, "a bad reload does not stop the bot"
-            told = slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args.get("channel") == "UADMIN01"
-                                  and "was not reloaded" in json.dumps(c.args), timeout=10)
-            assert "teams.research.gpu_quota" in json.dumps(told.args)  # the admins are told why too
-            policy_file.write_text(written.replace("[URES0001, URES0002, URES0003]",
-                                                   "[URES0001, URES0002, URES0003, UNEW0009]"))
-            proc.send_signal(signal.SIGHUP)
-            wait(lambda: any("policy reloaded" in str(line["message"]) for line in _log_lines(log)), 10, "reload")
-            assert "not a member" not in _ask(slack, url, "list", "UNEW0009", "after")
+            yield Running(slack, f"http://127.0.0.1:{port}/slack/events", proc, log, env)
         finally:
             assert _stopped(proc, log) == 0, log.read_text()[-3000:]
+
+
+def test_sighup_reloads_a_good_policy_and_keeps_the_old_one_for_a_bad_one(redis_url: str, tmp_path: Path) -> None:
+    policy_file = tmp_path / "chatops.yaml"
+    written = POLICY_FILE.read_text()
+    policy_file.write_text(written)
+    with _running_bot(redis_url, tmp_path, policy_file) as bot:
+        slack, url, proc, log, env = bot.slack, bot.url, bot.proc, bot.log, bot.env
+        assert "not a member of any team" in _ask(slack, url, "list", "UNEW0009", "before")
+        policy_file.write_text(written.replace("gpu_quota: 16", "gpu_quota: lots"))
+        proc.send_signal(signal.SIGHUP)
+        wait(lambda: any("rejected" in str(line["message"]) for line in _log_lines(log)), 10, "the rejection")
+        rejected = next(str(line["message"]) for line in _log_lines(log) if "rejected" in str(line["message"]))
+        assert "teams.research.gpu_quota" in rejected and "old policy stays" in rejected
+        assert "not a member of any team" in _ask(slack, url, "list", "UNEW0009", "bad")
+        assert proc.poll() is None, "a bad reload does not stop the bot"
+        told = slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args.get("channel") == "UADMIN01"
+                              and "was not reloaded" in json.dumps(c.args), timeout=10)
+        assert "teams.research.gpu_quota" in json.dumps(told.args)  # the admins are told why too
+        policy_file.write_text(written.replace("[URES0001, URES0002, URES0003]",
+                                               "[URES0001, URES0002, URES0003, UNEW0009]"))
+        proc.send_signal(signal.SIGHUP)
+        wait(lambda: any("policy reloaded" in str(line["message"]) for line in _log_lines(log)), 10, "reload")
+        assert "not a member" not in _ask(slack, url, "list", "UNEW0009", "after")
     out = subprocess.run([str(CHATOPS), "audit", "export", "--since", "30d"], env=env, capture_output=True,
                          text=True, timeout=30)
     assert out.returncode == 0, out.stderr
@@ -101,35 +120,25 @@ def test_an_edited_policy_file_is_reloaded_without_a_signal(redis_url: str, tmp_
     policy_file = tmp_path / "chatops.yaml"
     written = POLICY_FILE.read_text()
     policy_file.write_text(written)
-    cluster = SimCluster([NodeSpec("h100-0", 8, H100)], namespaces=team_namespaces(load_policy(POLICY_FILE)))
-    with FakeSlack() as slack, SimServer(cluster) as sim:
-        env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
-               "SLACK_API_URL": slack.url, "REDIS_URL": redis_url,
-               "KUBECONFIG": str(sim.write_kubeconfig(tmp_path / "kubeconfig")), "CHATOPS_CONFIG": str(policy_file)}
-        env.pop("SLACK_APP_TOKEN", None)
-        port, log = free_port(), tmp_path / "bot.log"
-        url = f"http://127.0.0.1:{port}/slack/events"
-        proc = _start_bot(env, port, log)
-        try:
-            assert "not a member of any team" in _ask(slack, url, "list", "UNEW0009", "before")
-            policy_file.write_text(written.replace("gpu_quota: 16", "gpu_quota: lots"))  # no signal
-            wait(lambda: any("rejected" in str(line["message"]) for line in _log_lines(log)), 20, "the rejection")
-            told = slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args.get("channel") == "UADMIN01"
-                                  and "was not reloaded" in json.dumps(c.args), timeout=10)
-            assert "teams.research.gpu_quota" in json.dumps(told.args)
-            assert "not a member of any team" in _ask(slack, url, "list", "UNEW0009", "bad")  # the old one stays
-            policy_file.write_text(written.replace("[URES0001, URES0002, URES0003]",
-                                                   "[URES0001, URES0002, URES0003, UNEW0009]"))
-            n = 0
+    with _running_bot(redis_url, tmp_path, policy_file) as bot:
+        slack, url, log = bot.slack, bot.url, bot.log
+        assert "not a member of any team" in _ask(slack, url, "list", "UNEW0009", "before")
+        policy_file.write_text(written.replace("gpu_quota: 16", "gpu_quota: lots"))  # no signal
+        wait(lambda: any("rejected" in str(line["message"]) for line in _log_lines(log)), 20, "the rejection")
+        told = slack.wait_for(lambda c: c.method == "chat.postMessage" and c.args.get("channel") == "UADMIN01"
+                              and "was not reloaded" in json.dumps(c.args), timeout=10)
+        assert "teams.research.gpu_quota" in json.dumps(told.args)
+        assert "not a member of any team" in _ask(slack, url, "list", "UNEW0009", "bad")  # the old one stays
+        policy_file.write_text(written.replace("[URES0001, URES0002, URES0003]",
+                                               "[URES0001, URES0002, URES0003, UNEW0009]"))
+        n = 0
 
-            def member_now() -> bool:
-                nonlocal n
-                n += 1
-                return "not a member" not in _ask(slack, url, "list", "UNEW0009", f"after-{n}")
+        def member_now() -> bool:
+            nonlocal n
+            n += 1
+            return "not a member" not in _ask(slack, url, "list", "UNEW0009", f"after-{n}")
 
-            wait(member_now, 20, "the edited policy in force")
-            reloads = [line for line in _log_lines(log) if "policy reloaded" in str(line["message"])]
-            assert len(reloads) == 1, reloads  # the good file once; the bad one was tried once
-            assert sum("rejected" in str(line["message"]) for line in _log_lines(log)) == 1
-        finally:
-            assert _stopped(proc, log) == 0, log.read_text()[-3000:]
+        wait(member_now, 20, "the edited policy in force")
+        reloads = [line for line in _log_lines(log) if "policy reloaded" in str(line["message"])]
+        assert len(reloads) == 1, reloads  # the good file once; the bad one was tried once
+        assert sum("rejected" in str(line["message"]) for line in _log_lines(log)) == 1
